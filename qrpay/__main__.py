@@ -1,0 +1,5 @@
+import sys
+
+from qrpay.cli import main
+
+sys.exit(main())

@@ -1,0 +1,105 @@
+"""Bills as values, and reading them from the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from qrpay.errors import NotFound
+from qrpay.money import to_decimal_str
+from qrpay.store.schema import bills
+
+CATEGORIES = ("domestic", "commercial", "public lamps", "small & medium", "public water works",
+              "large & heavy", "agriculture", "industrial", "institutional")
+AREAS = ("rural", "urban", "agriculture")
+
+
+@dataclass(frozen=True)
+class Bill:
+    bill_no: str
+    biller: str
+    account_no: str
+    name: str
+    period: str  # YYYY-MM
+    amount: int  # minor units payable by the due date (may be zero or a credit)
+    due_date: dt.date
+    late_amount: int | None = None  # payable after the due date
+    arrears: int = 0
+    mobile: str | None = None
+    category: str | None = None
+    area: str | None = None
+    units: int | None = None
+    address: str | None = None
+    language: str | None = None
+    meter_no: str | None = None
+    history: tuple[int, ...] = ()
+    charges: tuple[tuple[str, int], ...] = field(default=())
+
+    def amount_due_on(self, day: dt.date) -> int:
+        """What the bill asks for on ``day``: the late amount after the due date."""
+        if day > self.due_date and self.late_amount is not None:
+            return self.late_amount
+        return self.amount
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready view: amounts as decimal strings, dates ISO."""
+        return {
+            "bill_no": self.bill_no, "biller": self.biller, "account_no": self.account_no,
+            "name": self.name, "period": self.period, "amount": to_decimal_str(self.amount),
+            "due_date": self.due_date.isoformat(),
+            "late_amount": (None if self.late_amount is None
+                            else to_decimal_str(self.late_amount)),
+            "arrears": to_decimal_str(self.arrears), "mobile": self.mobile,
+            "category": self.category, "area": self.area, "units": self.units,
+            "address": self.address, "language": self.language, "meter_no": self.meter_no,
+            "history": list(self.history),
+            "charges": {head: to_decimal_str(v) for head, v in self.charges},
+        }
+
+
+def row_to_bill(row: Any) -> Bill:
+    m = row._mapping
+    return Bill(
+        bill_no=m["bill_no"], biller=m["biller"], account_no=m["account_no"], name=m["name"],
+        period=m["period"], amount=m["amount"], due_date=m["due_date"],
+        late_amount=m["late_amount"], arrears=m["arrears"] or 0, mobile=m["mobile"],
+        category=m["category"], area=m["area"], units=m["units"], address=m["address"],
+        language=m["language"], meter_no=m["meter_no"],
+        history=tuple(json.loads(m["history"])) if m["history"] else (),
+        charges=tuple((h, int(v)) for h, v in json.loads(m["charges"])) if m["charges"] else (),
+    )
+
+
+def find_bill(conn: Connection, bill_no: str) -> Bill | None:
+    row = conn.execute(select(bills).where(bills.c.bill_no == bill_no)).first()
+    return row_to_bill(row) if row else None
+
+
+def get_bill(conn: Connection, bill_no: str) -> Bill:
+    bill = find_bill(conn, bill_no)
+    if bill is None:
+        raise NotFound(f"no bill {bill_no}", code="unknown_bill", field="bill_no")
+    return bill
+
+
+def iter_bills(conn: Connection, *, period: str | None = None, biller: str | None = None,
+               batch: int = 5000) -> Iterator[Bill]:
+    """Bills in bill-number order, streamed in batches (keyset pagination)."""
+    last = ""
+    while True:
+        q = select(bills).where(bills.c.bill_no > last).order_by(bills.c.bill_no).limit(batch)
+        if period:
+            q = q.where(bills.c.period == period)
+        if biller:
+            q = q.where(bills.c.biller == biller)
+        rows = conn.execute(q).fetchall()
+        if not rows:
+            return
+        for row in rows:
+            yield row_to_bill(row)
+        last = rows[-1]._mapping["bill_no"]

@@ -1,0 +1,130 @@
+"""The bill store: SQLite by default, PostgreSQL for scale-out; same behaviour on both.
+
+``open_store(url)`` returns a :class:`Store`; ``store.upgrade()`` applies the schema
+migrations in order and records them in ``schema_version``.  The embedded SQLite default
+upgrades itself on open; PostgreSQL is upgraded with ``qrpay db upgrade``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
+
+from qrpay.errors import ConfigError
+from qrpay.store import schema
+from qrpay.store.schema import metadata
+
+Migration = Callable[[Connection], None]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _v1_initial(conn: Connection) -> None:
+    metadata.create_all(conn)
+
+
+# (version, description, function).  Append; never edit a released step.
+MIGRATIONS: list[tuple[int, str, Migration]] = [
+    (1, "initial schema: bills, payments, ledger, outbox, audit, staff", _v1_initial),
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+class Store:
+    def __init__(self, url: str, *, pg_schema: str | None = None, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            path = url.split("///", 1)[1] if "///" in url else ""
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(
+                url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin_immediate)
+        elif url.startswith("postgresql"):
+            args = {}
+            if pg_schema:
+                args["options"] = f"-csearch_path={pg_schema}"
+            self.engine = create_engine(url, echo=echo, connect_args=args, pool_size=10,
+                                        max_overflow=20, pool_pre_ping=True)
+        else:
+            raise ConfigError(f"unsupported database URL {url!r}: use sqlite:///PATH or "
+                              "postgresql+psycopg://...", code="bad_database_url")
+        self.pg_schema = pg_schema
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction: committed on success, rolled back on error."""
+        if self.is_sqlite:
+            with self.engine.connect().execution_options(sqlite_immediate=True) as conn:
+                with conn.begin():
+                    yield conn
+        else:
+            with self.engine.begin() as conn:
+                yield conn
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def version(self) -> int:
+        if not inspect(self.engine).has_table("schema_version"):
+            return 0
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.max(schema.schema_version.c.version))).scalar() or 0
+
+    def upgrade(self) -> list[int]:
+        """Apply pending migrations; return the versions applied."""
+        applied = []
+        current = self.version()
+        for version, _desc, step in MIGRATIONS:
+            if version <= current:
+                continue
+            with self.begin() as conn:
+                step(conn)
+                conn.execute(schema.schema_version.insert().values(
+                    version=version, applied_at=utcnow()))
+            applied.append(version)
+        return applied
+
+    def require_current(self) -> None:
+        if self.version() < LATEST:
+            raise ConfigError(f"database schema is at version {self.version()}, qrpay needs "
+                              f"{LATEST}: run `qrpay db upgrade`", code="schema_outdated")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    # Let SQLAlchemy (not pysqlite) issue BEGIN so that IMMEDIATE takes the write lock up
+    # front: concurrent writers then queue on busy_timeout instead of failing to upgrade.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    # Writers (Store.begin) take the write lock at BEGIN; readers start deferred.
+    immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def open_store(url: str, *, upgrade: bool | None = None, pg_schema: str | None = None) -> Store:
+    """Open the store at ``url``.  SQLite upgrades itself unless ``upgrade=False``."""
+    store = Store(url, pg_schema=pg_schema)
+    if upgrade or (upgrade is None and store.is_sqlite):
+        store.upgrade()
+    return store

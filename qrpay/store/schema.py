@@ -1,0 +1,229 @@
+"""The database schema, SQLAlchemy Core.  Money columns are integer minor units.
+
+Tables, grouped by who writes them:
+
+* bills, imports: the bill import (``qrpay bills import``);
+* callbacks (every inbound callback as received), payments (one row per
+  ``(channel, txn_id)``), ledger (append-only, signed amounts per account),
+  receipt_counters (gap-free receipt numbers per biller), outbox (SMS notices,
+  written in the posting's transaction): the payment service;
+* api_keys, staff, shifts, audit: the scan resolver and the counter desk;
+* render_jobs: the e-bill batch's progress, for ``--resume``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+imports = Table(
+    "imports", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("file_name", String(500), nullable=False),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("rows", Integer, nullable=False),
+    Column("created", Integer, nullable=False),
+    Column("replaced", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+)
+
+bills = Table(
+    "bills", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bill_no", String(40), nullable=False, unique=True),
+    Column("biller", String(64), nullable=False),
+    Column("account_no", String(40), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("period", String(7), nullable=False),  # YYYY-MM
+    Column("amount", BigInteger, nullable=False),  # minor units; may be <= 0
+    Column("due_date", Date, nullable=False),
+    Column("late_amount", BigInteger, nullable=True),
+    Column("arrears", BigInteger, nullable=False, default=0),
+    Column("mobile", String(20), nullable=True),
+    Column("category", String(40), nullable=True),
+    Column("area", String(20), nullable=True),
+    Column("units", Integer, nullable=True),
+    Column("address", Text, nullable=True),
+    Column("language", String(8), nullable=True),
+    Column("meter_no", String(40), nullable=True),
+    Column("history", Text, nullable=True),  # JSON list of ints, oldest first
+    Column("charges", Text, nullable=True),  # JSON list of [head, minor units]
+    Column("content_hash", String(64), nullable=False),
+    Column("import_id", Integer, ForeignKey("imports.id"), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_bills_biller_period", bills.c.biller, bills.c.period)
+Index("ix_bills_account", bills.c.biller, bills.c.account_no)
+
+callbacks = Table(
+    "callbacks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(40), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("headers", Text, nullable=False),  # JSON
+    Column("body", LargeBinary, nullable=False),  # raw bytes as received
+    Column("remote", String(64), nullable=True),
+    Column("signature_ok", Boolean, nullable=True),
+    Column("event_id", String(100), nullable=True),
+    Column("txn_id", String(100), nullable=True),
+    Column("result", String(40), nullable=True),  # posted, duplicate, or an error code
+    Column("payment_id", Integer, nullable=True),
+)
+Index("ix_callbacks_txn", callbacks.c.channel, callbacks.c.txn_id)
+
+payments = Table(
+    "payments", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(40), nullable=False),
+    Column("txn_id", String(100), nullable=False),
+    Column("biller", String(64), nullable=False),
+    Column("bill_no", String(40), nullable=False),
+    Column("account_no", String(40), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(20), nullable=False),  # success, failed, pending, reversed
+    Column("mode", String(20), nullable=True),  # upi, cash, card, cheque...
+    Column("reference", String(100), nullable=True),
+    Column("paid_at", DateTime(timezone=True), nullable=True),
+    Column("payer", String(200), nullable=True),
+    Column("utr", String(64), nullable=True),
+    Column("receipt_no", String(40), nullable=True),
+    Column("posted_at", DateTime(timezone=True), nullable=True),
+    Column("reversed_at", DateTime(timezone=True), nullable=True),
+    Column("staff_id", Integer, nullable=True),
+    Column("shift_id", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("channel", "txn_id", name="uq_payments_channel_txn"),
+)
+Index("ix_payments_bill", payments.c.bill_no)
+
+ledger = Table(
+    "ledger", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("biller", String(64), nullable=False),
+    Column("account_no", String(40), nullable=False),
+    Column("bill_no", String(40), nullable=True),
+    # charge, late_fee (positive: owed); payment (negative); reversal, cancel (positive)
+    Column("kind", String(20), nullable=False),
+    Column("amount", BigInteger, nullable=False),  # signed minor units
+    Column("payment_id", Integer, ForeignKey("payments.id"), nullable=True),
+    Column("receipt_no", String(40), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_ledger_account", ledger.c.biller, ledger.c.account_no)
+Index("ix_ledger_bill", ledger.c.bill_no)
+
+receipt_counters = Table(
+    "receipt_counters", metadata,
+    Column("biller", String(64), primary_key=True),
+    Column("last_no", BigInteger, nullable=False),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),  # sms, whatsapp
+    Column("dedupe_key", String(120), nullable=False, unique=True),  # one per posting
+    Column("biller", String(64), nullable=False),
+    Column("recipient", String(40), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("template", String(60), nullable=False),
+    Column("template_id", String(40), nullable=True),  # India DLT template id
+    Column("body", Text, nullable=False),
+    Column("encoding", String(8), nullable=False),  # GSM-7 or UCS-2
+    Column("segments", Integer, nullable=False),
+    Column("status", String(20), nullable=False),  # pending, sending, sent, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("provider_ref", String(100), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+)
+Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("key_hash", String(128), nullable=False),  # sha256 of the key
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+staff = Table(
+    "staff", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(20), nullable=False),  # cashier, supervisor, admin
+    Column("biller", String(64), nullable=True),
+    Column("counter", String(40), nullable=True),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+shifts = Table(
+    "shifts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("staff_id", Integer, ForeignKey("staff.id"), nullable=False),
+    Column("biller", String(64), nullable=False),
+    Column("counter", String(40), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("expected_cash", BigInteger, nullable=True),
+    Column("declared_cash", BigInteger, nullable=True),
+)
+
+audit = Table(
+    "audit", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("biller", String(64), nullable=True),
+    Column("counter", String(40), nullable=True),
+    Column("remote", String(64), nullable=True),
+    Column("detail", Text, nullable=True),  # JSON
+)
+Index("ix_audit_at", audit.c.at)
+
+render_jobs = Table(
+    "render_jobs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("period", String(7), nullable=False),
+    Column("out_dir", Text, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("total", Integer, nullable=False),
+    Column("done", Integer, nullable=False, default=0),
+)

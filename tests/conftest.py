@@ -1,0 +1,85 @@
+"""Shared fixtures: a fresh database per test (SQLite always, PostgreSQL too when
+``QRPAY_TEST_DATABASE_URL`` is set), the sample profiles, and test secrets."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from qrpay.config import Config, load_config
+from qrpay.store import Store, open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+PG_URL = os.environ.get("QRPAY_TEST_DATABASE_URL", "")
+
+TEST_SECRETS = {
+    "QRPAY_TOKEN_KEY_K1": "test-token-key-k1-0123456789abcdef",
+    "QRPAY_SECRET_UPI": "test-secret-upi",
+    "QRPAY_SECRET_RAZORPAY": "test-secret-razorpay",
+    "QRPAY_SECRET_PHONEPE": "test-secret-phonepe",
+    "QRPAY_SECRET_BKASH": "test-secret-bkash",
+    "QRPAY_SECRET_ROCKET": "test-secret-rocket",
+    "QRPAY_SECRET_NAGAD": "test-secret-nagad",
+}
+
+
+@pytest.fixture(autouse=True)
+def _test_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in TEST_SECRETS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("QRPAY_SECRETS_FILE", raising=False)
+    monkeypatch.delenv("QRPAY_DATABASE_URL", raising=False)
+    monkeypatch.delenv("QRPAY_CONFIG", raising=False)
+
+
+def _backends() -> list[str]:
+    return ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+@pytest.fixture(params=_backends())
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {name}"))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {name} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = open_store(db_url, upgrade=True)
+    yield s
+    s.dispose()
+
+
+def _profile(name: str, db_url: str) -> Config:
+    return dataclasses.replace(load_config(SAMPLES / name), database_url=db_url)
+
+
+@pytest.fixture
+def best_config(db_url: str, store: Store) -> Config:
+    """The BEST (Mumbai, UPI) sample profile on the test database."""
+    return _profile("best.toml", db_url)
+
+
+@pytest.fixture
+def breb_config(db_url: str, store: Store) -> Config:
+    """The BREB (Bangladesh, several co-operatives, Bangla QR) profile on the test database."""
+    return _profile("breb.toml", db_url)
