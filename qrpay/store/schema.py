@@ -188,8 +188,23 @@ staff = Table(
     Column("counter", String(40), nullable=True),
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("last_failed_at", DateTime(timezone=True), nullable=True),  # lockout window
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Counter-desk sessions: the cookie carries a signed id; expiry and logout live here.
+staff_sessions = Table(
+    "staff_sessions", metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the cookie's session token
+    Column("staff_id", Integer, ForeignKey("staff.id"), nullable=False),
+    Column("shift_id", Integer, nullable=True),
+    Column("csrf", String(64), nullable=False),
+    Column("remote", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
 )
 
 shifts = Table(
@@ -202,7 +217,9 @@ shifts = Table(
     Column("closed_at", DateTime(timezone=True), nullable=True),
     Column("expected_cash", BigInteger, nullable=True),
     Column("declared_cash", BigInteger, nullable=True),
+    Column("closed_by", Integer, nullable=True),  # staff id
 )
+Index("ix_shifts_counter", shifts.c.biller, shifts.c.counter, shifts.c.closed_at)
 
 audit = Table(
     "audit", metadata,
