@@ -1,0 +1,6 @@
+"""The money core: ledger, receipt numbers, posting payments exactly once, callbacks.
+
+Framework-free: nothing here imports the web layer.  Callers own the transaction
+(``with store.begin() as conn: post_payment(conn, ...)``) except :func:`handle_callback`,
+which takes the store because it commits the raw callback before acting on it.
+"""

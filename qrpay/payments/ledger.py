@@ -1,0 +1,246 @@
+"""The ledger: an append-only record per account; balances and bill status derive from it.
+
+Every row is signed minor units, positive = the consumer owes more:
+
+=============  ======  ==========================================================
+kind           sign    written by
+=============  ======  ==========================================================
+``charge``     \\+ / -  :func:`charge_bill` (the importer), the bill's payable amount
+``adjustment`` \\+ / -  :func:`adjust_bill` when a re-import changes the amount
+``carry``      -       :func:`charge_bill`, minus the arrears the bill carries
+``late_fee``   \\+      posting, when a payment arrives after the due date
+``payment``    -       posting (callbacks and the counter desk)
+``reversal``   \\+      posting of a ``reversed`` callback for a posted payment
+``cancel``     \\+      counter cancellation of a counter payment
+=============  ======  ==========================================================
+
+Rows are never updated or deleted; a correction is a new row.
+
+A bill's own entries (``bill_no`` = the bill) give its status; ``carry`` is left out
+there because the printed amount already includes the arrears.  The account balance is
+the sum of every entry of the account: there the ``carry`` row cancels the arrears that
+earlier bills' unpaid balances already hold, so nothing is counted twice (this assumes
+the utility's arrears equal what the earlier bills left unpaid; a difference shows up as
+a balance the utility should reconcile).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from qrpay.bills import Bill
+from qrpay.store import utcnow
+from qrpay.store.schema import ledger, payments
+
+KINDS = ("charge", "adjustment", "carry", "late_fee", "payment", "reversal", "cancel")
+CHARGE_KINDS = ("charge", "adjustment")
+STATES = ("unpaid", "part_paid", "paid", "credit", "nothing_due")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: int
+    biller: str
+    account_no: str
+    bill_no: str | None
+    kind: str
+    amount: int
+    payment_id: int | None
+    receipt_no: str | None
+    note: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PaymentSummary:
+    """One payment against a bill, as a status page or receipt shows it."""
+
+    receipt_no: str | None
+    channel: str
+    txn_id: str
+    amount: int
+    status: str  # success, reversed, cancelled
+    paid_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class BillStatus:
+    """Where a bill stands on a day, derived from the ledger.
+
+    ``balance`` is what is still owed on the bill's own entries (negative: a credit);
+    ``due_now`` adds the late fee not yet charged when ``on`` is after the due date and
+    never goes below zero; ``paid`` is the net of payments, reversals and cancellations;
+    ``receipts`` are the receipt numbers of payments still in force.
+    """
+
+    bill_no: str
+    state: str
+    due_now: int
+    paid: int
+    balance: int
+    charged: int
+    late_fee: int
+    receipts: tuple[str, ...]
+    payments: tuple[PaymentSummary, ...]
+
+    @property
+    def is_settled(self) -> bool:
+        return self.state in {"paid", "credit", "nothing_due"}
+
+
+def append(conn: Connection, *, biller: str, account_no: str, kind: str, amount: int,
+           bill_no: str | None = None, payment_id: int | None = None,
+           receipt_no: str | None = None, note: str | None = None,
+           now: dt.datetime | None = None) -> int:
+    """Append one entry; return its id.  The only way rows get into the ledger."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown ledger kind {kind!r}")
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise TypeError("ledger amounts are integer minor units")
+    result = conn.execute(ledger.insert().values(
+        biller=biller, account_no=account_no, bill_no=bill_no, kind=kind, amount=amount,
+        payment_id=payment_id, receipt_no=receipt_no, note=note,
+        created_at=now or utcnow()))
+    return int(result.inserted_primary_key[0])
+
+
+def _sum(conn: Connection, bill_no: str, kinds: tuple[str, ...]) -> int:
+    q = select(func.coalesce(func.sum(ledger.c.amount), 0)).where(
+        ledger.c.bill_no == bill_no, ledger.c.kind.in_(kinds))
+    return int(conn.execute(q).scalar_one())
+
+
+def _has_charge(conn: Connection, bill_no: str) -> bool:
+    q = select(ledger.c.id).where(ledger.c.bill_no == bill_no,
+                                  ledger.c.kind == "charge").limit(1)
+    return conn.execute(q).first() is not None
+
+
+def charge_bill(conn: Connection, bill: Bill, *, now: dt.datetime | None = None) -> int:
+    """Charge ``bill`` to its account: the importer calls this for every bill it creates.
+
+    Writes a ``charge`` of ``bill.amount`` and, when the bill carries arrears, a ``carry``
+    of ``-bill.arrears``.  Idempotent: on a bill already charged it behaves like
+    :func:`adjust_bill` (writes only the difference, usually nothing).  Returns the change
+    in the bill's charged amount.
+    """
+    if _has_charge(conn, bill.bill_no):
+        return adjust_bill(conn, bill, now=now)
+    append(conn, biller=bill.biller, account_no=bill.account_no, bill_no=bill.bill_no,
+           kind="charge", amount=bill.amount, note=f"bill {bill.period}", now=now)
+    if bill.arrears:
+        append(conn, biller=bill.biller, account_no=bill.account_no, bill_no=bill.bill_no,
+               kind="carry", amount=-bill.arrears, note="arrears carried into this bill",
+               now=now)
+    return bill.amount
+
+
+def adjust_bill(conn: Connection, bill: Bill, old_amount: int | None = None, *,
+                now: dt.datetime | None = None) -> int:
+    """Bring the ledger in line with a re-imported ``bill``; return the amount change.
+
+    The difference is computed from the ledger itself (so calling it twice writes once);
+    ``old_amount``, the amount the importer replaced, only goes into the entry's note.
+    A bill never charged before is charged.
+    """
+    if not _has_charge(conn, bill.bill_no):
+        return charge_bill(conn, bill, now=now)
+    delta = bill.amount - _sum(conn, bill.bill_no, CHARGE_KINDS)
+    if delta:
+        note = "re-import" if old_amount is None else f"re-import, was {old_amount}"
+        append(conn, biller=bill.biller, account_no=bill.account_no, bill_no=bill.bill_no,
+               kind="adjustment", amount=delta, note=note, now=now)
+    carry_delta = -bill.arrears - _sum(conn, bill.bill_no, ("carry",))
+    if carry_delta:
+        append(conn, biller=bill.biller, account_no=bill.account_no, bill_no=bill.bill_no,
+               kind="carry", amount=carry_delta, note="arrears changed on re-import",
+               now=now)
+    return delta
+
+
+def ensure_charged(conn: Connection, bill: Bill, *, now: dt.datetime | None = None) -> None:
+    """Charge ``bill`` if the importer has not (bills inserted by other means)."""
+    if not _has_charge(conn, bill.bill_no):
+        charge_bill(conn, bill, now=now)
+
+
+def _entry(row: Any) -> LedgerEntry:
+    m = row._mapping
+    return LedgerEntry(id=m["id"], biller=m["biller"], account_no=m["account_no"],
+                       bill_no=m["bill_no"], kind=m["kind"], amount=m["amount"],
+                       payment_id=m["payment_id"], receipt_no=m["receipt_no"],
+                       note=m["note"], created_at=m["created_at"])
+
+
+def bill_entries(conn: Connection, bill_no: str) -> list[LedgerEntry]:
+    rows = conn.execute(select(ledger).where(ledger.c.bill_no == bill_no).order_by(ledger.c.id))
+    return [_entry(r) for r in rows]
+
+
+def account_entries(conn: Connection, biller: str, account_no: str) -> list[LedgerEntry]:
+    rows = conn.execute(select(ledger).where(ledger.c.biller == biller,
+                                             ledger.c.account_no == account_no)
+                        .order_by(ledger.c.id))
+    return [_entry(r) for r in rows]
+
+
+def account_balance(conn: Connection, biller: str, account_no: str) -> int:
+    """What the account owes over all its bills (negative: credit on account)."""
+    q = select(func.coalesce(func.sum(ledger.c.amount), 0)).where(
+        ledger.c.biller == biller, ledger.c.account_no == account_no)
+    return int(conn.execute(q).scalar_one())
+
+
+def late_fee_for(bill: Bill) -> int:
+    """The surcharge a payment after the due date adds: ``late_amount - amount``."""
+    if bill.late_amount is None or bill.late_amount <= bill.amount:
+        return 0
+    return bill.late_amount - bill.amount
+
+
+def _payment_summaries(conn: Connection, bill_no: str) -> tuple[PaymentSummary, ...]:
+    q = (select(payments.c.receipt_no, payments.c.channel, payments.c.txn_id,
+                payments.c.amount, payments.c.status, payments.c.paid_at)
+         .where(payments.c.bill_no == bill_no, payments.c.receipt_no.is_not(None))
+         .order_by(payments.c.id))
+    return tuple(PaymentSummary(*row) for row in conn.execute(q))
+
+
+def _state(charged: int, paid: int, balance: int) -> str:
+    if paid <= 0:
+        return "nothing_due" if balance <= 0 and charged <= 0 else "unpaid"
+    if balance < 0:
+        return "credit"
+    return "paid" if balance == 0 else "part_paid"
+
+
+def bill_status(conn: Connection, bill: Bill, on: dt.date) -> BillStatus:
+    """The bill's state on ``on`` (the biller's local date), from its ledger entries.
+
+    A bill with no ``charge`` entry yet (not imported through the importer) counts as
+    charged ``bill.amount``.
+    """
+    entries = [e for e in bill_entries(conn, bill.bill_no) if e.kind != "carry"]
+    if any(e.kind == "charge" for e in entries):
+        charged = sum(e.amount for e in entries if e.kind in CHARGE_KINDS)
+    else:
+        charged = bill.amount
+    late_fee = sum(e.amount for e in entries if e.kind == "late_fee")
+    paid = -sum(e.amount for e in entries if e.kind in ("payment", "reversal", "cancel"))
+    balance = charged + late_fee - paid
+    pending_late = 0
+    if on > bill.due_date and late_fee == 0 and balance > 0:
+        pending_late = late_fee_for(bill)
+    summaries = _payment_summaries(conn, bill.bill_no)
+    return BillStatus(
+        bill_no=bill.bill_no, state=_state(charged, paid, balance),
+        due_now=max(balance + pending_late, 0), paid=paid, balance=balance, charged=charged,
+        late_fee=late_fee,
+        receipts=tuple(p.receipt_no for p in summaries
+                       if p.status == "success" and p.receipt_no),
+        payments=summaries,
+    )
