@@ -42,7 +42,7 @@ imports = Table(
     "imports", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("file_name", String(500), nullable=False),
-    Column("sha256", String(64), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False),
     Column("rows", Integer, nullable=False),
     Column("created", Integer, nullable=False),
     Column("replaced", Integer, nullable=False),

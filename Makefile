@@ -1,0 +1,98 @@
+# qrpay: `make demo` and `make test` work from a clean clone; they install what is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SYSTEM_PACKAGES := libzbar0 fonts-noto-core chromium
+DEMO_SECRETS ?= $(HOME)/.config/qrpay/demo.env
+DEMO_OUT ?= out
+DEMO_PERIOD ?= 2026-11
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: install system-deps demo demo-data serve test test-pg bench lint clean
+
+install: system-deps $(STAMP)
+
+# System libraries: zbar (QR decoding), Noto fonts (Hindi/Bengali bills), Chromium
+# (browser tests).  Installed with apt-get where missing; a clear message where we can't.
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \
+	      || { echo "apt-get could not install$$missing" >&2; exit 1; }; \
+	  elif command -v apt-get >/dev/null && command -v sudo >/dev/null; then \
+	    echo "installing system packages with sudo:$$missing"; \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \
+	      || { echo "sudo apt-get could not install$$missing" >&2; exit 1; }; \
+	  else \
+	    echo "qrpay needs the system packages:$$missing (Debian/Ubuntu names)." >&2; \
+	    echo "Install them with your package manager (zbar library, Noto fonts, Chromium) and run make again." >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+# Secrets for the demo live outside the repository, made once with random values.
+$(DEMO_SECRETS):
+	@mkdir -p $(dir $(DEMO_SECRETS)) && umask 077 && { \
+	  echo "# qrpay demo secrets (random, made by make demo)"; \
+	  echo "QRPAY_TOKEN_KEY_K1=$$(openssl rand -hex 32 2>/dev/null || $(PYTHON) -c 'import secrets;print(secrets.token_hex(32))')"; \
+	  for ch in UPI RAZORPAY PHONEPE BKASH ROCKET NAGAD; do \
+	    echo "QRPAY_SECRET_$$ch=$$($(PYTHON) -c 'import secrets;print(secrets.token_hex(24))')"; done; \
+	  echo "QRPAY_SESSION_KEY=$$($(PYTHON) -c 'import secrets;print(secrets.token_hex(32))')"; \
+	} > $(DEMO_SECRETS) && echo "wrote demo secrets to $(DEMO_SECRETS)"
+
+# The main job on the embedded default: import the sample bills, render the cycle's
+# e-bills (PDF, print books, PNG previews), then serve the scan-to-pay site.
+demo-data: install $(DEMO_SECRETS)
+	@export QRPAY_SECRETS_FILE=$(DEMO_SECRETS); set -e; \
+	for p in best breb; do \
+	  $(VENV)/bin/qrpay --config samples/$$p.toml bills import samples/bills-$$p.csv; \
+	  $(VENV)/bin/qrpay --config samples/$$p.toml render --period $(DEMO_PERIOD) --out $(DEMO_OUT)/$$p --books --verify sample --resume; \
+	done; \
+	$(VENV)/bin/qrpay --config samples/best.toml render --bill B2611100000000 -o $(DEMO_OUT)/preview-hi.pdf --png; \
+	$(VENV)/bin/qrpay --config samples/breb.toml render --bill 2611104231245 -o $(DEMO_OUT)/preview-bn.pdf --png; \
+	echo; echo "e-bills: $(DEMO_OUT)/best/bills, $(DEMO_OUT)/breb/bills; previews: $(DEMO_OUT)/preview-hi.png, $(DEMO_OUT)/preview-bn.png"
+
+demo: demo-data
+	@export QRPAY_SECRETS_FILE=$(DEMO_SECRETS); \
+	echo "a bill page, as its QR opens it:"; \
+	$(VENV)/bin/qrpay --config samples/best.toml bills link B2611100000000 --base http://$(HOST):$(PORT); \
+	echo "serving BEST's scan-to-pay site on http://$(HOST):$(PORT)  (Ctrl-C to stop)"; \
+	exec $(VENV)/bin/qrpay --config samples/best.toml serve --host $(HOST) --port $(PORT)
+
+serve: install $(DEMO_SECRETS)
+	QRPAY_SECRETS_FILE=$(DEMO_SECRETS) $(VENV)/bin/qrpay --config samples/best.toml serve --host $(HOST) --port $(PORT)
+
+# The whole suite on SQLite, and on PostgreSQL too when QRPAY_TEST_DATABASE_URL is set
+# (then the server must be reachable: the run fails rather than skip it).
+test: install
+	@if [ -n "$$QRPAY_TEST_DATABASE_URL" ]; then \
+	  $(PY) -c "import os, psycopg; psycopg.connect(os.environ['QRPAY_TEST_DATABASE_URL'].replace('+psycopg', '')).close()" \
+	  || { echo "PostgreSQL is not reachable at $$QRPAY_TEST_DATABASE_URL" >&2; exit 1; }; fi
+	@mkdir -p test-artifacts
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-pg:
+	QRPAY_TEST_DATABASE_URL=$(PG_TEST_URL) $(MAKE) test
+
+bench: install
+	@for b in bench/import.py bench/qr.py bench/render.py bench/serve.py; do \
+	  [ -f $$b ] || continue; echo "== $$b"; $(PY) $$b || exit 1; done
+
+lint: install
+	$(VENV)/bin/ruff check qrpay tests bench
+	$(VENV)/bin/mypy qrpay
+
+clean:
+	rm -rf $(DEMO_OUT) var test-artifacts .pytest_cache

@@ -1,0 +1,503 @@
+"""Bill import: CSV (UTF-8, with or without BOM) and JSON Lines, all or nothing.
+
+The file is read once, row by row, in bounded memory.  Valid rows are written in batches
+inside one transaction; the first invalid row stops the writing, validation goes on to
+report up to ``max_errors`` errors, and the transaction is rolled back: one bad row means
+nothing from the file is written.  Re-importing the same file changes nothing; the same
+bill number with different content is a conflict unless ``replace``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from qrpay.bills import AREAS, CATEGORIES, Bill
+from qrpay.config import LANGUAGES, Biller, Config
+from qrpay.digits import to_ascii
+from qrpay.errors import ImportError_, QrpayError, ValidationError
+from qrpay.money import parse_amount
+from qrpay.payments.ledger import adjust_bill
+from qrpay.store import Store, utcnow
+from qrpay.store.schema import bills as bills_t
+from qrpay.store.schema import imports as imports_t
+from qrpay.store.schema import ledger as ledger_t
+
+REQUIRED = ("account_no", "name", "period", "amount", "due_date")
+OPTIONAL = ("bill_no", "biller", "mobile", "category", "area", "units", "late_amount",
+            "arrears", "address", "language", "meter_no", "history", "charges")
+COLUMNS = REQUIRED + OPTIONAL
+MAX_NAME = 300
+_TR_SAFE = re.compile(r"^[A-Za-z0-9_-]{4,35}$")
+
+
+@dataclass
+class ImportReport:
+    file: str
+    rows: int = 0
+    created: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    dry_run: bool = False
+    errors: list[ImportError_] = field(default_factory=list)
+    more_errors: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file, "rows": self.rows, "created": self.created,
+            "replaced": self.replaced, "unchanged": self.unchanged, "dry_run": self.dry_run,
+            "ok": self.ok,
+            "errors": [{"row": e.row, "column": e.column, "code": e.code, "message": e.message}
+                       for e in self.errors],
+            "more_errors": self.more_errors,
+        }
+
+
+# ---------------------------------------------------------------------------- reading
+
+class _CountingReader(io.RawIOBase):
+    """Counts the bytes read, for the progress bar."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.raw.readinto(buffer)  # type: ignore[attr-defined]
+        self.count += n or 0
+        return n or 0
+
+
+def _records(path: Path, text: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (row number, raw record).  CSV rows count from 2 (row 1 is the header)."""
+    if path.suffix.lower() in {".jsonl", ".ndjson", ".json"}:
+        for n, line in enumerate(text, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line, parse_float=Decimal)
+            except json.JSONDecodeError as exc:
+                raise ImportError_(f"not valid JSON: {exc.msg}", code="bad_json",
+                                   file=str(path), row=n) from None
+            if not isinstance(obj, dict):
+                raise ImportError_("each line must be a JSON object", code="bad_json",
+                                   file=str(path), row=n)
+            yield n, obj
+        return
+    reader = csv.reader(text)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise ImportError_("the file is empty", code="empty_file", file=str(path)) from None
+    except csv.Error as exc:
+        raise ImportError_(f"bad CSV: {exc}", code="bad_csv", file=str(path), row=1) from None
+    _check_header(header, path)
+    width = len(header)
+    try:
+        for row in reader:
+            n = reader.line_num
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) != width:
+                raise ImportError_(f"row has {len(row)} fields, the header has {width}",
+                                   code="wrong_field_count", file=str(path), row=n)
+            yield n, dict(zip(header, row, strict=True))
+    except csv.Error as exc:
+        raise ImportError_(f"bad CSV: {exc}", code="bad_csv", file=str(path),
+                           row=reader.line_num) from None
+
+
+def _check_header(header: list[str], path: Path) -> None:
+    seen = set()
+    for h in header:
+        if h in seen:
+            raise ImportError_(f"column {h!r} appears twice", code="duplicate_column",
+                               file=str(path), row=1, column=h)
+        seen.add(h)
+        if h not in COLUMNS:
+            raise ImportError_(f"unknown column {h!r}; known: {', '.join(COLUMNS)}",
+                               code="unknown_column", file=str(path), row=1, column=h)
+    for r in REQUIRED:
+        if r not in seen:
+            raise ImportError_(f"required column {r!r} is missing", code="missing_column",
+                               file=str(path), row=1, column=r)
+
+
+# ---------------------------------------------------------------------------- one row
+
+def _text(raw: dict[str, Any], key: str) -> str:
+    value = raw.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        raise ValidationError(f"{key} must be text", code="invalid_type", field=key)
+    return str(value).strip()
+
+
+def _required(raw: dict[str, Any], key: str) -> str:
+    value = _text(raw, key)
+    if not value:
+        raise ValidationError(f"{key} is required", code="missing_value", field=key)
+    return value
+
+
+def _period(text: str) -> str:
+    m = re.fullmatch(r"(\d{4})-(\d{2})", to_ascii(text))
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise ValidationError(f"period {text!r} is not YYYY-MM", code="invalid_period",
+                              field="period")
+    return m.group(0)
+
+
+def _date(text: str, key: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(to_ascii(text))
+    except ValueError:
+        raise ValidationError(f"{key} {text!r} is not a date YYYY-MM-DD", code="invalid_date",
+                              field=key) from None
+
+
+def _amount(raw: dict[str, Any], key: str, *, required: bool = False) -> int | None:
+    value = raw.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValidationError(f"{key} is required", code="missing_value", field=key)
+        return None
+    if isinstance(value, float):
+        raise ValidationError(f"{key} must be a decimal string", code="invalid_amount", field=key)
+    return parse_amount(value, field=key)
+
+
+def _int(text: str, key: str) -> int:
+    t = to_ascii(text).replace(",", "")
+    if not t.isdigit():
+        raise ValidationError(f"{key} {text!r} is not a whole number", code="invalid_number",
+                              field=key)
+    return int(t)
+
+
+def normalise_mobile(text: str, country: str) -> str:
+    """Mobile numbers to E.164: ``+91XXXXXXXXXX`` or ``+8801XXXXXXXXX``."""
+    digits = re.sub(r"[\s\-().]", "", to_ascii(text))
+    if country == "IN":
+        m = re.fullmatch(r"(?:\+?91|0)?([6-9]\d{9})", digits)
+        if m:
+            return "+91" + m.group(1)
+    else:
+        m = re.fullmatch(r"(?:\+?88)?(01[3-9]\d{8})", digits)
+        if m:
+            return "+88" + m.group(1)
+    raise ValidationError(f"mobile {text!r} is not a valid {country} mobile number",
+                          code="invalid_mobile", field="mobile")
+
+
+def _charges(text: str, amount: int) -> tuple[tuple[str, int], ...]:
+    out: list[tuple[str, int]] = []
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        head, sep, value = part.partition("=")
+        head = head.strip().lower()
+        if not sep or not head:
+            raise ValidationError(f"charges part {part!r} is not head=amount",
+                                  code="invalid_charges", field="charges")
+        if any(h == head for h, _ in out):
+            raise ValidationError(f"charge head {head!r} appears twice",
+                                  code="invalid_charges", field="charges")
+        out.append((head, parse_amount(value, field="charges")))
+    total = sum(v for _, v in out)
+    if out and total != amount:
+        raise ValidationError(f"charges add up to {total / 100:.2f}, the amount is "
+                              f"{amount / 100:.2f}", code="charges_mismatch", field="charges")
+    return tuple(out)
+
+
+def _history(text: str) -> tuple[int, ...]:
+    values = tuple(_int(v.strip(), "history") for v in text.split(";") if v.strip())
+    if len(values) > 12:
+        raise ValidationError(f"history has {len(values)} months, at most 12",
+                              code="invalid_history", field="history")
+    return values
+
+
+def make_bill_no(biller: Biller, period: str, account_no: str) -> str:
+    yymm = period[2:4] + period[5:7]
+    return f"{biller.numbering.bill_prefix}{yymm}{account_no}"
+
+
+def _account(biller: Biller, text: str) -> str:
+    from qrpay import ids
+
+    n = biller.numbering
+    if n.scheme == "bd":
+        return ids.get("bd_account").validate(text)
+    return ids.get("in_consumer").validate(text, length=n.length, prefix=n.prefix)
+
+
+def _bill_no(biller: Biller, text: str, period: str, account_no: str) -> str:
+    derived = make_bill_no(biller, period, account_no)
+    if not text:
+        return derived
+    given = re.sub(r"[\s-]", "", to_ascii(text))
+    if biller.numbering.scheme == "bd":
+        from qrpay import ids
+
+        given = ids.get("bd_bill").validate(given)
+        if given != derived:
+            raise ValidationError(f"bill_no {text} does not match period {period} and account "
+                                  f"{account_no} (expected {derived})",
+                                  code="bill_no_mismatch", field="bill_no")
+    elif not _TR_SAFE.match(given):
+        raise ValidationError(f"bill_no {text!r} must be 4-35 characters of A-Z a-z 0-9 _ -",
+                              code="invalid_bill_no", field="bill_no")
+    return given
+
+
+def parse_row(raw: dict[str, Any], config: Config) -> Bill:
+    """Validate one record into a :class:`Bill`; raises ValidationError naming the field."""
+    biller_code = _text(raw, "biller")
+    if not biller_code and len(config.billers) > 1:
+        raise ValidationError("this deployment has several billers: the biller column is "
+                              "required", code="missing_value", field="biller")
+    try:
+        biller = config.biller(biller_code or None)
+    except QrpayError as exc:
+        raise ValidationError(exc.message, code="unknown_biller", field="biller") from None
+    account_no = _account(biller, _required(raw, "account_no"))
+    name = " ".join(_required(raw, "name").split())
+    if len(name) > MAX_NAME:
+        raise ValidationError(f"name is {len(name)} characters, at most {MAX_NAME}",
+                              code="too_long", field="name")
+    period = _period(_required(raw, "period"))
+    amount = _amount(raw, "amount", required=True)
+    assert amount is not None
+    due_date = _date(_required(raw, "due_date"), "due_date")
+    late = _amount(raw, "late_amount")
+    if late is None and biller.late_payment.kind != "none":
+        late = biller.late_payment.late_amount(amount)
+    if late is not None and late < amount:
+        raise ValidationError("late_amount is less than amount", code="late_below_amount",
+                              field="late_amount")
+    category = _text(raw, "category").lower() or None
+    if category and category not in CATEGORIES:
+        raise ValidationError(f"category {category!r} is not one of {', '.join(CATEGORIES)}",
+                              code="unknown_category", field="category")
+    area = _text(raw, "area").lower() or None
+    if area and area not in AREAS:
+        raise ValidationError(f"area {area!r} is not one of {', '.join(AREAS)}",
+                              code="unknown_area", field="area")
+    language = _text(raw, "language").lower() or None
+    if language and language not in LANGUAGES:
+        raise ValidationError(f"language {language!r} is not one of {sorted(LANGUAGES)}",
+                              code="unknown_language", field="language")
+    mobile = _text(raw, "mobile")
+    units = _text(raw, "units")
+    meter_no = re.sub(r"\s", "", to_ascii(_text(raw, "meter_no"))) or None
+    if meter_no and len(meter_no) > 40:
+        raise ValidationError("meter_no is longer than 40 characters", code="too_long",
+                              field="meter_no")
+    return Bill(
+        bill_no=_bill_no(biller, _text(raw, "bill_no"), period, account_no),
+        biller=biller.code, account_no=account_no, name=name, period=period, amount=amount,
+        due_date=due_date, late_amount=late, arrears=_amount(raw, "arrears") or 0,
+        mobile=normalise_mobile(mobile, biller.country) if mobile else None,
+        category=category, area=area, units=_int(units, "units") if units else None,
+        address=" ".join(_text(raw, "address").split()) or None, language=language,
+        meter_no=meter_no, history=_history(_text(raw, "history")),
+        charges=_charges(_text(raw, "charges"), amount),
+    )
+
+
+def content_hash(bill: Bill) -> str:
+    blob = json.dumps(bill.as_dict(), sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _bill_row(bill: Bill, import_id: int | None, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "bill_no": bill.bill_no, "biller": bill.biller, "account_no": bill.account_no,
+        "name": bill.name, "period": bill.period, "amount": bill.amount,
+        "due_date": bill.due_date, "late_amount": bill.late_amount, "arrears": bill.arrears,
+        "mobile": bill.mobile, "category": bill.category, "area": bill.area,
+        "units": bill.units, "address": bill.address, "language": bill.language,
+        "meter_no": bill.meter_no,
+        "history": json.dumps(list(bill.history)) if bill.history else None,
+        "charges": json.dumps([list(c) for c in bill.charges]) if bill.charges else None,
+        "content_hash": content_hash(bill), "import_id": import_id,
+        "created_at": now, "updated_at": now,
+    }
+
+
+# ---------------------------------------------------------------------------- writing
+
+class _Writer:
+    """Applies batches of parsed bills inside the import's transaction."""
+
+    def __init__(self, conn: Connection, report: ImportReport, replace: bool, path: Path) -> None:
+        self.conn = conn
+        self.report = report
+        self.replace = replace
+        self.path = path
+        self.now = utcnow()
+        self.import_id: int | None = None
+
+    def flush(self, batch: list[tuple[int, Bill]]) -> list[ImportError_]:
+        if not batch:
+            return []
+        rows = {r._mapping["bill_no"]: r._mapping for r in self.conn.execute(
+            select(bills_t.c.bill_no, bills_t.c.biller, bills_t.c.amount,
+                   bills_t.c.content_hash)
+            .where(bills_t.c.bill_no.in_([b.bill_no for _, b in batch])))}
+        inserts, charges, errors = [], [], []
+        for line, bill in batch:
+            old = rows.get(bill.bill_no)
+            row = _bill_row(bill, self.import_id, self.now)
+            if old is None:
+                inserts.append(row)
+                charges.append(self._ledger(bill, "charge", bill.amount, f"bill {bill.period}"))
+                if bill.arrears:  # as qrpay.payments.ledger.charge_bill writes it
+                    charges.append(self._ledger(bill, "carry", -bill.arrears,
+                                                "arrears carried into this bill"))
+                self.report.created += 1
+            elif old["content_hash"] == row["content_hash"]:
+                self.report.unchanged += 1
+            elif old["biller"] != bill.biller:
+                errors.append(self._error(line, "bill_no", "bill_no_taken",
+                                          f"bill {bill.bill_no} belongs to biller "
+                                          f"{old['biller']}"))
+            elif not self.replace:
+                code = "amount_conflict" if old["amount"] != bill.amount else "bill_changed"
+                errors.append(self._error(line, "amount" if code == "amount_conflict" else None,
+                                          code, f"bill {bill.bill_no} is already stored with "
+                                          "different content (use --replace)"))
+            else:
+                row.pop("created_at")
+                self.conn.execute(update(bills_t).where(bills_t.c.bill_no == bill.bill_no)
+                                  .values(**row))
+                adjust_bill(self.conn, bill, old["amount"], now=self.now)
+                self.report.replaced += 1
+        if errors:
+            return errors
+        if inserts:
+            self.conn.execute(insert(bills_t), inserts)
+        if charges:
+            self.conn.execute(insert(ledger_t), charges)
+        return []
+
+    def _ledger(self, bill: Bill, kind: str, amount: int, note: str) -> dict[str, Any]:
+        return {"biller": bill.biller, "account_no": bill.account_no, "bill_no": bill.bill_no,
+                "kind": kind, "amount": amount, "payment_id": None, "receipt_no": None,
+                "note": note, "created_at": self.now}
+
+    def _error(self, line: int, column: str | None, code: str, msg: str) -> ImportError_:
+        return ImportError_(msg, code=code, file=str(self.path), row=line, column=column)
+
+
+def _count_lines(path: Path) -> int:
+    n = 0
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            n += chunk.count(b"\n")
+    return n
+
+
+def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: bool = False,
+                 replace: bool = False, max_errors: int = 50, batch_size: int = 2000,
+                 progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Import ``path``; see the module doc.  ``progress(n_rows)`` is called per batch."""
+    path = Path(path)
+    report = ImportReport(file=str(path), dry_run=dry_run)
+    if not path.is_file():
+        report.errors.append(ImportError_("no such file", code="file_not_found", file=str(path)))
+        return report
+    digest = hashlib.sha256()
+    seen: set[bytes] = set()
+    with path.open("rb") as raw, store.begin() as conn:
+        counting = _CountingReader(raw)
+        text = io.TextIOWrapper(io.BufferedReader(counting), encoding="utf-8-sig", newline="")
+        writer = _Writer(conn, report, replace, path)
+        writer.import_id = conn.execute(insert(imports_t).values(
+            file_name=path.name, sha256="", rows=0, created=0, replaced=0, unchanged=0,
+            imported_at=writer.now)).inserted_primary_key[0]
+        batch: list[tuple[int, Bill]] = []
+        try:
+            for line, record in _records(path, text):
+                report.rows += 1
+                bill = _parse_or_record(record, config, path, line, report, max_errors)
+                if bill is None:
+                    continue
+                key = hashlib.blake2b(bill.bill_no.encode(), digest_size=12).digest()
+                if key in seen:
+                    _add_error(report, max_errors, ImportError_(
+                        f"bill {bill.bill_no} appears twice in the file", code="duplicate_bill",
+                        file=str(path), row=line, column="bill_no"))
+                    continue
+                seen.add(key)
+                if report.errors:
+                    continue  # keep validating, stop writing
+                batch.append((line, bill))
+                if len(batch) >= batch_size:
+                    for e in writer.flush(batch):
+                        _add_error(report, max_errors, e)
+                    batch = []
+                    if progress:
+                        progress(report.rows)
+            if not report.errors:
+                for e in writer.flush(batch):
+                    _add_error(report, max_errors, e)
+        except ImportError_ as exc:
+            _add_error(report, max_errors, exc)
+        except UnicodeDecodeError as exc:
+            _add_error(report, max_errors, ImportError_(
+                f"not UTF-8 text ({exc.reason})", code="bad_encoding", file=str(path)))
+        if progress:
+            progress(report.rows)
+        if report.errors or dry_run:
+            conn.rollback()
+            return report
+        raw.seek(0)
+        for chunk in iter(lambda: raw.read(1 << 20), b""):
+            digest.update(chunk)
+        conn.execute(update(imports_t).where(imports_t.c.id == writer.import_id).values(
+            sha256=digest.hexdigest(), rows=report.rows, created=report.created,
+            replaced=report.replaced, unchanged=report.unchanged))
+    return report
+
+
+def _parse_or_record(record: dict[str, Any], config: Config, path: Path, line: int,
+                     report: ImportReport, max_errors: int) -> Bill | None:
+    try:
+        return parse_row(record, config)
+    except ValidationError as exc:
+        _add_error(report, max_errors, ImportError_(
+            exc.message, code=exc.code, file=str(path), row=line, column=exc.field))
+        return None
+
+
+def _add_error(report: ImportReport, max_errors: int, error: ImportError_) -> None:
+    if len(report.errors) < max_errors:
+        report.errors.append(error)
+    else:
+        report.more_errors += 1
+
+
+def count_rows(path: Path) -> int:
+    """Rows in a file, for the progress bar's total (header excluded for CSV)."""
+    n = _count_lines(path)
+    return max(n - 1, 0) if path.suffix.lower() == ".csv" else n
