@@ -245,9 +245,12 @@ def _account(biller: Biller, text: str) -> str:
     from qrpay import ids
 
     n = biller.numbering
-    if n.scheme == "bd":
-        return ids.get("bd_account").validate(text)
-    return ids.get("in_consumer").validate(text, length=n.length, prefix=n.prefix)
+    try:
+        if n.scheme == "bd":
+            return str(ids.get("bd_account").validate(text))
+        return str(ids.get("in_consumer").validate(text, length=n.length, prefix=n.prefix))
+    except ValidationError as exc:  # name the file's column, not the scheme's field
+        raise ValidationError(exc.message, code=exc.code, field="account_no") from None
 
 
 def _bill_no(biller: Biller, text: str, period: str, account_no: str) -> str:
@@ -258,7 +261,10 @@ def _bill_no(biller: Biller, text: str, period: str, account_no: str) -> str:
     if biller.numbering.scheme == "bd":
         from qrpay import ids
 
-        given = ids.get("bd_bill").validate(given)
+        try:
+            given = ids.get("bd_bill").validate(given)
+        except ValidationError as exc:
+            raise ValidationError(exc.message, code=exc.code, field="bill_no") from None
         if given != derived:
             raise ValidationError(f"bill_no {text} does not match period {period} and account "
                                   f"{account_no} (expected {derived})",

@@ -1,0 +1,220 @@
+"""Bill import: every error names row, column and code; one bad row writes nothing."""
+
+import csv
+import io
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from qrpay.bills import get_bill
+from qrpay.cli import main
+from qrpay.importer import COLUMNS, import_bills
+from qrpay.samplegen import write_csv
+from qrpay.store.schema import bills, imports, ledger
+from tests.conftest import SAMPLES
+
+HEADER = "account_no,name,period,amount,due_date"
+
+
+def _count(store, table=bills):
+    with store.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def _write(tmp_path, text, name="bills.csv", bom=False):
+    path = tmp_path / name
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    return path
+
+
+def test_sample_files_import_completely(store, best_config, breb_config):
+    for config, name in ((best_config, "bills-best.csv"), (breb_config, "bills-breb.csv")):
+        report = import_bills(store, config, SAMPLES / name)
+        assert report.ok, report.errors
+        assert report.created == report.rows >= 50
+    assert _count(store) >= 100
+
+
+def test_bengali_digits_in_the_sample_are_normalised(store, breb_config):
+    import_bills(store, breb_config, SAMPLES / "bills-breb.csv")
+    with open(SAMPLES / "bills-breb.csv", encoding="utf-8") as fh:
+        raw = [r for r in csv.DictReader(fh) if not r["account_no"].isascii()][0]
+    from qrpay.digits import to_ascii
+    account = to_ascii(raw["account_no"])
+    with store.connect() as conn:
+        bill = get_bill(conn, "2611" + account)
+    assert bill.account_no == account and bill.amount == int(to_ascii(raw["amount"]).replace(".", ""))
+    assert bill.mobile.startswith("+8801")
+
+
+def test_reimporting_the_same_file_is_a_no_op(store, best_config):
+    first = import_bills(store, best_config, SAMPLES / "bills-best.csv")
+    entries = _count(store, ledger)
+    again = import_bills(store, best_config, SAMPLES / "bills-best.csv")
+    assert again.ok and again.created == 0 and again.unchanged == first.created
+    assert _count(store, ledger) == entries
+
+
+def test_csv_with_bom_and_derived_bill_number(store, best_config, tmp_path):
+    path = _write(tmp_path, f"{HEADER}\n123456789,Asha,2026-11,1234.50,2026-12-05\n", bom=True)
+    assert import_bills(store, best_config, path).ok
+    with store.connect() as conn:
+        bill = get_bill(conn, "B2611123456789")
+    assert bill.amount == 123450 and bill.late_amount == 123450 + 1543  # 1.25 %, rounded
+
+
+def test_json_lines_with_decimal_amounts(store, breb_config, tmp_path):
+    lines = [{"account_no": "১০৪২৩১২৪৫", "name": "রহিম", "period": "2022-02", "amount": "500.10",
+              "due_date": "2022-03-10", "biller": "khulna-pbs", "history": "10;20;30"},
+             {"account_no": "104231246", "name": "করিম", "period": "2022-02", "amount": 1.10,
+              "due_date": "2022-03-10", "biller": "khulna-pbs"}]
+    path = _write(tmp_path, "\n".join(json.dumps(x, ensure_ascii=False) for x in lines),
+                  "b.jsonl")
+    assert import_bills(store, breb_config, path).ok
+    with store.connect() as conn:
+        assert get_bill(conn, "2202104231245").history == (10, 20, 30)
+        assert get_bill(conn, "2202104231246").amount == 110  # JSON 1.10 read as Decimal
+
+
+@pytest.mark.parametrize("row, column, code", [
+    ("12345678,A,2026-11,10.00,2026-12-05", "account_no", "invalid_length"),
+    ("123456789,,2026-11,10.00,2026-12-05", "name", "missing_value"),
+    ("123456789,A,2026-13,10.00,2026-12-05", "period", "invalid_period"),
+    ("123456789,A,2026-11,10.005,2026-12-05", "amount", "too_many_decimals"),
+    ("123456789,A,2026-11,ten,2026-12-05", "amount", "invalid_amount"),
+    ("123456789,A,2026-11,10.00,2026-02-30", "due_date", "invalid_date"),
+    ("12345678x,A,2026-11,10.00,2026-12-05", "account_no", "invalid_character"),
+])
+def test_bad_required_value_names_row_column_and_code(store, best_config, tmp_path, row, column,
+                                                     code):
+    good = "987654321,B,2026-11,20.00,2026-12-05"
+    path = _write(tmp_path, f"{HEADER}\n{good}\n{row}\n")
+    report = import_bills(store, best_config, path)
+    assert not report.ok
+    err = report.errors[0]
+    assert (err.row, err.column, err.code) == (3, column, code)
+    assert err.file == str(path)
+    assert _count(store) == 0 and _count(store, ledger) == 0  # the good row was not written
+
+
+@pytest.mark.parametrize("extra_header, value, code", [
+    ("mobile", "12345", "invalid_mobile"),
+    ("category", "spaceship", "unknown_category"),
+    ("area", "suburban", "unknown_area"),
+    ("charges", "energy=5.00;fixed=4.00", "charges_mismatch"),
+    ("charges", "energy", "invalid_charges"),
+    ("history", "1;2;3;4;5;6;7;8;9;10;11;12;13", "invalid_history"),
+    ("late_amount", "5.00", "late_below_amount"),
+    ("language", "fr", "unknown_language"),
+    ("units", "12.5", "invalid_number"),
+    ("bill_no", "x", "invalid_bill_no"),
+])
+def test_bad_optional_value_is_refused(store, best_config, tmp_path, extra_header, value, code):
+    path = _write(tmp_path, f"{HEADER},{extra_header}\n123456789,A,2026-11,10.00,2026-12-05,"
+                            f"\"{value}\"\n")
+    report = import_bills(store, best_config, path)
+    assert [(e.column, e.code) for e in report.errors] == [(extra_header, code)]
+    assert _count(store) == 0
+
+
+@pytest.mark.parametrize("text, code", [
+    ("", "empty_file"),
+    ("account_no,name,period,amount\n", "missing_column"),
+    (f"{HEADER},ammount\n", "unknown_column"),
+    (f"{HEADER},name\n", "duplicate_column"),
+    (f"{HEADER}\n123456789,A,2026-11\n", "wrong_field_count"),
+])
+def test_bad_file_shape(store, best_config, tmp_path, text, code):
+    report = import_bills(store, best_config, _write(tmp_path, text))
+    assert report.errors[0].code == code
+
+
+def test_not_utf8_is_refused(store, best_config, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(f"{HEADER}\n123456789,Jos\xe9,2026-11,1.00,2026-12-05\n".encode("latin-1"))
+    assert import_bills(store, best_config, path).errors[0].code == "bad_encoding"
+
+
+def test_bad_json_line(store, best_config, tmp_path):
+    report = import_bills(store, best_config, _write(tmp_path, '{"a": 1}\n{oops\n', "x.jsonl"))
+    assert report.errors[-1].code == "bad_json" and report.errors[-1].row == 2
+
+
+def test_duplicate_bill_in_one_file(store, best_config, tmp_path):
+    row = "123456789,A,2026-11,10.00,2026-12-05"
+    report = import_bills(store, best_config, _write(tmp_path, f"{HEADER}\n{row}\n{row}\n"))
+    assert [(e.row, e.code) for e in report.errors] == [(3, "duplicate_bill")]
+    assert _count(store) == 0
+
+
+def test_bd_bill_number_must_match_period_and_account(store, breb_config, tmp_path):
+    text = (f"{HEADER},bill_no,biller\n104231245,A,2022-02,1.00,2022-03-01,2203104231245,"
+            "khulna-pbs\n")
+    report = import_bills(store, breb_config, _write(tmp_path, text))
+    assert report.errors[0].code == "bill_no_mismatch"
+
+
+def test_several_billers_need_the_biller_column(store, breb_config, tmp_path):
+    report = import_bills(store, breb_config,
+                          _write(tmp_path, f"{HEADER}\n104231245,A,2022-02,1.00,2022-03-01\n"))
+    assert (report.errors[0].column, report.errors[0].code) == ("biller", "missing_value")
+
+
+def test_changed_amount_is_a_conflict_unless_replace(store, best_config, tmp_path):
+    path = _write(tmp_path, f"{HEADER}\n123456789,A,2026-11,10.00,2026-12-05\n")
+    assert import_bills(store, best_config, path).ok
+    changed = _write(tmp_path, f"{HEADER}\n123456789,A,2026-11,12.00,2026-12-05\n", "v2.csv")
+    report = import_bills(store, best_config, changed)
+    assert [(e.row, e.code) for e in report.errors] == [(2, "amount_conflict")]
+    with store.connect() as conn:
+        assert get_bill(conn, "B2611123456789").amount == 1000
+    assert import_bills(store, best_config, changed, replace=True).replaced == 1
+    with store.connect() as conn:
+        assert get_bill(conn, "B2611123456789").amount == 1200
+        owed = conn.execute(select(func.sum(ledger.c.amount))
+                            .where(ledger.c.bill_no == "B2611123456789")).scalar_one()
+    assert owed == 1200  # charge 10.00 + adjustment 2.00
+
+
+def test_dry_run_writes_nothing(store, best_config):
+    report = import_bills(store, best_config, SAMPLES / "bills-best.csv", dry_run=True)
+    assert report.ok and report.created >= 50
+    assert _count(store) == 0 and _count(store, imports) == 0
+
+
+def test_errors_are_capped_but_counted(store, best_config, tmp_path):
+    rows = "\n".join("bad,A,2026-11,1.00,2026-12-05" for _ in range(60))
+    report = import_bills(store, best_config, _write(tmp_path, f"{HEADER}\n{rows}\n"),
+                          max_errors=10)
+    assert len(report.errors) == 10 and report.more_errors == 50
+
+
+def test_large_file_is_written_in_batches(store, best_config, tmp_path):
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8") as fh:
+        write_csv(fh, "best", 2500)
+    seen = []
+    report = import_bills(store, best_config, path, batch_size=1000, progress=seen.append)
+    assert report.ok and report.created == 2500 and _count(store) == 2500
+    assert seen[0] == 1000 and seen[-1] == 2500
+
+
+def test_cli_import_and_show(best_config, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("QRPAY_DATABASE_URL", best_config.database_url)
+    cfg = ["--config", str(SAMPLES / "best.toml")]
+    assert main(cfg + ["bills", "import", str(SAMPLES / "bills-best.csv"), "--no-progress"]) == 0
+    assert "60 new" in capsys.readouterr().out
+    assert main(cfg + ["bills", "show", "B2611100000000", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["bill_no"] == "B2611100000000" and shown["amount"].count(".") == 1
+    bad = _write(tmp_path, f"{HEADER}\n123456789,A,2026-11,1.001,2026-12-05\n")
+    assert main(cfg + ["bills", "import", str(bad), "--no-progress"]) == 2
+    assert "error[too_many_decimals]" in capsys.readouterr().err
+    assert main(cfg + ["bills", "show", "B0000000000000"]) == 2
+    assert "error[unknown_bill]" in capsys.readouterr().err
+
+
+def test_all_columns_are_documented_in_the_sample_header():
+    with open(SAMPLES / "bills-best.csv", encoding="utf-8") as fh:
+        assert next(csv.reader(io.StringIO(fh.readline()))) == list(COLUMNS)
