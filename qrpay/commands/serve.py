@@ -1,0 +1,124 @@
+"""``qrpay serve``, ``qrpay worker`` and ``qrpay apikey create|list|revoke``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run the scan-to-pay web service (uvicorn)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes (use one per core; each runs an SMS sender)")
+    p.add_argument("--no-sender", action="store_true",
+                   help="do not run the SMS sender inside the server (run `qrpay worker`)")
+    p.add_argument("--access-log", action="store_true", help="log every request")
+    p.add_argument("--log-level", default="info",
+                   choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=serve)
+
+    w = sub.add_parser("worker", help="run the SMS sender loop (outbox delivery)")
+    w.add_argument("--interval", type=float, default=1.0,
+                   help="seconds between looks at the outbox when it is empty")
+    w.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+    w.set_defaults(func=worker)
+
+    k = sub.add_parser("apikey", help="API keys for the scan resolver")
+    ksub = k.add_subparsers(dest="apikey_command", required=True, metavar="ACTION")
+    c = ksub.add_parser("create", help="make a key (printed once; only its hash is stored)")
+    c.add_argument("name")
+    c.set_defaults(func=apikey_create)
+    ls = ksub.add_parser("list", help="list keys (prefix, name, state)")
+    ls.set_defaults(func=apikey_list)
+    r = ksub.add_parser("revoke", help="revoke a key by prefix (or unique name)")
+    r.add_argument("key", metavar="PREFIX_OR_NAME")
+    r.set_defaults(func=apikey_revoke)
+
+
+def serve(args: argparse.Namespace, ctx: Any) -> int:
+    import uvicorn
+
+    from qrpay.errors import ValidationError
+
+    if args.workers < 1:
+        raise ValidationError("--workers must be at least 1", code="bad_value",
+                              field="workers")
+    config = ctx.config
+    ctx.store  # noqa: B018 - fail now, in the parent, if the schema is not current
+    if args.no_sender:
+        os.environ["QRPAY_SERVE_SENDER"] = "0"
+    common: dict[str, Any] = {
+        "host": args.host, "port": args.port, "log_level": args.log_level,
+        "access_log": args.access_log, "loop": "auto", "http": "auto",
+        "proxy_headers": True, "server_header": False, "timeout_graceful_shutdown": 10,
+        "backlog": 4096,
+    }
+    print(f"qrpay serving {', '.join(config.billers)} on http://{args.host}:{args.port} "
+          f"({args.workers} worker{'s' if args.workers > 1 else ''}, database "
+          f"{'SQLite' if ctx.store.is_sqlite else 'PostgreSQL'})", file=ctx.out, flush=True)
+    if args.workers == 1:
+        from qrpay.web.app import create_app
+
+        uvicorn.run(create_app(config, ctx.store), **common)
+        return 0
+    # Several processes: each builds its own app (and database pool) from the profile.
+    if config.path is not None:
+        os.environ["QRPAY_CONFIG"] = str(config.path)
+    os.environ["QRPAY_DATABASE_URL"] = config.database_url
+    ctx.store.dispose()
+    uvicorn.run("qrpay.web.app:app_from_env", factory=True, workers=args.workers, **common)
+    return 0
+
+
+def worker(args: argparse.Namespace, ctx: Any) -> int:
+    from qrpay import notify
+
+    store, config = ctx.store, ctx.config
+    if args.once:
+        sent = notify.deliver_due(store, config)
+        print(f"delivered {sent}", file=ctx.out)
+        return 0
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print(f"qrpay worker: SMS sender running (provider {config.sms_provider}); "
+          "Ctrl-C to stop", file=ctx.out, flush=True)
+    notify.run_worker(store, config, stop, args.interval)
+    return 0
+
+
+def apikey_create(args: argparse.Namespace, ctx: Any) -> int:
+    from qrpay.apikeys import create_key
+
+    record, key = create_key(ctx.store, args.name)
+    print(key, file=ctx.out)
+    print(f"made API key {record.prefix} ({record.name}); it is shown only this once",
+          file=ctx.err)
+    return 0
+
+
+def apikey_list(args: argparse.Namespace, ctx: Any) -> int:
+    from qrpay.apikeys import list_keys
+
+    for key in list_keys(ctx.store):
+        state = "active" if key.active else f"revoked {key.revoked_at:%Y-%m-%d %H:%M}"
+        print(f"{key.prefix}\t{key.name}\t{key.created_at:%Y-%m-%d %H:%M}\t{state}",
+              file=ctx.out)
+    return 0
+
+
+def apikey_revoke(args: argparse.Namespace, ctx: Any) -> int:
+    from qrpay.apikeys import revoke_key
+
+    key = revoke_key(ctx.store, args.key)
+    print(f"revoked {key.prefix} ({key.name})", file=ctx.out)
+    return 0

@@ -1,0 +1,1 @@
+"""The web layer: bill pages, the JSON API and the counter desk (Starlette)."""

@@ -1,0 +1,144 @@
+"""The JSON API under ``/api/v1``: scan resolver, bill look-up, payment callbacks.
+
+The resolver and the bill look-up need ``Authorization: Bearer <API key>`` (made with
+``qrpay apikey create``).  Callbacks are authenticated by their signature instead, which
+``qrpay.payments.callbacks.handle_callback`` checks on the raw body bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from qrpay.apikeys import ApiKey, KeyCache
+from qrpay.bills import Bill, find_bill, get_bill
+from qrpay.config import Config
+from qrpay.errors import AuthError, NotFound, ValidationError
+from qrpay.money import to_decimal_str
+from qrpay.payments.ledger import BillStatus, bill_status
+from qrpay.store import Store
+from qrpay.web.pages import clean_bill_no, today_for
+
+MAX_SCAN_BODY = 8 * 1024
+MAX_CALLBACK_BODY = 64 * 1024
+
+
+def require_key(request: Request) -> ApiKey:
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise AuthError("send the API key as 'Authorization: Bearer <key>'",
+                        code="missing_api_key")
+    cache: KeyCache = request.app.state.keys
+    return cache.verify(request.app.state.store, key.strip())
+
+
+def status_dict(status: BillStatus, currency: str) -> dict[str, Any]:
+    return {
+        "state": status.state, "due_now": to_decimal_str(status.due_now),
+        "paid": to_decimal_str(status.paid), "balance": to_decimal_str(status.balance),
+        "currency": currency, "receipts": list(status.receipts),
+    }
+
+
+def bill_json(config: Config, bill: Bill, status: BillStatus) -> dict[str, Any]:
+    biller = config.billers.get(bill.biller)
+    currency = biller.currency if biller else ""
+    return {"bill": bill.as_dict(), "status": status_dict(status, currency)}
+
+
+def _bill_and_status(request: Request, bill_no: str, *, required: bool
+                     ) -> tuple[Bill | None, BillStatus | None]:
+    config: Config = request.app.state.config
+    store: Store = request.app.state.store
+    with store.connect() as conn:
+        bill = get_bill(conn, bill_no) if required else find_bill(conn, bill_no)
+        if bill is None or bill.biller not in config.billers:
+            if required:
+                raise NotFound(f"no bill {bill_no}", code="unknown_bill", field="bill_no")
+            return None, None
+        status = bill_status(conn, bill, today_for(config.billers[bill.biller]))
+    return bill, status
+
+
+async def _json_body(request: Request, limit: int) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > limit:
+        raise ValidationError(f"body larger than {limit} bytes", code="body_too_large")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError("body is not JSON", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise ValidationError("body must be a JSON object", code="invalid_json")
+    return data
+
+
+async def scan(request: Request) -> Response:
+    """Resolve a scanned QR payload (UPI URI, EMV string, bill-page URL or bill number)."""
+    require_key(request)
+    data = await _json_body(request, MAX_SCAN_BODY)
+    text = data.get("payload")
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationError("payload must be a non-empty string", code="missing_payload",
+                              field="payload")
+    from qrpay.payload import resolve
+
+    config: Config = request.app.state.config
+    res = resolve(text, config)
+    out: dict[str, Any] = {
+        "verdict": res.verdict, "code": res.code, "format": res.format,
+        "biller": res.biller, "bill_no": res.bill_no,
+        "amount": None if res.amount is None else to_decimal_str(res.amount),
+        "bill": None, "status": None,
+    }
+    if res.bill_no and res.verdict in ("genuine", "altered"):
+        bill, status = _bill_and_status(request, res.bill_no, required=False)
+        if bill is not None and status is not None:
+            out.update(bill_json(config, bill, status))
+    return JSONResponse(out)
+
+
+async def get_bill_api(request: Request) -> Response:
+    """One bill with its status today."""
+    require_key(request)
+    bill_no = clean_bill_no(request.path_params["bill_no"])
+    bill, status = _bill_and_status(request, bill_no, required=True)
+    assert bill is not None and status is not None
+    return JSONResponse(bill_json(request.app.state.config, bill, status))
+
+
+async def callback(request: Request) -> Response:
+    """A payment channel's callback; verified on the raw bytes and posted exactly once."""
+    raw = await request.body()
+    if len(raw) > MAX_CALLBACK_BODY:
+        raise ValidationError(f"body larger than {MAX_CALLBACK_BODY} bytes",
+                              code="body_too_large")
+    from qrpay.payments.callbacks import handle_callback
+
+    channel = request.path_params["channel"]
+    headers = dict(request.headers)
+    remote = request.client.host if request.client else None
+    result = await run_in_threadpool(
+        _limited, request, handle_callback, request.app.state.store,
+        request.app.state.config, channel, headers, raw, remote)
+    return JSONResponse(result.body, status_code=result.status)
+
+
+def _limited(request: Request, fn: Any, *args: Any) -> Any:
+    # On SQLite all writers queue on one lock anyway: letting one thread per process in
+    # at a time keeps them off SQLite's sleeping busy handler (which costs p99).
+    with request.app.state.write_gate:
+        return fn(*args)
+
+
+ROUTES = [
+    Route("/api/v1/scan", scan, methods=["POST"]),
+    Route("/api/v1/bills/{bill_no}", get_bill_api, methods=["GET"]),
+    Route("/api/v1/callbacks/{channel}", callback, methods=["POST"]),
+]

@@ -1,0 +1,81 @@
+"""Errors turned into responses, in one place.
+
+* Under ``/api/`` every error is JSON ``{"error": {"code", "message", "field"}}`` with the
+  error's ``http_status`` (401 answers also carry ``WWW-Authenticate: Bearer``).
+* Elsewhere (bill pages, desk pages) it is a short HTML page in the visitor's language,
+  with the code shown for the helpline.
+* An unexpected exception is logged and answered 500 ``internal``; its text is not shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from qrpay.errors import AuthError, QrpayError
+
+log = logging.getLogger("qrpay.web")
+
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
+              422: "invalid", 429: "too_many_requests", 500: "internal",
+              503: "unavailable"}
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith("/api/") or path in {"/healthz", "/openapi.json"}
+
+
+def error_response(request: Request, status: int, code: str, message: str,
+                   field: str | None = None) -> Response:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if wants_json(request):
+        err: dict[str, Any] = {"code": code, "message": message}
+        if field is not None:
+            err["field"] = field
+        return JSONResponse({"error": err}, status_code=status, headers=headers)
+    from qrpay.web.pages import render_error_page
+
+    try:
+        html = render_error_page(request, status, code)
+    except Exception:  # noqa: BLE001 - the error page must not fail in turn
+        log.exception("error page for %s failed", code)
+        html = f"<!doctype html><title>{status}</title><p>Error {status} ({code})</p>"
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+async def qrpay_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, QrpayError)
+    status = exc.http_status
+    if isinstance(exc, AuthError):
+        status = 401
+    if status >= 500:
+        log.error("%s %s failed: %s [%s]", request.method, request.url.path, exc, exc.code)
+    return error_response(request, status, exc.code, exc.message, exc.field)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    message = exc.detail if isinstance(exc.detail, str) else code
+    resp = error_response(request, exc.status_code, code, message)
+    if exc.headers:
+        resp.headers.update(exc.headers)
+    return resp
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("%s %s crashed", request.method, request.url.path)
+    return error_response(request, 500, "internal", "internal error")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    QrpayError: qrpay_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}

@@ -1,0 +1,246 @@
+"""``GET /openapi.json``: the public HTTP contract, written by hand (OpenAPI 3.0.3).
+
+``tests/web/test_openapi.py`` checks that it validates and that every route the app
+serves (apart from the counter desk's own pages and the static files) is described.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from qrpay import __version__
+
+_ERR = {"$ref": "#/components/responses/Error"}
+_BILL_NO = {"name": "bill_no", "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "Bill number, e.g. 2202104231245 (Bangladesh) or B2411100000000."}
+_TOKEN = {"name": "t", "in": "query", "required": False, "schema": {"type": "string"},
+          "description": "The token from the URL printed in the bill's QR code."}
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+
+
+def _amount(desc: str) -> dict[str, Any]:
+    return {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "description": desc}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable machine-readable code."},
+                "message": {"type": "string"},
+                "field": {"type": "string"},
+            }}},
+    },
+    "Bill": {
+        "type": "object",
+        "properties": {
+            "bill_no": {"type": "string"}, "biller": {"type": "string"},
+            "account_no": {"type": "string"}, "name": {"type": "string"},
+            "period": {"type": "string", "pattern": r"^\d{4}-\d{2}$"},
+            "amount": _amount("Payable by the due date."),
+            "due_date": {"type": "string", "format": "date"},
+            "late_amount": {**_amount("Payable after the due date."), "nullable": True},
+            "arrears": _amount("Arrears included in the amount."),
+            "mobile": {"type": "string", "nullable": True},
+            "category": {"type": "string", "nullable": True},
+            "area": {"type": "string", "nullable": True},
+            "units": {"type": "integer", "nullable": True},
+            "address": {"type": "string", "nullable": True},
+            "language": {"type": "string", "nullable": True},
+            "meter_no": {"type": "string", "nullable": True},
+            "history": {"type": "array", "items": {"type": "integer"}},
+            "charges": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    },
+    "BillStatus": {
+        "type": "object", "required": ["state", "due_now", "paid", "balance", "receipts"],
+        "properties": {
+            "state": {"type": "string",
+                      "enum": ["unpaid", "part_paid", "paid", "credit", "nothing_due"]},
+            "due_now": _amount("What to pay today (late fee included after the due date)."),
+            "paid": _amount("Net of payments, reversals and cancellations."),
+            "balance": _amount("Still owed on the bill; negative is a credit."),
+            "currency": {"type": "string"},
+            "receipts": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "BillWithStatus": {
+        "type": "object", "required": ["bill", "status"],
+        "properties": {"bill": {"$ref": "#/components/schemas/Bill"},
+                       "status": {"$ref": "#/components/schemas/BillStatus"}},
+    },
+    "ScanRequest": {
+        "type": "object", "required": ["payload"],
+        "properties": {"payload": {
+            "type": "string", "maxLength": 4096,
+            "description": "What the scanner read: a UPI URI, an EMV (Bharat/Bangla QR) "
+                           "string, a bill-page URL or a bill number."}},
+    },
+    "ScanResult": {
+        "type": "object", "required": ["verdict"],
+        "properties": {
+            "verdict": {"type": "string",
+                        "enum": ["genuine", "altered", "foreign", "invalid"],
+                        "description": "genuine: made by this deployment and unchanged; "
+                                       "altered: ours but changed (payee, amount, CRC); "
+                                       "foreign: a valid payment QR of someone else; "
+                                       "invalid: not a payment QR we can read."},
+            "code": {"type": "string", "nullable": True,
+                     "description": "Why, when the verdict is not genuine."},
+            "format": {"type": "string", "nullable": True},
+            "biller": {"type": "string", "nullable": True},
+            "bill_no": {"type": "string", "nullable": True},
+            "amount": {**_amount("Amount in the payload."), "nullable": True},
+            "bill": {"allOf": [{"$ref": "#/components/schemas/Bill"}], "nullable": True},
+            "status": {"allOf": [{"$ref": "#/components/schemas/BillStatus"}],
+                       "nullable": True},
+        },
+    },
+    "Callback": {
+        "type": "object", "required": ["txn_id", "bill_no", "amount", "status"],
+        "description": "The generic signed contract.  Header X-Qrpay-Signature: "
+                       "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, '<t>.<raw body>')>.",
+        "properties": {
+            "event_id": {"type": "string"}, "txn_id": {"type": "string"},
+            "bill_no": {"type": "string"}, "amount": _amount("Amount paid."),
+            "currency": {"type": "string"},
+            "status": {"type": "string", "enum": ["success", "failed", "pending", "reversed"]},
+            "paid_at": {"type": "string", "format": "date-time"},
+            "payer": {"type": "string"}, "utr": {"type": "string"},
+        },
+    },
+    "CallbackResult": {
+        "type": "object", "required": ["result"],
+        "properties": {
+            "result": {"type": "string",
+                       "description": "posted, duplicate, recorded, reversed, ..."},
+            "receipt_no": {"type": "string", "nullable": True},
+        },
+        "additionalProperties": True,
+    },
+    "Health": {
+        "type": "object", "required": ["status", "database"],
+        "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]},
+                       "database": {"type": "string"}},
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/b/{bill_no}": {"get": {
+        "summary": "Bill page (the URL inside the printed QR)",
+        "description": "Mobile-first HTML in the consumer's language.  Without a valid "
+                       "token: a neutral page with nothing personal on it.",
+        "parameters": [_BILL_NO, _TOKEN,
+                       {"name": "lang", "in": "query", "required": False,
+                        "schema": {"type": "string", "enum": ["en", "hi", "mr", "bn"]}}],
+        "responses": {"200": {"description": "The bill page, or the neutral page.",
+                              "content": _HTML}},
+    }},
+    "/b/{bill_no}/qr.svg": {"get": {
+        "summary": "The bill's dynamic payment QR with today's amount (SVG)",
+        "parameters": [_BILL_NO, _TOKEN],
+        "responses": {"200": {"description": "SVG image",
+                              "content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+                      "404": {"description": "Unknown bill, bad token or nothing due.",
+                              "content": _HTML}},
+    }},
+    "/b/{bill_no}/qr.png": {"get": {
+        "summary": "The bill's dynamic payment QR with today's amount (PNG)",
+        "parameters": [_BILL_NO, _TOKEN],
+        "responses": {"200": {"description": "PNG image", "content": {
+            "image/png": {"schema": {"type": "string", "format": "binary"}}}},
+            "404": {"description": "Unknown bill, bad token or nothing due.",
+                    "content": _HTML}},
+    }},
+    "/b/{bill_no}/bill.pdf": {"get": {
+        "summary": "The e-bill as PDF",
+        "parameters": [_BILL_NO, _TOKEN],
+        "responses": {"200": {"description": "PDF", "content": {
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+            "404": {"description": "Unknown bill or bad token.", "content": _HTML}},
+    }},
+    "/api/v1/scan": {"post": {
+        "summary": "Resolve a scanned payload: bill, authenticity verdict and status",
+        "security": [{"apiKey": []}],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/ScanRequest"}}}},
+        "responses": {"200": {"description": "Resolved (see verdict).", "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ScanResult"}}}},
+            "401": _ERR, "422": _ERR},
+    }},
+    "/api/v1/bills/{bill_no}": {"get": {
+        "summary": "One bill with its status today",
+        "security": [{"apiKey": []}],
+        "parameters": [_BILL_NO],
+        "responses": {"200": {"description": "The bill.", "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/BillWithStatus"}}}},
+            "401": _ERR, "404": _ERR},
+    }},
+    "/api/v1/callbacks/{channel}": {"post": {
+        "summary": "Payment callback from a channel, posted exactly once per txn_id",
+        "description": "The generic contract is signed with X-Qrpay-Signature; channels "
+                       "with a PSP adapter (Razorpay, PhonePe) use that PSP's own format "
+                       "and signature header.  The answer comes after the posting commits; "
+                       "repeats get the same answer.",
+        "parameters": [{"name": "channel", "in": "path", "required": True,
+                        "schema": {"type": "string"}},
+                       {"name": "X-Qrpay-Signature", "in": "header", "required": False,
+                        "schema": {"type": "string"}}],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Callback"}}}},
+        "responses": {
+            "200": {"description": "Posted, or a repeat of one already answered.",
+                    "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/CallbackResult"}}}},
+            "400": _ERR, "401": _ERR, "404": _ERR, "409": _ERR, "422": _ERR},
+    }},
+    "/healthz": {"get": {
+        "summary": "Liveness and database reachability",
+        "responses": {"200": {"description": "Healthy.", "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Health"}}}},
+            "503": {"description": "Database unreachable.", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Health"}}}}},
+    }},
+    "/openapi.json": {"get": {
+        "summary": "This document",
+        "responses": {"200": {"description": "OpenAPI 3.0 document.", "content": {
+            "application/json": {"schema": {"type": "object"}}}}},
+    }},
+}
+
+
+def spec() -> dict[str, Any]:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "qrpay scan-to-pay service", "version": __version__,
+                 "description": "Bill pages, scan resolver and payment callbacks.  Errors "
+                                "are {\"error\": {\"code\", \"message\", \"field\"}}.",
+                 "license": {"name": "Apache-2.0"}},
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": {"Error": {"description": "An error with a stable code.",
+                                    "content": {"application/json": {"schema": {
+                                        "$ref": "#/components/schemas/Error"}}}}},
+            "securitySchemes": {"apiKey": {
+                "type": "http", "scheme": "bearer",
+                "description": "A key made with `qrpay apikey create NAME`."}},
+        },
+    }
+
+
+@cache
+def _encoded() -> bytes:
+    return json.dumps(spec(), ensure_ascii=False, indent=1).encode("utf-8")
+
+
+async def openapi(request: Request) -> Response:
+    """This API's OpenAPI 3 description."""
+    return Response(_encoded(), media_type="application/json")

@@ -1,0 +1,307 @@
+"""Consumer bill pages: ``/b/{bill_no}?t=TOKEN``, its dynamic QR and its PDF.
+
+The URL inside the printed QR carries a token (``qrpay.payload.token``) made over the
+biller, the bill number, the payee and the amount printed on the bill.  Bill numbers are
+guessable (YYMM + account), so without a token that checks, these routes show nothing
+personal: the same neutral page, whether or not the bill exists.
+
+**When the amount changes.**  The page accepts the token if it checks against the bill's
+``amount`` or its ``late_amount`` (the two amounts a printed bill states), so a token keeps
+working after the due date and after part payments: what the page shows and what the Pay
+button asks for comes from the ledger (``bill_status``), never from the token.  If the
+utility re-imports the bill with a different amount, old tokens stop working on purpose:
+the consumer is sent to the new bill.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from qrpay.bills import Bill, find_bill
+from qrpay.config import Biller, Config
+from qrpay.digits import localise, to_ascii
+from qrpay.errors import NotFound, QrpayError
+from qrpay.money import to_decimal_str
+from qrpay.payments.ledger import BillStatus, bill_status
+from qrpay.store import Store
+from qrpay.templating import env, texts
+
+PRIVATE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex, nofollow"}
+MAX_BILL_NO = 40
+MAX_TOKEN = 200
+
+
+@dataclass(frozen=True)
+class Found:
+    bill: Bill
+    biller: Biller
+    today: dt.date
+
+
+# ------------------------------------------------------------------------ token check
+
+def today_for(biller: Biller) -> dt.date:
+    return dt.datetime.now(_zone(biller.timezone)).date()
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def token_amounts(bill: Bill) -> tuple[int, ...]:
+    """The amounts a printed bill states, and so the ones its token may be made over."""
+    if bill.late_amount is None or bill.late_amount == bill.amount:
+        return (bill.amount,)
+    return (bill.amount, bill.late_amount)
+
+
+def token_ok(config: Config, biller: Biller, bill: Bill, token: str) -> bool:
+    from qrpay.payload.token import check_token, payee_id
+
+    pid = payee_id(biller)
+    for amount in token_amounts(bill):
+        try:
+            if check_token(config, token, biller.code, bill.bill_no, amount, pid):
+                return True
+        except QrpayError:
+            return False
+    return False
+
+
+def clean_bill_no(raw: str) -> str:
+    return to_ascii(raw).strip().upper()[:MAX_BILL_NO]
+
+
+def load_with_token(request: Request) -> Found | None:
+    """The bill if the URL's token checks for it, else None (unknown bill or bad token)."""
+    token = request.query_params.get("t", "")
+    if not token or len(token) > MAX_TOKEN:
+        return None
+    config: Config = request.app.state.config
+    store: Store = request.app.state.store
+    bill_no = clean_bill_no(request.path_params["bill_no"])
+    with store.connect() as conn:
+        bill = find_bill(conn, bill_no)
+    if bill is None or bill.biller not in config.billers:
+        return None
+    biller = config.billers[bill.biller]
+    if not token_ok(config, biller, bill, token):
+        return None
+    return Found(bill, biller, today_for(biller))
+
+
+# ---------------------------------------------------------------------- language choice
+
+def _accepted(request: Request) -> list[str]:
+    header = request.headers.get("accept-language", "")
+    return [part.split(";")[0].strip().split("-")[0].lower()
+            for part in header.split(",") if part.strip()]
+
+
+def page_language(request: Request, offered: tuple[str, ...], preferred: str | None) -> str:
+    """``?lang=`` if offered, else the bill's language, else the biller's first."""
+    asked = request.query_params.get("lang", "")
+    if asked in offered:
+        return asked
+    if preferred in offered:
+        return str(preferred)
+    return offered[0]
+
+
+def neutral_language(request: Request, config: Config) -> str:
+    """Without a bill: ``?lang=``, Accept-Language, or the first biller's language."""
+    offered = getattr(request.app.state, "languages", None) or deployment_languages(config)
+    asked = request.query_params.get("lang", "")
+    if asked in offered:
+        return asked
+    for lang in _accepted(request):
+        if lang in offered:
+            return lang
+    return offered[0]
+
+
+def deployment_languages(config: Config) -> tuple[str, ...]:
+    langs: list[str] = []
+    for b in config.billers.values():
+        for lang in (*b.languages, "en"):
+            if lang not in langs:
+                langs.append(lang)
+    return tuple(langs)
+
+
+def numerals_for(biller: Biller, lang: str) -> str:
+    """Native digits when the page is in the biller's own language, else ASCII."""
+    return biller.numerals if lang == biller.language else "latn"
+
+
+# --------------------------------------------------------------------------- view model
+
+def pay_amount(status: BillStatus) -> int:
+    return status.due_now if status.due_now > 0 else 0
+
+
+def upi_intent(found: Found, config: Config, amount: int) -> str | None:
+    """``upi://pay?...`` for the current amount, or None for billers not on UPI."""
+    if found.biller.country != "IN" or amount <= 0:
+        return None
+    from qrpay.payload import upi_intent as make_intent
+
+    return str(make_intent(found.bill, found.biller, config, amount))
+
+
+def channel_list(biller: Biller, config: Config) -> list[str]:
+    return [config.channels[c].display_name or c if c in config.channels else c
+            for c in biller.channels]
+
+
+def _date(day: dt.date, numerals: str) -> str:
+    return localise(day.strftime("%d-%m-%Y"), numerals)
+
+
+def _period(period: str, numerals: str) -> str:
+    year, month = period.split("-")
+    return localise(f"{month}/{year}", numerals)
+
+
+def bill_context(request: Request, found: Found, status: BillStatus) -> dict[str, Any]:
+    config: Config = request.app.state.config
+    bill, biller = found.bill, found.biller
+    offered = tuple(dict.fromkeys((*biller.languages, "en")))
+    lang = page_language(request, offered, bill.language)
+    numerals = numerals_for(biller, lang)
+    amount = pay_amount(status)
+    token = request.query_params["t"]
+    base = f"/b/{bill.bill_no}"
+    return {
+        "lang": lang, "t": texts("web", lang), "numerals": numerals,
+        "currency": biller.currency, "bill": bill, "status": status,
+        "biller_name": (biller.name_local if lang == biller.language and biller.name_local
+                        else biller.name),
+        "period": _period(bill.period, numerals), "due_date": _date(bill.due_date, numerals),
+        "late": found.today > bill.due_date and bill.late_amount is not None,
+        "amount_now": amount, "pay_url": upi_intent(found, config, amount),
+        "channels": channel_list(biller, config) if biller.country == "BD" else [],
+        "qr_url": f"{base}/qr.svg?t={token}" if amount > 0 else None,
+        "pdf_url": f"{base}/bill.pdf?t={token}",
+        "other_langs": [(code, f"{base}?t={token}&lang={code}")
+                        for code in offered if code != lang],
+        "helpline": biller.helpline,
+    }
+
+
+# ------------------------------------------------------------------------------- routes
+
+async def bill_page(request: Request) -> Response:
+    """The consumer's bill: amount due now, status, Pay button, PDF link."""
+    found = load_with_token(request)
+    if found is None:
+        return neutral_page(request)
+    with request.app.state.store.connect() as conn:
+        status = bill_status(conn, found.bill, found.today)
+    html = env().get_template("web/bill.html").render(bill_context(request, found, status))
+    return HTMLResponse(html, headers=PRIVATE)
+
+
+def neutral_page(request: Request) -> HTMLResponse:
+    """What anyone without a valid token sees: how to reach their bill, nothing else."""
+    config: Config = request.app.state.config
+    lang = neutral_language(request, config)
+    helplines = list(dict.fromkeys(b.helpline for b in config.billers.values() if b.helpline))
+    html = env().get_template("web/neutral.html").render(
+        lang=lang, t=texts("web", lang), helplines=helplines)
+    return HTMLResponse(html, headers=PRIVATE)
+
+
+def current_payload(request: Request, found: Found) -> str:
+    """The QR payload for today's amount (after part payments and the due date)."""
+    from qrpay.payload import bill_payload
+
+    with request.app.state.store.connect() as conn:
+        status = bill_status(conn, found.bill, found.today)
+    amount = pay_amount(status)
+    if amount <= 0:
+        raise NotFound("nothing to pay on this bill", code="nothing_due")
+    return str(bill_payload(found.bill, found.biller, request.app.state.config,
+                            on=found.today, amount=amount))
+
+
+@lru_cache(maxsize=4096)
+def qr_image(payload: str, kind: str) -> bytes:
+    from qrpay import qr
+
+    symbol = qr.make_symbol(payload)
+    return qr.to_bytes(symbol, kind) if hasattr(qr, "to_bytes") else _save(qr, symbol, kind)
+
+
+def _save(qr: Any, symbol: Any, kind: str) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    (qr.save_svg if kind == "svg" else qr.save_png)(symbol, buf)
+    return buf.getvalue()
+
+
+async def bill_qr(request: Request, kind: str) -> Response:
+    found = load_with_token(request)
+    if found is None:
+        raise NotFound("no such bill", code="unknown_bill")
+    payload = current_payload(request, found)
+    body = qr_image(payload, kind)
+    media = "image/svg+xml" if kind == "svg" else "image/png"
+    return Response(body, media_type=media, headers=PRIVATE)
+
+
+async def bill_qr_svg(request: Request) -> Response:
+    """The bill's dynamic payment QR with today's amount, as SVG."""
+    return await bill_qr(request, "svg")
+
+
+async def bill_qr_png(request: Request) -> Response:
+    """The bill's dynamic payment QR with today's amount, as PNG."""
+    return await bill_qr(request, "png")
+
+
+async def bill_pdf(request: Request) -> Response:
+    """The e-bill as PDF (rendered on demand)."""
+    found = load_with_token(request)
+    if found is None:
+        raise NotFound("no such bill", code="unknown_bill")
+    from qrpay.ebill import render_bill_pdf
+
+    config: Config = request.app.state.config
+    pdf = await run_in_threadpool(render_bill_pdf, found.bill, found.biller, config)
+    headers = dict(PRIVATE)
+    headers["Content-Disposition"] = f'inline; filename="bill-{found.bill.bill_no}.pdf"'
+    return Response(pdf, media_type="application/pdf", headers=headers)
+
+
+def render_error_page(request: Request, status: int, code: str) -> str:
+    config: Config | None = getattr(request.app.state, "config", None)
+    lang = neutral_language(request, config) if config else "en"
+    helplines = ([b.helpline for b in config.billers.values() if b.helpline]
+                 if config else [])
+    return env().get_template("web/error.html").render(
+        lang=lang, t=texts("web", lang), status=status, code=code,
+        helplines=list(dict.fromkeys(helplines)))
+
+
+def amount_str(minor: int) -> str:
+    return to_decimal_str(minor)
+
+
+ROUTES = [
+    Route("/b/{bill_no}", bill_page, methods=["GET"]),
+    Route("/b/{bill_no}/qr.svg", bill_qr_svg, methods=["GET"]),
+    Route("/b/{bill_no}/qr.png", bill_qr_png, methods=["GET"]),
+    Route("/b/{bill_no}/bill.pdf", bill_pdf, methods=["GET"]),
+]
