@@ -1,0 +1,293 @@
+"""Payment-QR payloads for bills, and the offline authenticity check.
+
+Payload apart from pixels: this package builds and reads strings only (``qrpay.qr`` turns
+them into symbols).
+
+* :func:`bill_payload` is the text of a bill's QR in the biller's ``qr_format``.
+* :func:`bill_url` is the bill page ``{base}/b/{bill_no}?t={token}``; the token
+  (:mod:`qrpay.payload.token`) is an HMAC over biller, bill number, amount and payee.
+* :func:`resolve` tells ``genuine`` / ``altered`` / ``foreign`` / ``invalid`` without a
+  database.
+
+**Nothing due.**  A bill whose amount due is zero or a credit gets *no* QR:
+:func:`qr_amount` returns None and :func:`bill_payload` raises
+``PayloadError(code="nothing_due")``.  A QR without an amount would invite payments of any
+amount against a bill that asks for none; the e-bill prints "nothing to pay" instead.
+
+**Part payment.**  When ``payee.allow_part_payment`` is set, UPI payloads carry
+``mam=1.00`` (the payer may lower the amount down to one rupee) and Bharat QR carries
+26/02; EMVCo has no minimum-amount field for Bangla QR, so there it changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from qrpay.bills import Bill
+from qrpay.config import Biller, Config
+from qrpay.errors import PayloadError
+from qrpay.payload import emv, upi
+from qrpay.payload.fields import FieldInfo
+from qrpay.payload.token import check_token, make_token, split_token
+
+__all__ = ["Resolution", "bill_payload", "bill_url", "payee_id", "qr_amount", "resolve",
+           "FieldInfo"]
+
+PART_PAYMENT_MINIMUM = 100  # minor units: the least a part payment may be
+VERDICTS = ("genuine", "altered", "foreign", "invalid")
+_BILL_URL = re.compile(r"(?P<base>https?://[^?#]+?)/b/(?P<bill_no>[^/?#]+)"
+                       r"(?:\?t=(?P<token>[^&#]*))?")
+
+
+# ---------------------------------------------------------------------------- build
+
+def payee_id(biller: Biller, qr_format: str | None = None) -> str:
+    """What the token binds as "the payee": the VPA (lower case) for UPI and Bharat QR,
+    the encoded tag-26 template for Bangla QR."""
+    fmt = qr_format or biller.qr_format
+    if fmt in ("upi", "bharatqr"):
+        return biller.payee.vpa.lower()
+    return emv.template_value(emv.merchant_account(biller.payee.emv_gui,
+                                                   biller.payee.emv_account))
+
+
+def _base(biller: Biller, config: Config) -> str:
+    base = (biller.public_base_url or config.public_base_url).rstrip("/")
+    if not base:
+        raise PayloadError(f"biller {biller.code} has no public_base_url", code="no_base_url",
+                           field="public_base_url")
+    return base
+
+
+def bill_url(bill: Bill, biller: Biller, config: Config, amount: int,
+             *, qr_format: str | None = None) -> str:
+    """The bill page URL with the authenticity token for ``amount`` (minor units)."""
+    token = make_token(config, biller.code, bill.bill_no, amount,
+                       payee_id(biller, qr_format))
+    return f"{_base(biller, config)}/b/{bill.bill_no}?t={token}"
+
+
+def qr_amount(bill: Bill, on: dt.date | None = None) -> int | None:
+    """The amount the QR asks for (minor units), or None when nothing is due."""
+    amount = bill.amount if on is None else bill.amount_due_on(on)
+    return amount if amount > 0 else None
+
+
+def _note(bill: Bill) -> str:
+    return f"Electricity bill {bill.bill_no}"[:50]
+
+
+def upi_params(bill: Bill, biller: Biller, url: str, amount: int) -> dict[str, str]:
+    """The parameters of a bill's UPI URI, in the order of the NPCI specification."""
+    payee = biller.payee
+    params = {"pa": payee.vpa, "pn": emv.ascii_text(payee.name, 99) or payee.name,
+              "mc": biller.mcc, "tr": bill.bill_no, "tn": _note(bill),
+              "am": upi.minor_to_amount(amount)}
+    if payee.allow_part_payment:
+        params["mam"] = upi.minor_to_amount(min(amount, PART_PAYMENT_MINIMUM))
+    params["cu"] = "INR"
+    params["url"] = url
+    for key, value in payee.extra_params.items():
+        params.setdefault(key, value)
+    return params
+
+
+def _payload(bill: Bill, biller: Biller, fmt: str, url: str, amount: int) -> str:
+    payee = biller.payee
+    if fmt == "upi":
+        return upi.build(upi_params(bill, biller, url, amount))
+    if fmt == "bharatqr":
+        minimum = min(amount, PART_PAYMENT_MINIMUM) if payee.allow_part_payment else None
+        return emv.bharat_qr(vpa=payee.vpa, name=payee.name or biller.name,
+                             city=payee.city, amount=amount, reference=bill.bill_no,
+                             bill_no=bill.bill_no, url=url, mcc=biller.mcc,
+                             min_amount=minimum, postal_code=payee.postal_code)
+    if fmt == "banglaqr":
+        return emv.bangla_qr(gui=payee.emv_gui, account=payee.emv_account,
+                             name=payee.name or biller.name, city=payee.city, amount=amount,
+                             bill_no=bill.bill_no, url=url, mcc=biller.mcc,
+                             name_local=payee.name_local or biller.name_local)
+    raise PayloadError(f"unknown QR format {fmt!r}", code="bad_format", field="qr_format")
+
+
+def resolve_format(biller: Biller, kind: str | None) -> str:
+    """``upi``/``emv``/None (the biller's own) to a concrete ``qr_format``."""
+    if kind in (None, biller.qr_format):
+        return biller.qr_format
+    if kind == "emv":
+        return "banglaqr" if biller.country == "BD" else "bharatqr"
+    if kind == "upi":
+        if biller.country != "IN" or not biller.payee.vpa:
+            raise PayloadError(f"biller {biller.code} has no UPI payee", code="bad_format",
+                               field="format")
+        return "upi"
+    if kind in ("bharatqr", "banglaqr"):
+        return kind
+    raise PayloadError(f"unknown QR format {kind!r}", code="bad_format", field="format")
+
+
+def bill_payload(bill: Bill, biller: Biller, config: Config, *, on: dt.date | None = None,
+                 qr_format: str | None = None) -> str:
+    """The text of the bill's QR: the amount due ``on`` (default: the by-due-date amount
+    printed on the bill) and the tokenised bill URL, in the biller's ``qr_format``
+    (or ``qr_format``: ``upi``, ``emv``, ``bharatqr``, ``banglaqr``)."""
+    amount = qr_amount(bill, on)
+    if amount is None:
+        raise PayloadError(f"bill {bill.bill_no} has nothing to pay", code="nothing_due",
+                           field="amount")
+    fmt = resolve_format(biller, qr_format)
+    url = bill_url(bill, biller, config, amount, qr_format=fmt)
+    return _payload(bill, biller, fmt, url, amount)
+
+
+# ---------------------------------------------------------------------------- resolve
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a scanned payload is.  ``verdict``: genuine | altered | foreign | invalid."""
+
+    verdict: str
+    format: str | None = None  # upi | emv
+    biller: str | None = None
+    bill_no: str | None = None
+    amount: int | None = None
+    fields: tuple[FieldInfo, ...] = ()
+    code: str | None = None  # why it is invalid
+    reasons: tuple[str, ...] = ()  # why it is altered or foreign
+    payee: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "format": self.format, "biller": self.biller,
+                "bill_no": self.bill_no, "amount": self.amount, "code": self.code,
+                "reasons": list(self.reasons), "payee": self.payee,
+                "fields": [f.as_dict() for f in self.fields]}
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """The parts of any payment payload that the check needs."""
+
+    format: str
+    payee: str  # as payee_id() writes it
+    payee_display: str
+    amount: int | None
+    references: tuple[str, ...]  # bill references in the payload (tr, 62/01)
+    url: str | None
+    currency_ok: dict[str, bool] = field(default_factory=dict)  # by country
+    fields: tuple[FieldInfo, ...] = ()
+
+
+def _scan_upi(p: upi.UpiPayload) -> _Scan:
+    refs = (p.reference,) if p.reference else ()
+    return _Scan("upi", p.vpa.lower(), p.vpa, p.amount, refs, p.url,
+                 {"IN": True, "BD": False}, p.fields)
+
+
+def _scan_emv(p: emv.EmvPayload) -> _Scan:
+    account = p.tlv("26")
+    if account is not None and (account.sub("00") or "").upper() == emv.RUPAY_RID:
+        payee = (account.sub("01") or "").lower()
+        display = account.sub("01") or ""
+    else:
+        payee = account.value if account is not None else ""
+        display = " ".join(c.value for c in account.children) if account is not None else ""
+    refs = tuple(r for r in (p.get("27", "01") if _rupay(p, "27") else None,
+                             p.get("62", "01")) if r)
+    url = None
+    for obj in p.objects:
+        if 80 <= int(obj.tag) <= 99 and obj.sub("00") == emv.QRPAY_GUID:
+            url = obj.sub("01")
+    currency = {"IN": p.get("53") == "356", "BD": p.get("53") == "050"}
+    return _Scan("emv", payee, display, p.amount, refs, url, currency, p.fields)
+
+
+def _rupay(p: emv.EmvPayload, tag: str) -> bool:
+    return (p.get(tag, "00") or "").upper() == emv.RUPAY_RID
+
+
+def scan(text: str) -> _Scan:
+    """Parse any UPI or EMV payment payload (PayloadError if it is neither)."""
+    if not isinstance(text, str):
+        raise PayloadError("a payload must be text", code="not_text")
+    if text[:10].lower().startswith("upi://"):
+        return _scan_upi(upi.parse(text))
+    if text.startswith("00"):
+        return _scan_emv(emv.parse(text))
+    raise PayloadError("not a UPI or EMV payment payload", code="not_payment_qr")
+
+
+def _bases(config: Config) -> dict[str, list[Biller]]:
+    out: dict[str, list[Biller]] = {}
+    for biller in config.billers.values():
+        base = (biller.public_base_url or config.public_base_url).rstrip("/")
+        out.setdefault(base, []).append(biller)
+    return out
+
+
+def _expected_payees(biller: Biller, fmt: str) -> set[str]:
+    if fmt == "upi" or biller.country == "IN":
+        return {biller.payee.vpa.lower()}
+    return {payee_id(biller, "banglaqr")}
+
+
+def _why_altered(s: _Scan, biller: Biller, bill_no: str, token: str,
+                 config: Config) -> list[str]:
+    reasons = []
+    if s.payee not in _expected_payees(biller, s.format):
+        reasons.append(f"payee changed: pays {s.payee_display!r}, not {biller.code}'s payee")
+    if any(r != bill_no for r in s.references):
+        reasons.append(f"bill reference changed: {', '.join(s.references)} vs URL {bill_no}")
+    if not s.currency_ok.get(biller.country, False):
+        reasons.append("currency does not match the biller's")
+    parts = split_token(token)
+    if parts is None:
+        reasons.append("the bill URL has no valid token")
+    elif parts[0] not in config.token_keys():
+        reasons.append(f"token key {parts[0]!r} is not one of ours")
+    elif s.amount is None:
+        reasons.append("amount removed")
+    elif not reasons:
+        reasons.append("token does not match this bill and amount "
+                       "(amount changed, or the token comes from another bill)")
+    return reasons
+
+
+def _verdict(s: _Scan, config: Config) -> Resolution:
+    base_fields = dict(format=s.format, amount=s.amount, fields=s.fields,
+                       payee=s.payee_display)
+    m = _BILL_URL.fullmatch(s.url or "")
+    candidates = _bases(config).get(m.group("base").rstrip("/"), []) if m else []
+    if not m or not candidates:
+        why = "no qrpay bill URL" if not s.url else f"bill URL {s.url} is not ours"
+        return Resolution("foreign", reasons=(why,),
+                          bill_no=s.references[0] if s.references else None, **base_fields)
+    bill_no, token = m.group("bill_no"), m.group("token") or ""
+    refs_ok = all(r == bill_no for r in s.references)
+    for biller in candidates:
+        if (refs_ok and s.amount is not None and s.currency_ok.get(biller.country, False)
+                and check_token(config, token, biller.code, bill_no, s.amount, s.payee)):
+            return Resolution("genuine", biller=biller.code, bill_no=bill_no, **base_fields)
+    # ours, but altered: blame the biller whose payee the payload still names, if any
+    biller = next((b for b in candidates if s.payee in _expected_payees(b, s.format)),
+                  candidates[0])
+    reasons = _why_altered(s, biller, bill_no, token, config)
+    known = biller.code if len(candidates) == 1 or s.payee in _expected_payees(
+        biller, s.format) else None
+    return Resolution("altered", biller=known, bill_no=bill_no, reasons=tuple(reasons),
+                      **base_fields)
+
+
+def resolve(text: str, config: Config) -> Resolution:
+    """Check a scanned payload offline: is it a genuine, unaltered qrpay bill QR?"""
+    try:
+        s = scan(text)
+    except PayloadError as exc:
+        fmt = None
+        if isinstance(text, str):
+            fmt = "upi" if text[:6].lower() == "upi://" else ("emv" if text[:2] == "00"
+                                                             else None)
+        return Resolution("invalid", format=fmt, code=exc.code, reasons=(exc.message,))
+    return _verdict(s, config)
