@@ -25,7 +25,10 @@ Decisions, each from the source:
   (``invalid_component``).  Office codes are not checked (the source links to a list we
   do not have).
 
-The compact form keeps the bars: ``6305191204122348404|1|2``.
+The compact form keeps the bars:
+
+>>> validate('৬ ৩০৫ ১৯১২০৪ ১২২৩৪৮ ৪০৪ | ১ | ২')
+'6305191204122348404|1|2'
 """
 
 from __future__ import annotations

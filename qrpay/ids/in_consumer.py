@@ -3,9 +3,10 @@
 Each utility numbers its consumers its own way and publishes no structure or check digit,
 so the only things to check are what the biller's profile says: the ``length`` and an
 optional ``prefix`` (``[billers.numbering]`` in the profile, :class:`qrpay.config.Numbering`).
-Every function takes them as keyword options (defaults: 10 digits, no prefix)::
+Every function takes them as keyword options (defaults: 10 digits, no prefix):
 
-    validate('१२३ ४५६ ७८९', length=9)  -> '123456789'
+>>> validate('१२३ ४५६ ७८९', length=9)
+'123456789'
 
 or bind them once with :func:`for_biller`.  A wrong length is ``invalid_length``, a wrong
 prefix ``invalid_component``; bad options themselves are a
@@ -33,8 +34,11 @@ OPTIONS: tuple[str, ...] = ("length", "prefix")
 
 
 class _Numbering(Protocol):
-    length: int
-    prefix: str
+    @property
+    def length(self) -> int: ...
+
+    @property
+    def prefix(self) -> str: ...
 
 
 def _options(length: object, prefix: object) -> tuple[int, str]:
