@@ -1,0 +1,80 @@
+"""The SMS outbox: notices written in the posting's own transaction, sent later.
+
+``enqueue`` inserts with ``ON CONFLICT (dedupe_key) DO NOTHING``: the key names the
+posting (``payment:<id>:received``), so however often a posting is retried there is one
+row, and the row exists if and only if the posting committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
+
+from qrpay.bills import Bill
+from qrpay.config import Biller
+from qrpay.digits import to_ascii
+from qrpay.errors import QrpayError
+from qrpay.notify.messages import payment_context, render_sms, sms_language
+from qrpay.store import utcnow
+from qrpay.store.schema import outbox
+
+COUNTRY_CODES = {"IN": "91", "BD": "880"}
+
+
+def normalise_msisdn(mobile: str | None, country: str) -> str | None:
+    """``98123 45678`` -> ``919812345678``; ``01712-345678`` -> ``8801712345678``.
+
+    Returns None for anything that is not a mobile number of the biller's country.
+    """
+    if not mobile:
+        return None
+    digits = re.sub(r"\D", "", to_ascii(mobile))
+    if country == "IN":
+        digits = digits[-10:] if len(digits) in (10, 11, 12) else ""
+        return "91" + digits if re.fullmatch(r"[6-9]\d{9}", digits) else None
+    if country == "BD":
+        if digits.startswith("880"):
+            digits = digits[2:]
+        return "88" + digits if re.fullmatch(r"01[3-9]\d{8}", digits) else None
+    return None
+
+
+def enqueue(conn: Connection, *, dedupe_key: str, biller: str, recipient: str, language: str,
+            template: str, body: str, encoding: str, segments: int,
+            template_id: str | None = None, status: str = "pending",
+            last_error: str | None = None, now: dt.datetime | None = None) -> int | None:
+    """Insert one outbox row unless ``dedupe_key`` exists; return the new id or None."""
+    now = now or utcnow()
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(outbox).values(
+        kind="sms", dedupe_key=dedupe_key, biller=biller, recipient=recipient,
+        language=language, template=template, template_id=template_id, body=body,
+        encoding=encoding, segments=segments, status=status, attempts=0,
+        next_attempt_at=now, last_error=last_error, created_at=now,
+    ).on_conflict_do_nothing(index_elements=[outbox.c.dedupe_key]).returning(outbox.c.id)
+    new_id = conn.execute(stmt).scalar_one_or_none()
+    return int(new_id) if new_id is not None else None
+
+
+def enqueue_payment_notice(conn: Connection, biller: Biller, bill: Bill, *, notice: str,
+                           dedupe_key: str, amount: int, receipt_no: str | None,
+                           now: dt.datetime | None = None) -> int | None:
+    """The SMS for a posting.  No mobile, no row; a template fault gives a ``failed`` row
+    (the posting itself must never fail because of its SMS)."""
+    recipient = normalise_msisdn(bill.mobile, biller.country)
+    if recipient is None:
+        return None
+    lang = sms_language(biller, bill.language)
+    try:
+        sms = render_sms(biller, notice, lang, payment_context(
+            biller, lang, amount=amount, bill_no=bill.bill_no, receipt_no=receipt_no))
+    except QrpayError as exc:
+        return enqueue(conn, dedupe_key=dedupe_key, biller=biller.code, recipient=recipient,
+                       language=lang, template=notice, body="", encoding="GSM-7",
+                       segments=0, status="failed", last_error=f"{exc.code}: {exc}", now=now)
+    return enqueue(conn, dedupe_key=dedupe_key, biller=biller.code, recipient=recipient,
+                   language=lang, template=notice, template_id=sms.template_id,
+                   body=sms.body, encoding=sms.encoding, segments=sms.segments, now=now)

@@ -1,0 +1,282 @@
+"""Posting payments exactly once per ``(channel, txn_id)``.
+
+``post_payment(conn, config, PaymentIn)`` runs inside the caller's write transaction
+(``with store.begin() as conn``) and does everything a payment changes in that one
+transaction: the ``payments`` row, the ledger entries, the receipt number and the SMS in
+the outbox.  The answer is only final once the caller commits.
+
+Exactly once, on both backends:
+
+* the row is claimed with ``INSERT ... ON CONFLICT (channel, txn_id) DO NOTHING
+  RETURNING id``; when nothing comes back the row exists and is re-read ``FOR UPDATE``
+  (PostgreSQL: the insert waits on the unique index until the first transaction commits,
+  then the re-read sees its row; SQLite: ``BEGIN IMMEDIATE`` has serialised writers);
+* what happens next depends only on the stored status and the incoming one:
+
+  ==================  ==========================  =========================
+  stored \\ incoming   success                     failed / pending / reversed
+  ==================  ==========================  =========================
+  (new)               post -> ``posted``           record -> ``recorded``
+  failed, pending     post -> ``posted``           record -> ``recorded``
+  success             ``duplicate``                reversed: ``reversed``;
+                                                   failed/pending: ``ignored``
+  reversed,cancelled  ``ignored``                  same status: ``duplicate``
+  ==================  ==========================  =========================
+
+  A repeat of the same status is always ``duplicate`` with the same receipt number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from qrpay.bills import Bill, find_bill
+from qrpay.config import Biller, Config
+from qrpay.errors import Conflict, PaymentError
+from qrpay.money import to_decimal_str
+from qrpay.notify.outbox import enqueue_payment_notice
+from qrpay.payments import ledger
+from qrpay.payments.receipts import next_receipt_no
+from qrpay.store import utcnow
+from qrpay.store.schema import bills, payments
+
+STATUSES = ("success", "failed", "pending", "reversed")
+RESULTS = ("posted", "duplicate", "recorded", "reversed", "ignored", "cancelled")
+
+
+@dataclass(frozen=True)
+class PaymentIn:
+    """A payment as a channel or a counter reports it.  ``amount`` in minor units."""
+
+    channel: str
+    txn_id: str
+    bill_no: str
+    amount: int
+    currency: str
+    status: str = "success"
+    paid_at: dt.datetime | None = None
+    payer: str | None = None
+    utr: str | None = None
+    mode: str | None = None
+    reference: str | None = None
+    staff_id: int | None = None
+    shift_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PostingResult:
+    result: str  # posted, duplicate, recorded, reversed, ignored, cancelled
+    payment_id: int
+    status: str  # the stored payment status after this call
+    bill_no: str
+    amount: int
+    receipt_no: str | None
+    bill_state: str | None = None
+    late_fee: int = 0
+    outbox_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"result": self.result, "receipt_no": self.receipt_no,
+                "payment_id": self.payment_id, "status": self.status,
+                "bill_no": self.bill_no, "amount": to_decimal_str(self.amount),
+                "bill_state": self.bill_state}
+
+
+def _check_shape(p: PaymentIn) -> None:
+    if not p.channel or not p.txn_id:
+        raise PaymentError("channel and txn_id are required", code="missing_txn_id",
+                           field="txn_id")
+    if len(p.txn_id) > 100:
+        raise PaymentError("txn_id is longer than 100 characters", code="invalid_txn_id",
+                           field="txn_id")
+    if p.status not in STATUSES:
+        raise PaymentError(f"status must be one of {', '.join(STATUSES)}, not {p.status!r}",
+                           code="bad_status", field="status")
+    if isinstance(p.amount, bool) or not isinstance(p.amount, int):
+        raise PaymentError("amount must be integer minor units", code="invalid_amount",
+                           field="amount")
+    if p.amount <= 0:
+        raise PaymentError("amount must be more than zero", code="non_positive_amount",
+                           field="amount")
+
+
+def _bill_and_biller(conn: Connection, config: Config, p: PaymentIn) -> tuple[Bill, Biller]:
+    bill = find_bill(conn, p.bill_no)
+    if bill is None:
+        raise PaymentError(f"no bill {p.bill_no}", code="unknown_bill", field="bill_no")
+    biller = config.biller(bill.biller)
+    if p.currency.upper() != biller.currency:
+        raise PaymentError(f"currency {p.currency} does not match the bill's {biller.currency}",
+                           code="currency_mismatch", field="currency")
+    return bill, biller
+
+
+def _claim(conn: Connection, p: PaymentIn, bill: Bill, now: dt.datetime) -> tuple[Any, bool]:
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(payments).values(
+        channel=p.channel, txn_id=p.txn_id, biller=bill.biller, bill_no=bill.bill_no,
+        account_no=bill.account_no, amount=p.amount, currency=p.currency.upper(),
+        status=p.status, mode=p.mode, reference=p.reference, paid_at=p.paid_at,
+        payer=p.payer, utr=p.utr, staff_id=p.staff_id, shift_id=p.shift_id,
+        created_at=now, updated_at=now,
+    ).on_conflict_do_nothing(index_elements=[payments.c.channel, payments.c.txn_id])
+    new_id = conn.execute(stmt.returning(payments.c.id)).scalar_one_or_none()
+    q = select(payments).where(payments.c.channel == p.channel, payments.c.txn_id == p.txn_id)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    return conn.execute(q).one()._mapping, new_id is not None
+
+
+def _local_day(biller: Biller, when: dt.datetime) -> dt.date:
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(ZoneInfo(biller.timezone)).date()
+
+
+def _result(result: str, row: Any, *, status: str | None = None, receipt_no: str | None = None,
+            bill_state: str | None = None, late_fee: int = 0,
+            outbox_id: int | None = None) -> PostingResult:
+    return PostingResult(result=result, payment_id=row["id"], status=status or row["status"],
+                         bill_no=row["bill_no"], amount=row["amount"],
+                         receipt_no=receipt_no or row["receipt_no"], bill_state=bill_state,
+                         late_fee=late_fee, outbox_id=outbox_id)
+
+
+def _lock_bill(conn: Connection, bill: Bill) -> None:
+    # Two different transactions for one bill: the late-fee decision must see the other's
+    # payment.  PostgreSQL needs the row lock; SQLite's write lock already serialises.
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(bills.c.id).where(bills.c.bill_no == bill.bill_no)
+                     .with_for_update())
+
+
+def _post(conn: Connection, biller: Biller, bill: Bill, row: Any, p: PaymentIn,
+          now: dt.datetime) -> PostingResult:
+    _lock_bill(conn, bill)
+    ledger.ensure_charged(conn, bill, now=now)
+    day = _local_day(biller, p.paid_at or now)
+    before = ledger.bill_status(conn, bill, day)
+    late_fee = 0
+    if day > bill.due_date and before.late_fee == 0 and before.balance > 0:
+        late_fee = ledger.late_fee_for(bill)
+    receipt_no = next_receipt_no(conn, biller.code)
+    if late_fee:
+        ledger.append(conn, biller=bill.biller, account_no=bill.account_no,
+                      bill_no=bill.bill_no, kind="late_fee", amount=late_fee,
+                      payment_id=row["id"], note=f"paid {day.isoformat()}, due "
+                      f"{bill.due_date.isoformat()}", now=now)
+    ledger.append(conn, biller=bill.biller, account_no=bill.account_no, bill_no=bill.bill_no,
+                  kind="payment", amount=-row["amount"], payment_id=row["id"],
+                  receipt_no=receipt_no, note=f"{p.channel} {p.txn_id}", now=now)
+    conn.execute(payments.update().where(payments.c.id == row["id"]).values(
+        status="success", receipt_no=receipt_no, posted_at=now, updated_at=now,
+        paid_at=p.paid_at or row["paid_at"] or now, utr=p.utr or row["utr"],
+        payer=p.payer or row["payer"]))
+    outbox_id = enqueue_payment_notice(conn, biller, bill, notice="payment_received",
+                                       dedupe_key=f"payment:{row['id']}:received",
+                                       amount=row["amount"], receipt_no=receipt_no, now=now)
+    after = ledger.bill_status(conn, bill, day)
+    return _result("posted", row, status="success", receipt_no=receipt_no,
+                   bill_state=after.state, late_fee=late_fee, outbox_id=outbox_id)
+
+
+def _undo(conn: Connection, biller: Biller, bill: Bill, row: Any, *, kind: str, status: str,
+          note: str, now: dt.datetime) -> PostingResult:
+    """Reverse (bank reversal) or cancel (counter) a posted payment; the receipt stays."""
+    ledger.append(conn, biller=bill.biller, account_no=bill.account_no, bill_no=bill.bill_no,
+                  kind=kind, amount=row["amount"], payment_id=row["id"],
+                  receipt_no=row["receipt_no"], note=note, now=now)
+    conn.execute(payments.update().where(payments.c.id == row["id"]).values(
+        status=status, reversed_at=now, updated_at=now))
+    outbox_id = None
+    if kind == "reversal":  # the consumer did not see it coming; a counter cancel they did
+        outbox_id = enqueue_payment_notice(conn, biller, bill, notice="payment_reversed",
+                                           dedupe_key=f"payment:{row['id']}:reversed",
+                                           amount=row["amount"],
+                                           receipt_no=row["receipt_no"], now=now)
+    state = ledger.bill_status(conn, bill, _local_day(biller, now)).state
+    return _result("reversed" if kind == "reversal" else "cancelled", row, status=status,
+                   bill_state=state, outbox_id=outbox_id)
+
+
+def _record(conn: Connection, row: Any, status: str, now: dt.datetime) -> PostingResult:
+    if row["status"] != status:
+        conn.execute(payments.update().where(payments.c.id == row["id"]).values(
+            status=status, updated_at=now))
+    return _result("recorded", row, status=status)
+
+
+def _same_payment(row: Any, p: PaymentIn) -> None:
+    if row["bill_no"] != p.bill_no or row["amount"] != p.amount:
+        raise Conflict(f"{p.channel} transaction {p.txn_id} was first reported for bill "
+                       f"{row['bill_no']} amount {to_decimal_str(row['amount'])}",
+                       code="txn_mismatch", field="txn_id")
+
+
+def post_payment(conn: Connection, config: Config, p: PaymentIn, *,
+                 now: dt.datetime | None = None) -> PostingResult:
+    """Apply one payment report; see the module docstring for the rules.
+
+    Raises PaymentError (``unknown_bill``, ``currency_mismatch``, ``non_positive_amount``,
+    ``invalid_amount``, ``bad_status``, ``missing_txn_id``) before touching anything, and
+    Conflict ``txn_mismatch`` when a known transaction comes back with another bill or
+    amount.
+    """
+    now = now or utcnow()
+    _check_shape(p)
+    bill, biller = _bill_and_biller(conn, config, p)
+    row, created = _claim(conn, p, bill, now)
+    prior = None if created else row["status"]
+    if prior is not None:
+        _same_payment(row, p)
+    if p.status == "success":
+        if prior in (None, "failed", "pending"):
+            return _post(conn, biller, bill, row, p, now)
+        return _result("duplicate" if prior == "success" else "ignored", row)
+    if prior == p.status:
+        return _result("duplicate", row)
+    if p.status == "reversed" and prior == "success":
+        return _undo(conn, biller, bill, row, kind="reversal", status="reversed",
+                     note=f"reversed by {p.channel}", now=now)
+    if prior in (None, "failed", "pending"):
+        return _record(conn, row, p.status, now)
+    return _result("ignored", row)
+
+
+def cancel_payment(conn: Connection, config: Config, payment_id: int, *, reason: str,
+                   now: dt.datetime | None = None) -> PostingResult:
+    """Cancel a posted payment (counter desk): a ``cancel`` ledger entry, status
+    ``cancelled``, the receipt number stays on the payment.  Cancelling twice is a
+    ``duplicate``; cancelling anything but a posted payment is Conflict ``not_posted``."""
+    now = now or utcnow()
+    q = select(payments).where(payments.c.id == payment_id)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    found = conn.execute(q).first()
+    if found is None:
+        raise PaymentError(f"no payment {payment_id}", code="unknown_payment",
+                           field="payment_id")
+    row = found._mapping
+    if row["status"] == "cancelled":
+        return _result("duplicate", row)
+    if row["status"] != "success":
+        raise Conflict(f"payment {payment_id} is {row['status']}, not posted",
+                       code="not_posted", field="payment_id")
+    bill = find_bill(conn, row["bill_no"])
+    if bill is None:
+        raise PaymentError(f"no bill {row['bill_no']}", code="unknown_bill", field="bill_no")
+    return _undo(conn, config.biller(bill.biller), bill, row, kind="cancel",
+                 status="cancelled", note=f"cancelled: {reason}", now=now)
+
+
+def get_payment(conn: Connection, channel: str, txn_id: str) -> dict[str, Any] | None:
+    """The stored payment for ``(channel, txn_id)`` as a dict, or None."""
+    row = conn.execute(select(payments).where(payments.c.channel == channel,
+                                              payments.c.txn_id == txn_id)).first()
+    return dict(row._mapping) if row else None
