@@ -218,3 +218,19 @@ def test_cli_import_and_show(best_config, tmp_path, capsys, monkeypatch):
 def test_all_columns_are_documented_in_the_sample_header():
     with open(SAMPLES / "bills-best.csv", encoding="utf-8") as fh:
         assert next(csv.reader(io.StringIO(fh.readline()))) == list(COLUMNS)
+
+
+def test_cli_link_prints_the_tokenised_bill_page(best_config, capsys, monkeypatch):
+    from qrpay.payload import bill_url
+
+    monkeypatch.setenv("QRPAY_DATABASE_URL", best_config.database_url)
+    cfg = ["--config", str(SAMPLES / "best.toml")]
+    assert main(cfg + ["bills", "import", str(SAMPLES / "bills-best.csv"), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(cfg + ["bills", "link", "B2611100000000", "--base", "http://localhost:9"]) == 0
+    url = capsys.readouterr().out.strip()
+    from qrpay.store import open_store
+    with open_store(best_config.database_url).connect() as conn:
+        bill = get_bill(conn, "B2611100000000")
+    expected = bill_url(bill, best_config.default_biller, best_config, bill.amount)
+    assert url == "http://localhost:9" + expected[expected.index("/b/"):]

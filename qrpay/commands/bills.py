@@ -24,6 +24,10 @@ def register(sub: Any) -> None:
     show.add_argument("bill_no")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=show_cmd)
+    link = bsub.add_parser("link", help="print the bill-page URL (with token) the QR opens")
+    link.add_argument("bill_no")
+    link.add_argument("--base", help="another base URL, e.g. http://127.0.0.1:8000")
+    link.set_defaults(func=link_cmd)
 
 
 def import_cmd(args: argparse.Namespace, ctx: Any) -> int:
@@ -117,3 +121,17 @@ def _status(conn: Any, bill: Any, ctx: Any) -> dict[str, Any] | None:
     status = bill_status(conn, bill, today)
     out = dataclasses.asdict(status) if dataclasses.is_dataclass(status) else dict(status)
     return json.loads(json.dumps(out, default=str))
+
+
+def link_cmd(args: argparse.Namespace, ctx: Any) -> int:
+    from qrpay.bills import get_bill
+    from qrpay.digits import to_ascii
+    from qrpay.payload import bill_url
+
+    with ctx.store.connect() as conn:
+        bill = get_bill(conn, to_ascii(args.bill_no).strip())
+    url = bill_url(bill, ctx.config.biller(bill.biller), ctx.config, bill.amount)
+    if args.base:
+        url = args.base.rstrip("/") + url[url.index("/b/"):]
+    print(url, file=ctx.out)
+    return 0
