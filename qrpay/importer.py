@@ -70,22 +70,6 @@ class ImportReport:
 
 # ---------------------------------------------------------------------------- reading
 
-class _CountingReader(io.RawIOBase):
-    """Counts the bytes read, for the progress bar."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw = raw
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = self.raw.readinto(buffer)  # type: ignore[attr-defined]
-        self.count += n or 0
-        return n or 0
-
-
 def _records(path: Path, text: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (row number, raw record).  CSV rows count from 2 (row 1 is the header)."""
     if path.suffix.lower() in {".jsonl", ".ndjson", ".json"}:
@@ -435,12 +419,12 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
     digest = hashlib.sha256()
     seen: set[bytes] = set()
     with path.open("rb") as raw, store.begin() as conn:
-        counting = _CountingReader(raw)
-        text = io.TextIOWrapper(io.BufferedReader(counting), encoding="utf-8-sig", newline="")
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         writer = _Writer(conn, report, replace, path)
-        writer.import_id = conn.execute(insert(imports_t).values(
+        pk = conn.execute(insert(imports_t).values(
             file_name=path.name, sha256="", rows=0, created=0, replaced=0, unchanged=0,
-            imported_at=writer.now)).inserted_primary_key[0]
+            imported_at=writer.now)).inserted_primary_key
+        writer.import_id = int(pk[0]) if pk else None
         batch: list[tuple[int, Bill]] = []
         try:
             for line, record in _records(path, text):
