@@ -54,7 +54,7 @@ def _row(row: object) -> ApiKey:
 
 def split_key(key: str) -> str:
     """The public prefix of ``key``; raises :class:`AuthError` if it is not shaped like one."""
-    parts = key.split("_")
+    parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != PREFIX or len(parts[1]) != 8 or len(parts[2]) < 20:
         raise AuthError("malformed API key", code="bad_api_key")
     return f"{parts[0]}_{parts[1]}"

@@ -6,16 +6,18 @@ guessable (YYMM + account), so without a token that checks, these routes show no
 personal: the same neutral page, whether or not the bill exists.
 
 **When the amount changes.**  The page accepts the token if it checks against the bill's
-``amount`` or its ``late_amount`` (the two amounts a printed bill states), so a token keeps
-working after the due date and after part payments: what the page shows and what the Pay
-button asks for comes from the ledger (``bill_status``), never from the token.  If the
-utility re-imports the bill with a different amount, old tokens stop working on purpose:
-the consumer is sent to the new bill.
+``amount`` or its ``late_amount`` (the two amounts a printed bill states), or against the
+amount due now (the token inside a dynamic QR this service drew after a part payment).
+So a printed token keeps working after the due date and after part payments: what the
+page shows and what the Pay button asks for comes from the ledger (``bill_status``),
+never from the token.  If the utility re-imports the bill with a different amount, old
+tokens stop working on purpose: the consumer is sent to the new bill.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -29,8 +31,17 @@ from starlette.routing import Route
 from qrpay.bills import Bill, find_bill
 from qrpay.config import Biller, Config
 from qrpay.digits import localise, to_ascii
-from qrpay.errors import NotFound, QrpayError
-from qrpay.money import to_decimal_str
+from qrpay.errors import NotFound
+from qrpay.payload import (
+    bill_payload,
+    bill_url,
+    payee_id,
+    qr_amount,
+    resolve_format,
+    upi,
+    upi_params,
+)
+from qrpay.payload.token import check_token, split_token
 from qrpay.payments.ledger import BillStatus, bill_status
 from qrpay.store import Store
 from qrpay.templating import env, texts
@@ -45,6 +56,7 @@ class Found:
     bill: Bill
     biller: Biller
     today: dt.date
+    status: BillStatus
 
 
 # ------------------------------------------------------------------------ token check
@@ -65,17 +77,8 @@ def token_amounts(bill: Bill) -> tuple[int, ...]:
     return (bill.amount, bill.late_amount)
 
 
-def token_ok(config: Config, biller: Biller, bill: Bill, token: str) -> bool:
-    from qrpay.payload.token import check_token, payee_id
-
-    pid = payee_id(biller)
-    for amount in token_amounts(bill):
-        try:
-            if check_token(config, token, biller.code, bill.bill_no, amount, pid):
-                return True
-        except QrpayError:
-            return False
-    return False
+def _checks(config: Config, biller: Biller, bill: Bill, token: str, amount: int) -> bool:
+    return check_token(config, token, biller.code, bill.bill_no, amount, payee_id(biller))
 
 
 def clean_bill_no(raw: str) -> str:
@@ -83,21 +86,30 @@ def clean_bill_no(raw: str) -> str:
 
 
 def load_with_token(request: Request) -> Found | None:
-    """The bill if the URL's token checks for it, else None (unknown bill or bad token)."""
+    """The bill and its status if the URL's token checks, else None (unknown bill or bad
+    token: the caller cannot tell which, and neither can the visitor).
+
+    The token may be over the printed amount, the printed late amount, or (a dynamic QR
+    shown after a part payment) the amount due now.
+    """
     token = request.query_params.get("t", "")
-    if not token or len(token) > MAX_TOKEN:
+    if split_token(token) is None:
         return None
     config: Config = request.app.state.config
     store: Store = request.app.state.store
     bill_no = clean_bill_no(request.path_params["bill_no"])
     with store.connect() as conn:
         bill = find_bill(conn, bill_no)
-    if bill is None or bill.biller not in config.billers:
+        if bill is None or bill.biller not in config.billers:
+            return None
+        biller = config.billers[bill.biller]
+        printed = any(_checks(config, biller, bill, token, a) for a in token_amounts(bill))
+        today = today_for(biller)
+        status = bill_status(conn, bill, today)
+    if not printed and not (status.due_now > 0
+                            and _checks(config, biller, bill, token, status.due_now)):
         return None
-    biller = config.billers[bill.biller]
-    if not token_ok(config, biller, bill, token):
-        return None
-    return Found(bill, biller, today_for(biller))
+    return Found(bill, biller, today, status)
 
 
 # ---------------------------------------------------------------------- language choice
@@ -150,13 +162,29 @@ def pay_amount(status: BillStatus) -> int:
     return status.due_now if status.due_now > 0 else 0
 
 
+def dynamic_payload(found: Found, config: Config, amount: int,
+                    qr_format: str | None = None) -> str:
+    """The payment payload for ``amount`` due today, in ``qr_format`` (default: the
+    biller's).  Its bill URL carries a token over that same amount, so a resolver calls
+    it genuine and the bill page accepts it."""
+    bill, biller, today = found.bill, found.biller, found.today
+    fmt = resolve_format(biller, qr_format)
+    if fmt == biller.qr_format and amount == qr_amount(bill, today):
+        return bill_payload(bill, biller, config, on=today)
+    url = bill_url(bill, biller, config, amount, qr_format=fmt)
+    if fmt == "upi":
+        return upi.build(upi_params(bill, biller, url, amount))
+    # part paid or adjusted: the e-bill's payload, at the amount due now
+    from qrpay.payload import _payload
+
+    return _payload(bill, biller, fmt, url, amount)
+
+
 def upi_intent(found: Found, config: Config, amount: int) -> str | None:
     """``upi://pay?...`` for the current amount, or None for billers not on UPI."""
-    if found.biller.country != "IN" or amount <= 0:
+    if found.biller.country != "IN" or not found.biller.payee.vpa or amount <= 0:
         return None
-    from qrpay.payload import upi_intent as make_intent
-
-    return str(make_intent(found.bill, found.biller, config, amount))
+    return dynamic_payload(found, config, amount, "upi")
 
 
 def channel_list(biller: Biller, config: Config) -> list[str]:
@@ -173,9 +201,9 @@ def _period(period: str, numerals: str) -> str:
     return localise(f"{month}/{year}", numerals)
 
 
-def bill_context(request: Request, found: Found, status: BillStatus) -> dict[str, Any]:
+def bill_context(request: Request, found: Found) -> dict[str, Any]:
     config: Config = request.app.state.config
-    bill, biller = found.bill, found.biller
+    bill, biller, status = found.bill, found.biller, found.status
     offered = tuple(dict.fromkeys((*biller.languages, "en")))
     lang = page_language(request, offered, bill.language)
     numerals = numerals_for(biller, lang)
@@ -206,9 +234,7 @@ async def bill_page(request: Request) -> Response:
     found = load_with_token(request)
     if found is None:
         return neutral_page(request)
-    with request.app.state.store.connect() as conn:
-        status = bill_status(conn, found.bill, found.today)
-    html = env().get_template("web/bill.html").render(bill_context(request, found, status))
+    html = env().get_template("web/bill.html").render(bill_context(request, found))
     return HTMLResponse(html, headers=PRIVATE)
 
 
@@ -224,30 +250,21 @@ def neutral_page(request: Request) -> HTMLResponse:
 
 def current_payload(request: Request, found: Found) -> str:
     """The QR payload for today's amount (after part payments and the due date)."""
-    from qrpay.payload import bill_payload
-
-    with request.app.state.store.connect() as conn:
-        status = bill_status(conn, found.bill, found.today)
-    amount = pay_amount(status)
+    amount = pay_amount(found.status)
     if amount <= 0:
         raise NotFound("nothing to pay on this bill", code="nothing_due")
-    return str(bill_payload(found.bill, found.biller, request.app.state.config,
-                            on=found.today, amount=amount))
+    return dynamic_payload(found, request.app.state.config, amount)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=2048)
 def qr_image(payload: str, kind: str) -> bytes:
+    """The QR drawn as SVG or PNG; cached by payload (a payload changes with the amount)."""
     from qrpay import qr
 
-    symbol = qr.make_symbol(payload)
-    return qr.to_bytes(symbol, kind) if hasattr(qr, "to_bytes") else _save(qr, symbol, kind)
-
-
-def _save(qr: Any, symbol: Any, kind: str) -> bytes:
-    import io
-
+    if kind == "png":
+        return qr.png_bytes(payload, scale=8)
     buf = io.BytesIO()
-    (qr.save_svg if kind == "svg" else qr.save_png)(symbol, buf)
+    qr.save_svg(payload, buf, scale=1)
     return buf.getvalue()
 
 
@@ -293,10 +310,6 @@ def render_error_page(request: Request, status: int, code: str) -> str:
     return env().get_template("web/error.html").render(
         lang=lang, t=texts("web", lang), status=status, code=code,
         helplines=list(dict.fromkeys(helplines)))
-
-
-def amount_str(minor: int) -> str:
-    return to_decimal_str(minor)
 
 
 ROUTES = [
