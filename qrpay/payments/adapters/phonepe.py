@@ -1,0 +1,94 @@
+"""PhonePe PG (v1) server-to-server callbacks.
+
+* Body ``{"response": "<base64 of a JSON document>"}``.
+* ``X-VERIFY: <hex SHA256(base64 response + salt key)>###<salt index>``.  This is a
+  plain hash with the salt key as the shared secret, not an HMAC, and carries no
+  timestamp; replays are harmless because posting is idempotent.
+* Decoded: ``{"success": true, "code": "PAYMENT_SUCCESS", "data": {"merchantId",
+  "merchantTransactionId", "transactionId", "amount": <paise>, "state": "COMPLETED",
+  "responseCode", "paymentInstrument": {"type": "UPI", "utr": "..."}}}``.  Unknown fields
+  are ignored (PhonePe asks for lenient parsing).
+* ``code``: ``PAYMENT_SUCCESS`` -> success, ``PAYMENT_PENDING`` -> pending, other
+  ``PAYMENT_*`` failures -> failed.
+* The bill: qrpay creates ``merchantTransactionId`` as ``<bill_no>_<attempt>`` (PhonePe
+  has no free notes field); the part before the last ``_`` is the bill number.
+* Secrets: ``QRPAY_SECRET_PHONEPE`` is ``<salt index>:<salt key>`` (a bare key means
+  index 1); ``..._PREVIOUS`` holds the key being rotated out.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from qrpay.errors import AuthError, ValidationError
+from qrpay.payments.adapters import ParsedCallback
+from qrpay.payments.adapters._util import load_json, minor_units, need, text
+from qrpay.payments.posting import PaymentIn
+
+HEADER = "x-verify"
+CODES = {"PAYMENT_SUCCESS": "success", "PAYMENT_PENDING": "pending"}
+
+
+def split_secret(secret: str) -> tuple[str, str]:
+    index, sep, key = secret.partition(":")
+    return (index, key) if sep and index.isdigit() else ("1", secret)
+
+
+def x_verify(response_b64: str, salt_key: str, salt_index: str) -> str:
+    digest = hashlib.sha256((response_b64 + salt_key).encode()).hexdigest()
+    return f"{digest}###{salt_index}"
+
+
+def _response_field(body: bytes) -> str:
+    value = load_json(body).get("response")
+    if not isinstance(value, str) or not value:
+        raise ValidationError("body needs a base64 'response' field", code="missing_field",
+                              field="response")
+    return value
+
+
+class PhonePeAdapter:
+    name = "phonepe"
+
+    def verify(self, headers: Mapping[str, str], body: bytes, secrets: Sequence[str],
+               now: float) -> None:
+        given = headers.get(HEADER, "")
+        digest, sep, index = given.strip().partition("###")
+        if not given or not sep:
+            raise AuthError("missing or malformed X-VERIFY", code="missing_signature",
+                            field=HEADER)
+        response = _response_field(body)
+        ok = False
+        for secret in secrets:
+            salt_index, salt_key = split_secret(secret)
+            expected = hashlib.sha256((response + salt_key).encode()).hexdigest()
+            ok |= hmac.compare_digest(expected, digest.lower()) and salt_index == index
+        if not ok:
+            raise AuthError("X-VERIFY does not match", code="bad_signature", field=HEADER)
+
+    def parse(self, channel: str, headers: Mapping[str, str], body: bytes) -> ParsedCallback:
+        try:
+            decoded = base64.b64decode(_response_field(body), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationError("response is not base64", code="bad_json",
+                                  field="response") from None
+        doc = load_json(decoded, what="response")
+        data: dict[str, Any] = need(doc, "data")
+        code = str(doc.get("code", ""))
+        merchant_txn = text(need(data, "merchantTransactionId"), "merchantTransactionId")
+        bill_no = merchant_txn.rpartition("_")[0] or merchant_txn
+        instrument = data.get("paymentInstrument") or {}
+        payment = PaymentIn(
+            channel=channel, txn_id=merchant_txn, bill_no=bill_no,
+            amount=minor_units(data.get("amount"), "amount"), currency="INR",
+            status=CODES.get(code, "failed"), paid_at=None,
+            utr=(instrument.get("utr") or None) if isinstance(instrument, dict) else None,
+            mode=(instrument.get("type") or None) if isinstance(instrument, dict) else None,
+            reference=data.get("transactionId"))
+        return ParsedCallback(payment=payment, event_id=data.get("transactionId"),
+                              txn_id=merchant_txn)

@@ -1,0 +1,228 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from qrpay.config import Config
+from qrpay.payments.adapters.generic import sign
+from qrpay.payments.callbacks import handle_callback
+from qrpay.store import Store, open_store
+from qrpay.store.schema import callbacks, ledger, outbox, payments
+
+from .conftest import add_bill
+
+NOW = dt.datetime(2024, 6, 10, 6, 0, tzinfo=dt.UTC)
+T = int(NOW.timestamp())
+SECRET = "test-secret-upi"
+
+
+def body(**over: object) -> bytes:
+    doc = {"event_id": "evt_1", "txn_id": "UPI123", "bill_no": "B2405100000001",
+           "amount": "1234.50", "currency": "INR", "status": "success",
+           "paid_at": "2024-06-10T11:30:00+05:30", "payer": "ravi@okaxis",
+           "utr": "412345678901"}
+    doc.update(over)
+    return json.dumps({k: v for k, v in doc.items() if v is not None}).encode()
+
+
+def call(store: Store, config: Config, raw: bytes, *, t: int = T, secret: str = SECRET,
+         channel: str = "upi", headers: dict | None = None):
+    hdrs = {"X-Qrpay-Signature": sign(secret, raw, t), "Content-Type": "application/json"}
+    if headers is not None:
+        hdrs = headers
+    return handle_callback(store, config, channel, hdrs, raw, "127.0.0.1", now=NOW)
+
+
+def count(store: Store, table, *where) -> int:
+    with store.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+
+
+def stored(store: Store, callback_id: int):
+    with store.connect() as conn:
+        return conn.execute(select(callbacks).where(callbacks.c.id == callback_id)).one()
+
+
+def test_signed_callback_posts_and_answers_receipt(store: Store, best_config: Config) -> None:
+    add_bill(store)
+    res = call(store, best_config, body())
+    assert res.status == 200
+    assert res.body["result"] == "posted"
+    assert res.body["receipt_no"] == "BEST-000000001"
+    row = stored(store, res.callback_id)
+    assert (row.result, row.signature_ok, row.txn_id) == ("posted", True, "UPI123")
+
+
+def test_callback_is_stored_as_received_before_acting(store: Store,
+                                                      best_config: Config) -> None:
+    raw = body(bill_no="B0000000000000")
+    res = call(store, best_config, raw)
+    row = stored(store, res.callback_id)
+    assert row.body == raw
+    assert json.loads(row.headers)["x-qrpay-signature"].startswith(f"t={T},")
+    assert (res.status, res.body["error"]["code"], row.result) == (422, "unknown_bill",
+                                                                     "unknown_bill")
+
+
+def test_three_repeats_give_one_posting_and_same_answer(store: Store,
+                                                        best_config: Config) -> None:
+    add_bill(store)
+    answers = [call(store, best_config, body()) for _ in range(3)]
+    assert [a.body["result"] for a in answers] == ["posted", "duplicate", "duplicate"]
+    assert len({a.body["receipt_no"] for a in answers}) == 1
+    assert count(store, ledger, ledger.c.kind == "payment") == 1
+    assert count(store, outbox) == 1
+    assert count(store, callbacks) == 3
+
+
+def test_concurrent_identical_callbacks_post_once(db_url: str, store: Store,
+                                                  best_config: Config) -> None:
+    add_bill(store)
+    raw = body()
+    answers: list = []
+    barrier = threading.Barrier(8)
+
+    def worker() -> None:
+        s = open_store(db_url, upgrade=False)
+        try:
+            barrier.wait()
+            answers.append(call(s, best_config, raw))
+        finally:
+            s.dispose()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(a.body["result"] for a in answers) == ["duplicate"] * 7 + ["posted"]
+    assert {a.status for a in answers} == {200}
+    assert {a.body["receipt_no"] for a in answers} == {"BEST-000000001"}
+    assert count(store, payments) == 1
+    assert count(store, ledger, ledger.c.kind == "payment") == 1
+    assert count(store, outbox) == 1
+
+
+def test_signature_is_checked_on_raw_bytes_not_reserialised_json(
+        store: Store, best_config: Config) -> None:
+    add_bill(store, amount=110)
+    raw = (b'{"txn_id": "T\\/1", "bill_no": "B2405100000001", "amount": "1.10", '
+           b'"currency": "INR", "status": "success", "payer": "\\u0930\\u0935\\u093f"}')
+    reserialised = json.dumps(json.loads(raw)).encode()
+    assert reserialised != raw
+    bad = handle_callback(store, best_config, "upi",
+                          {"X-Qrpay-Signature": sign(SECRET, reserialised, T)}, raw, None,
+                          now=NOW)
+    assert (bad.status, bad.body["error"]["code"]) == (401, "bad_signature")
+    good = call(store, best_config, raw)
+    assert good.status == 200
+    with store.connect() as conn:
+        pay = conn.execute(select(payments)).one()
+    assert (pay.amount, pay.txn_id, pay.payer) == (110, "T/1", "रवि")
+
+
+def test_amount_as_json_number_is_refused(store: Store, best_config: Config) -> None:
+    add_bill(store)
+    raw = body().replace(b'"1234.50"', b"1.10")
+    res = call(store, best_config, raw)
+    assert (res.status, res.body["error"]["code"], res.body["error"]["field"]) == (
+        400, "amount_not_string", "amount")
+    assert count(store, payments) == 0
+
+
+@pytest.mark.parametrize(("skew", "ok"), [(-301, False), (301, False), (-299, True),
+                                          (299, True)])
+def test_timestamp_skew_either_way(store: Store, best_config: Config, skew: int,
+                                   ok: bool) -> None:
+    add_bill(store)
+    res = call(store, best_config, body(), t=T + skew)
+    assert (res.status == 200) is ok
+    if not ok:
+        assert res.body["error"]["code"] == "stale_timestamp"
+
+
+def test_previous_secret_works_only_during_rotation(store: Store, best_config: Config,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    add_bill(store)
+    monkeypatch.setenv("QRPAY_SECRET_UPI", "new-secret")
+    monkeypatch.setenv("QRPAY_SECRET_UPI_PREVIOUS", SECRET)
+    assert call(store, best_config, body(), secret=SECRET).status == 200
+    assert call(store, best_config, body(txn_id="U2"), secret="new-secret").status == 200
+    monkeypatch.delenv("QRPAY_SECRET_UPI_PREVIOUS")
+    res = call(store, best_config, body(txn_id="U3"), secret=SECRET)
+    assert (res.status, res.body["error"]["code"]) == (401, "bad_signature")
+
+
+def test_secret_of_another_channel_is_rejected(store: Store, best_config: Config) -> None:
+    add_bill(store)
+    res = call(store, best_config, body(), secret="test-secret-razorpay")
+    assert (res.status, res.body["error"]["code"]) == (401, "bad_signature")
+    assert stored(store, res.callback_id).signature_ok is False
+
+
+@pytest.mark.parametrize(("headers", "code"), [
+    ({}, "missing_signature"),
+    ({"X-Qrpay-Signature": "sha256=abc"}, "bad_signature_header"),
+])
+def test_missing_or_malformed_signature(store: Store, best_config: Config, headers: dict,
+                                        code: str) -> None:
+    res = call(store, best_config, body(), headers=headers)
+    assert (res.status, res.body["error"]["code"]) == (401, code)
+
+
+def test_unknown_channel_is_404_and_recorded(store: Store, best_config: Config) -> None:
+    res = call(store, best_config, body(), channel="paypal")
+    assert (res.status, res.body["error"]["code"]) == (404, "unknown_channel")
+    assert stored(store, res.callback_id).result == "unknown_channel"
+
+
+@pytest.mark.parametrize(("over", "status", "code"), [
+    ({"currency": "BDT"}, 422, "currency_mismatch"),
+    ({"amount": "0.00"}, 422, "non_positive_amount"),
+    ({"amount": "-5"}, 422, "non_positive_amount"),
+    ({"amount": "12.345"}, 400, "too_many_decimals"),
+    ({"status": "captured"}, 422, "bad_status"),
+    ({"txn_id": None}, 400, "missing_field"),
+    ({"paid_at": "yesterday"}, 400, "bad_paid_at"),
+])
+def test_bad_fields_get_precise_codes(store: Store, best_config: Config, over: dict,
+                                      status: int, code: str) -> None:
+    add_bill(store)
+    res = call(store, best_config, body(**over))
+    assert (res.status, res.body["error"]["code"]) == (status, code)
+    assert stored(store, res.callback_id).result == code
+
+
+def test_not_json_is_400(store: Store, best_config: Config) -> None:
+    res = call(store, best_config, b"amount=1")
+    assert (res.status, res.body["error"]["code"]) == (400, "bad_json")
+
+
+def test_status_transitions_through_callbacks(store: Store, best_config: Config) -> None:
+    add_bill(store)
+    seq = ["failed", "pending", "success", "failed", "reversed", "success"]
+    results = [call(store, best_config, body(status=s)).body["result"] for s in seq]
+    assert results == ["recorded", "recorded", "posted", "ignored", "reversed", "ignored"]
+    kinds = [k for (k,) in _kinds(store)]
+    assert kinds == ["charge", "payment", "reversal"]
+
+
+def _kinds(store: Store):
+    with store.connect() as conn:
+        return conn.execute(select(ledger.c.kind).order_by(ledger.c.id)).all()
+
+
+def test_replay_an_hour_later_changes_nothing(store: Store, best_config: Config) -> None:
+    add_bill(store)
+    raw = body()
+    first = call(store, best_config, raw)
+    later = handle_callback(store, best_config, "upi",
+                            {"X-Qrpay-Signature": sign(SECRET, raw, T)}, raw, None,
+                            now=NOW + dt.timedelta(hours=1))
+    assert first.status == 200
+    assert (later.status, later.body["error"]["code"]) == (401, "stale_timestamp")
+    assert count(store, ledger, ledger.c.kind == "payment") == 1
