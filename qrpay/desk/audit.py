@@ -1,0 +1,104 @@
+"""The append-only audit trail of staff actions.
+
+Every row says who did what, when and where (biller, counter, remote address), with a
+JSON ``detail``.  This module only ever inserts and reads: there is no update or delete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from qrpay.errors import ValidationError
+from qrpay.store.schema import audit
+
+ACTIONS = frozenset({
+    "login", "login_failed", "logout", "scan", "collect", "cancel", "shift_open", "shift_close",
+    "staff_add", "staff_passwd", "staff_disable", "refused",
+})
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    biller: str | None
+    counter: str | None
+    remote: str | None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at.isoformat(), "actor": self.actor,
+                "action": self.action, "biller": self.biller, "counter": self.counter,
+                "remote": self.remote, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where an action happened: the desk's biller and counter, and the remote address."""
+
+    biller: str | None = None
+    counter: str | None = None
+    remote: str | None = None
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def record(conn: Connection, actor: str, action: str, where: Where = Where(), *,
+           detail: dict[str, Any] | None = None, at: dt.datetime | None = None) -> None:
+    """Append one audit row in the caller's transaction."""
+    if action not in ACTIONS:
+        raise ValidationError(f"unknown audit action {action!r}", code="bad_audit_action",
+                              field="action")
+    conn.execute(audit.insert().values(
+        at=at or utcnow(), actor=actor[:64], action=action, biller=where.biller,
+        counter=where.counter, remote=(where.remote or "")[:64] or None,
+        detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)))
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _entry(row: Any) -> AuditEntry:
+    m = row._mapping
+    return AuditEntry(id=m["id"], at=_aware(m["at"]), actor=m["actor"], action=m["action"],
+                      biller=m["biller"], counter=m["counter"], remote=m["remote"],
+                      detail=json.loads(m["detail"]) if m["detail"] else {})
+
+
+def entries(conn: Connection, *, since: dt.datetime, until: dt.datetime | None = None,
+            actor: str | None = None, action: str | None = None,
+            biller: str | None = None, limit: int | None = None) -> Iterator[AuditEntry]:
+    """Audit rows from ``since`` (inclusive), oldest first."""
+    q = select(audit).where(audit.c.at >= since).order_by(audit.c.at, audit.c.id)
+    if until is not None:
+        q = q.where(audit.c.at < until)
+    if actor:
+        q = q.where(audit.c.actor == actor)
+    if action:
+        q = q.where(audit.c.action == action)
+    if biller:
+        q = q.where(audit.c.biller == biller)
+    if limit:
+        q = q.limit(limit)
+    for row in conn.execute(q):
+        yield _entry(row)
+
+
+def recent(conn: Connection, *, biller: str | None, limit: int = 100) -> list[AuditEntry]:
+    """The newest ``limit`` rows (newest first), for the supervisor's page."""
+    q = select(audit).order_by(audit.c.id.desc()).limit(limit)
+    if biller:
+        q = q.where(audit.c.biller == biller)
+    return [_entry(row) for row in conn.execute(q)]

@@ -1,0 +1,269 @@
+"""What a cashier does at the counter, without HTTP: scan a bill, collect, look up a receipt.
+
+* :func:`scan` resolves what the scanner typed (a payment-QR payload, or a bill number
+  keyed in by hand) into the bill, its authenticity verdict and where it stands now.
+  ``altered``, ``foreign`` and ``invalid`` payloads and other billers' bills are refused.
+* :func:`collect` posts a counter payment through the payments core with channel
+  ``counter`` and the form's idempotency key as ``txn_id``: a double submit posts once
+  and both submits get the same receipt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select
+
+from qrpay.bills import Bill, find_bill, get_bill
+from qrpay.config import Biller, Config
+from qrpay.desk.shift import COUNTER_CHANNEL, MODES, get_shift
+from qrpay.desk.staff import Staff
+from qrpay.digits import to_ascii
+from qrpay.errors import Conflict, NotFound, PaymentError, QrpayError, ValidationError
+from qrpay.payments.ledger import BillStatus, bill_status
+from qrpay.store.schema import payments, shifts, staff
+
+REFUSED_VERDICTS = ("altered", "foreign", "invalid")
+MAX_SCAN = 2000
+MAX_REFERENCE = 60
+_KEY = re.compile(r"^D[A-Za-z0-9_-]{20,40}$")
+_BILL_NO = re.compile(r"^[A-Za-z]{0,4}[0-9]{6,30}$")
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    """What the desk shows after a scan.
+
+    ``verdict`` is the resolver's (``genuine``, ``altered``, ``foreign``, ``invalid``) or
+    ``typed`` for a bill number keyed in by hand.  ``refused`` carries the reason code
+    when no payment may be taken (the bill and status are still shown when known).
+    """
+
+    verdict: str
+    code: str | None
+    bill: Bill | None
+    status: BillStatus | None
+    refused: str | None
+    qr_amount: int | None = None  # the amount the QR carries, when it carries one
+    format: str | None = None
+
+    @property
+    def can_collect(self) -> bool:
+        return self.refused is None and self.bill is not None and self.status is not None
+
+    @property
+    def already_paid(self) -> bool:
+        return self.status is not None and self.status.is_settled
+
+    def audit_detail(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "code": self.code, "format": self.format,
+                "bill_no": self.bill.bill_no if self.bill else None, "refused": self.refused,
+                "state": self.status.state if self.status else None}
+
+
+@dataclass(frozen=True)
+class CollectIn:
+    bill_no: str
+    txn_id: str  # the idempotency key embedded in the collect form
+    amount: int
+    mode: str
+    reference: str = ""
+    confirm_paid: bool = False
+
+
+@dataclass(frozen=True)
+class Collected:
+    receipt_no: str
+    payment_id: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    receipt_no: str
+    bill: Bill
+    biller: Biller
+    amount: int
+    mode: str
+    reference: str
+    paid_at: dt.datetime | None
+    cashier: str
+    counter: str
+    shift_id: int | None
+    shift_open: bool
+    status: str  # success, cancelled, reversed
+    cancel_note: str | None
+    payment_id: int
+
+    @property
+    def in_force(self) -> bool:
+        return self.status == "success"
+
+
+@lru_cache(maxsize=32)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_today(biller: Biller, now: dt.datetime | None = None) -> dt.date:
+    """The biller's calendar day (due dates are local dates)."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(_zone(biller.timezone)).date()
+
+
+def new_txn_id() -> str:
+    """A fresh idempotency key for one rendering of the collect form."""
+    return "D" + secrets.token_urlsafe(18)
+
+
+def check_txn_id(value: str) -> str:
+    if not isinstance(value, str) or not _KEY.match(value):
+        raise ValidationError("bad form key; scan the bill again", code="bad_form_key",
+                              field="txn_id")
+    return value
+
+
+def _typed_bill(conn: Connection, text: str) -> Bill | None:
+    compact = to_ascii(text).replace(" ", "").replace("-", "")
+    if not _BILL_NO.match(compact):
+        return None
+    return find_bill(conn, compact) or find_bill(conn, compact.upper())
+
+
+def _resolve(text: str, config: Config) -> Any:
+    from qrpay.payload import resolve
+
+    return resolve(text, config)
+
+
+def scan(conn: Connection, config: Config, who: Staff, text: str,
+         now: dt.datetime | None = None) -> ScanOutcome:
+    """Resolve a scan (or a typed bill number) for ``who``'s desk."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError("nothing was scanned", code="empty_scan", field="payload")
+    if len(text) > MAX_SCAN:
+        return ScanOutcome("invalid", "too_long", None, None, "invalid")
+    typed = _typed_bill(conn, text)
+    if typed is not None:
+        return _outcome(conn, config, who, typed, "typed", None, None, None, now)
+    try:
+        res = _resolve(text, config)
+    except QrpayError as exc:
+        return ScanOutcome("invalid", exc.code, None, None, "invalid")
+    bill = find_bill(conn, res.bill_no) if res.bill_no else None
+    if res.verdict in REFUSED_VERDICTS:
+        status = _status(conn, config, bill, now) if bill and bill.biller == who.biller else None
+        return ScanOutcome(res.verdict, res.code, bill if status else None, status,
+                           res.verdict, res.amount, res.format)
+    if bill is None:
+        return ScanOutcome(res.verdict, "unknown_bill", None, None, "unknown_bill",
+                           res.amount, res.format)
+    return _outcome(conn, config, who, bill, res.verdict, res.code, res.amount, res.format, now)
+
+
+def _status(conn: Connection, config: Config, bill: Bill,
+            now: dt.datetime | None) -> BillStatus:
+    return bill_status(conn, bill, local_today(config.biller(bill.biller), now))
+
+
+def _outcome(conn: Connection, config: Config, who: Staff, bill: Bill, verdict: str,
+             code: str | None, qr_amount: int | None, fmt: str | None,
+             now: dt.datetime | None) -> ScanOutcome:
+    if bill.biller != who.biller:
+        return ScanOutcome(verdict, "wrong_biller", None, None, "wrong_biller", qr_amount, fmt)
+    return ScanOutcome(verdict, code, bill, _status(conn, config, bill, now), None,
+                       qr_amount, fmt)
+
+
+def check_collect(form: CollectIn) -> CollectIn:
+    check_txn_id(form.txn_id)
+    if form.mode not in MODES:
+        raise ValidationError(f"mode must be one of {', '.join(MODES)}", code="bad_mode",
+                              field="mode")
+    if form.amount <= 0:
+        raise ValidationError("the amount must be more than zero", code="amount_not_positive",
+                              field="amount")
+    reference = form.reference.strip()
+    if len(reference) > MAX_REFERENCE:
+        raise ValidationError("reference too long", code="reference_too_long",
+                              field="reference")
+    if form.mode != "cash" and not reference:
+        raise ValidationError("card and cheque payments need a reference",
+                              code="missing_reference", field="reference")
+    return form
+
+
+def existing_counter_payment(conn: Connection, txn_id: str) -> Collected | None:
+    row = conn.execute(select(payments.c.id, payments.c.receipt_no).where(
+        payments.c.channel == COUNTER_CHANNEL, payments.c.txn_id == txn_id)).first()
+    if row is None or not row.receipt_no:
+        return None
+    return Collected(receipt_no=row.receipt_no, payment_id=row.id, duplicate=True)
+
+
+def collect(conn: Connection, config: Config, who: Staff, shift_id: int | None,
+            form: CollectIn, now: dt.datetime) -> Collected:
+    """Post one counter payment.  Call inside a write transaction."""
+    check_collect(form)
+    done = existing_counter_payment(conn, form.txn_id)
+    if done is not None:
+        return done
+    if shift_id is None or not get_shift(conn, shift_id).is_open:
+        raise Conflict("the shift is closed: log in again to open a new one",
+                       code="shift_closed")
+    bill = get_bill(conn, form.bill_no)
+    if bill.biller != who.biller:
+        raise Conflict("this bill belongs to another biller", code="wrong_biller")
+    status = _status(conn, config, bill, now)
+    if status.is_settled and not form.confirm_paid:
+        raise Conflict("this bill is already paid; confirm to collect anyway",
+                       code="already_paid")
+    return _post(conn, config, who, shift_id, bill, form, now)
+
+
+def _post(conn: Connection, config: Config, who: Staff, shift_id: int, bill: Bill,
+          form: CollectIn, now: dt.datetime) -> Collected:
+    from qrpay.payments.posting import PaymentIn, post_payment
+
+    biller = config.biller(bill.biller)
+    result = post_payment(conn, config, PaymentIn(
+        channel=COUNTER_CHANNEL, txn_id=form.txn_id, bill_no=bill.bill_no,
+        amount=form.amount, currency=biller.currency, status="success", paid_at=now,
+        payer=f"counter {who.counter}", mode=form.mode,
+        reference=form.reference.strip() or None, staff_id=who.id, shift_id=shift_id),
+        now=now)
+    if not result.receipt_no:
+        raise PaymentError("the payment was not posted", code=result.result or "not_posted")
+    return Collected(receipt_no=result.receipt_no, payment_id=result.payment_id,
+                     duplicate=result.result == "duplicate")
+
+
+def receipt_view(conn: Connection, config: Config, receipt_no: str) -> ReceiptView:
+    q = (select(payments, staff.c.username, shifts.c.counter, shifts.c.closed_at)
+         .select_from(payments.outerjoin(staff, staff.c.id == payments.c.staff_id)
+                      .outerjoin(shifts, shifts.c.id == payments.c.shift_id))
+         .where(payments.c.receipt_no == receipt_no))
+    row = conn.execute(q).first()
+    if row is None:
+        raise NotFound(f"no receipt {receipt_no}", code="unknown_receipt", field="receipt_no")
+    m = row._mapping
+    from qrpay.payments.ledger import bill_entries
+
+    notes = [e.note for e in bill_entries(conn, m["bill_no"])
+             if e.kind == "cancel" and e.payment_id == m["id"]]
+    paid_at = m["paid_at"]
+    if paid_at is not None and paid_at.tzinfo is None:
+        paid_at = paid_at.replace(tzinfo=dt.UTC)
+    return ReceiptView(
+        receipt_no=receipt_no, bill=get_bill(conn, m["bill_no"]),
+        biller=config.biller(m["biller"]), amount=m["amount"], mode=m["mode"] or m["channel"],
+        reference=m["reference"] or m["utr"] or "", paid_at=paid_at,
+        cashier=m["username"] or "", counter=m["counter"] or "", shift_id=m["shift_id"],
+        shift_open=m["shift_id"] is not None and m["closed_at"] is None,
+        status=m["status"], cancel_note=notes[-1] if notes else None, payment_id=m["id"])

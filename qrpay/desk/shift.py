@@ -1,0 +1,207 @@
+"""Counter shifts: opened at the first login at a counter, closed with a cash count.
+
+One shift is open per (biller, counter) at a time; every cashier who logs in at that
+counter joins it.  Closing it totals the counter payments per cashier and mode, compares
+the expected cash with the cash declared, and freezes both on the shift row.  The day
+book is every counter receipt of the shift, cancelled ones included, as CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from qrpay.desk.staff import Staff
+from qrpay.errors import Conflict, NotFound
+from qrpay.money import to_decimal_str
+from qrpay.store.schema import bills, payments, shifts, staff
+
+COUNTER_CHANNEL = "counter"
+MODES = ("cash", "card", "cheque")
+IN_FORCE = "success"
+
+
+@dataclass(frozen=True)
+class Shift:
+    id: int
+    biller: str
+    counter: str
+    staff_id: int
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None = None
+    expected_cash: int | None = None
+    declared_cash: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+@dataclass(frozen=True)
+class Total:
+    cashier: str
+    mode: str
+    count: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class ShiftSummary:
+    shift: Shift
+    totals: tuple[Total, ...]  # receipts in force, per cashier and mode
+    cancelled: int  # receipts cancelled in the shift
+    cancelled_amount: int
+    expected_cash: int
+
+    @property
+    def total(self) -> int:
+        return sum(t.amount for t in self.totals)
+
+    @property
+    def receipts(self) -> int:
+        return sum(t.count for t in self.totals)
+
+    def difference(self, declared: int | None) -> int | None:
+        """Declared minus expected cash: negative is a shortage."""
+        return None if declared is None else declared - self.expected_cash
+
+
+@dataclass(frozen=True)
+class DaybookRow:
+    receipt_no: str
+    paid_at: dt.datetime | None
+    bill_no: str
+    account_no: str
+    name: str
+    mode: str
+    reference: str
+    amount: int
+    cashier: str
+    status: str
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+def _shift(row: Any) -> Shift:
+    m = row._mapping
+    return Shift(id=m["id"], biller=m["biller"], counter=m["counter"], staff_id=m["staff_id"],
+                 opened_at=_aware(m["opened_at"]) or m["opened_at"],
+                 closed_at=_aware(m["closed_at"]), expected_cash=m["expected_cash"],
+                 declared_cash=m["declared_cash"])
+
+
+def get_shift(conn: Connection, shift_id: int) -> Shift:
+    row = conn.execute(select(shifts).where(shifts.c.id == shift_id)).first()
+    if row is None:
+        raise NotFound(f"no shift {shift_id}", code="unknown_shift")
+    return _shift(row)
+
+
+def open_shift_for(conn: Connection, biller: str, counter: str) -> Shift | None:
+    row = conn.execute(select(shifts).where(
+        shifts.c.biller == biller, shifts.c.counter == counter, shifts.c.closed_at.is_(None))
+        .order_by(shifts.c.id.desc()).limit(1)).first()
+    return _shift(row) if row else None
+
+
+def join_or_open(conn: Connection, who: Staff, now: dt.datetime) -> tuple[Shift, bool]:
+    """The counter's open shift, or a new one opened by ``who``; True when opened now.
+
+    Call inside a write transaction (on SQLite ``BEGIN IMMEDIATE`` serialises logins; on
+    PostgreSQL two first logins racing may each open one, and the newest is used).
+    """
+    found = open_shift_for(conn, who.biller, who.counter)
+    if found is not None:
+        return found, False
+    result = conn.execute(shifts.insert().values(
+        staff_id=who.id, biller=who.biller, counter=who.counter, opened_at=now))
+    return Shift(id=int(result.inserted_primary_key[0]), biller=who.biller,
+                 counter=who.counter, staff_id=who.id, opened_at=now), True
+
+
+def _shift_payments(conn: Connection, shift_id: int) -> list[Any]:
+    q = (select(payments, staff.c.username, bills.c.name)
+         .select_from(payments.outerjoin(staff, staff.c.id == payments.c.staff_id)
+                      .outerjoin(bills, bills.c.bill_no == payments.c.bill_no))
+         .where(payments.c.shift_id == shift_id, payments.c.channel == COUNTER_CHANNEL,
+                payments.c.receipt_no.is_not(None))
+         .order_by(payments.c.id))
+    return list(conn.execute(q))
+
+
+def summarise(conn: Connection, shift_id: int) -> ShiftSummary:
+    """Totals of the shift's counter receipts in force, per cashier and mode."""
+    shift = get_shift(conn, shift_id)
+    sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    cancelled = cancelled_amount = 0
+    for row in _shift_payments(conn, shift_id):
+        m = row._mapping
+        if m["status"] != IN_FORCE:
+            cancelled += 1
+            cancelled_amount += m["amount"]
+            continue
+        key = (m["username"] or "?", m["mode"] or "cash")
+        sums[key][0] += 1
+        sums[key][1] += m["amount"]
+    totals = tuple(Total(cashier=c, mode=mode, count=n, amount=a)
+                   for (c, mode), (n, a) in sorted(sums.items()))
+    expected = sum(t.amount for t in totals if t.mode == "cash")
+    return ShiftSummary(shift=shift, totals=totals, cancelled=cancelled,
+                        cancelled_amount=cancelled_amount, expected_cash=expected)
+
+
+def close_shift(conn: Connection, shift_id: int, declared_cash: int, by: Staff,
+                now: dt.datetime) -> ShiftSummary:
+    """Close the shift with the cash counted; ``Conflict(shift_closed)`` if already closed."""
+    summary = summarise(conn, shift_id)
+    result = conn.execute(shifts.update().where(
+        shifts.c.id == shift_id, shifts.c.closed_at.is_(None)).values(
+        closed_at=now, expected_cash=summary.expected_cash, declared_cash=declared_cash,
+        closed_by=by.id))
+    if result.rowcount != 1:
+        raise Conflict(f"shift {shift_id} is already closed", code="shift_closed")
+    return summarise(conn, shift_id)
+
+
+def daybook(conn: Connection, shift_id: int) -> list[DaybookRow]:
+    out = []
+    for row in _shift_payments(conn, shift_id):
+        m = row._mapping
+        out.append(DaybookRow(
+            receipt_no=m["receipt_no"], paid_at=_aware(m["paid_at"]), bill_no=m["bill_no"],
+            account_no=m["account_no"], name=m["name"] or "", mode=m["mode"] or "",
+            reference=m["reference"] or "", amount=m["amount"], cashier=m["username"] or "",
+            status="in force" if m["status"] == IN_FORCE else "cancelled"))
+    return out
+
+
+DAYBOOK_COLUMNS = ("receipt_no", "paid_at", "bill_no", "account_no", "name", "mode",
+                   "reference", "amount", "cashier", "status")
+
+
+def _safe_cell(value: str) -> str:
+    # Spreadsheets run cells starting with these as formulas.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def daybook_csv(rows: list[DaybookRow]) -> str:
+    """The day book as CSV; amounts as plain decimals, text cells made formula-safe."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(DAYBOOK_COLUMNS)
+    for r in rows:
+        writer.writerow([
+            r.receipt_no, r.paid_at.isoformat() if r.paid_at else "", r.bill_no, r.account_no,
+            _safe_cell(r.name), r.mode, _safe_cell(r.reference), to_decimal_str(r.amount),
+            r.cashier, r.status])
+    return buf.getvalue()

@@ -1,0 +1,223 @@
+"""Staff accounts for the counter desk.
+
+Passwords are stored as argon2id hashes (argon2-cffi).  Each account has a role
+(``cashier`` < ``supervisor`` < ``admin``) and is bound to one biller and one counter.
+Repeated failed logins inside a time window lock the account for a while; a disabled
+account never logs in.  Login never tells an unknown user from a wrong password.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import Connection, select
+
+from qrpay.errors import AuthError, Conflict, NotFound, ValidationError
+from qrpay.store.schema import staff
+
+ROLES = ("cashier", "supervisor", "admin")
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+MAX_FAILURES = 5  # failed logins inside FAILURE_WINDOW that lock the account
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+LOCK_PERIOD = dt.timedelta(minutes=15)
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+_COUNTER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$")
+
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so that both paths cost one hash.
+_DUMMY_HASH = _hasher.hash("qrpay-no-such-user")
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: int
+    username: str
+    role: str
+    biller: str
+    counter: str
+    active: bool = True
+    locked_until: dt.datetime | None = None
+
+    def has_role(self, minimum: str) -> bool:
+        """True when this account's role is ``minimum`` or above."""
+        return ROLE_RANK[self.role] >= ROLE_RANK[minimum]
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """What a login attempt did: ``staff`` on success, else an error ``code``."""
+
+    staff: Staff | None
+    code: str | None = None
+    username: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.staff is not None
+
+    def raise_for_error(self) -> Staff:
+        if self.staff is None:
+            raise AuthError("login refused", code=self.code or "bad_credentials")
+        return self.staff
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+def _row_to_staff(row: Any) -> Staff:
+    m = row._mapping
+    return Staff(id=m["id"], username=m["username"], role=m["role"], biller=m["biller"] or "",
+                 counter=m["counter"] or "", active=bool(m["active"]),
+                 locked_until=_aware(m["locked_until"]))
+
+
+def normalise_username(username: str) -> str:
+    name = (username or "").strip().lower()
+    if not _USERNAME.match(name):
+        raise ValidationError("username: 2-64 of a-z, 0-9, '.', '_', '-'",
+                              code="bad_username", field="username")
+    return name
+
+
+def check_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise ValidationError(f"password: at least {MIN_PASSWORD} characters",
+                              code="weak_password", field="password")
+    if len(password) > MAX_PASSWORD:
+        raise ValidationError("password: too long", code="password_too_long", field="password")
+    return password
+
+
+def check_role(role: str) -> str:
+    if role not in ROLE_RANK:
+        raise ValidationError(f"role must be one of {', '.join(ROLES)}", code="bad_role",
+                              field="role")
+    return role
+
+
+def check_counter(counter: str) -> str:
+    name = (counter or "").strip()
+    if not _COUNTER.match(name):
+        raise ValidationError("counter: 1-40 letters, digits, space, '.', '_', '-'",
+                              code="bad_counter", field="counter")
+    return name
+
+
+def add_staff(conn: Connection, username: str, password: str, *, role: str, biller: str,
+              counter: str, now: dt.datetime | None = None) -> Staff:
+    """Create an account.  ``Conflict(staff_exists)`` when the username is taken."""
+    name = normalise_username(username)
+    check_role(role)
+    check_password(password)
+    counter = check_counter(counter)
+    if not biller:
+        raise ValidationError("a desk account needs a biller", code="missing_biller",
+                              field="biller")
+    if find_staff(conn, name) is not None:
+        raise Conflict(f"staff {name} already exists", code="staff_exists", field="username")
+    result = conn.execute(staff.insert().values(
+        username=name, password_hash=_hasher.hash(password), role=role, biller=biller,
+        counter=counter, failed_logins=0, active=True, created_at=now or utcnow()))
+    return Staff(id=result.inserted_primary_key[0], username=name, role=role, biller=biller,
+                 counter=counter)
+
+
+def find_staff(conn: Connection, username: str) -> Staff | None:
+    row = conn.execute(select(staff).where(staff.c.username == username.strip().lower())).first()
+    return _row_to_staff(row) if row else None
+
+
+def get_staff(conn: Connection, staff_id: int) -> Staff:
+    row = conn.execute(select(staff).where(staff.c.id == staff_id)).first()
+    if row is None:
+        raise NotFound(f"no staff {staff_id}", code="unknown_staff")
+    return _row_to_staff(row)
+
+
+def require_staff(conn: Connection, username: str) -> Staff:
+    found = find_staff(conn, username)
+    if found is None:
+        raise NotFound(f"no staff {username}", code="unknown_staff", field="username")
+    return found
+
+
+def list_staff(conn: Connection) -> list[Staff]:
+    return [_row_to_staff(r) for r in conn.execute(select(staff).order_by(staff.c.username))]
+
+
+def set_password(conn: Connection, username: str, password: str) -> Staff:
+    """Set a new password; also clears failed logins and any lock."""
+    found = require_staff(conn, username)
+    check_password(password)
+    conn.execute(staff.update().where(staff.c.id == found.id).values(
+        password_hash=_hasher.hash(password), failed_logins=0, locked_until=None,
+        last_failed_at=None))
+    return found
+
+
+def disable(conn: Connection, username: str) -> Staff:
+    """Deactivate an account (kept for the audit trail and receipts, never deleted)."""
+    found = require_staff(conn, username)
+    conn.execute(staff.update().where(staff.c.id == found.id).values(active=False))
+    return found
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _record_failure(conn: Connection, row: Any, now: dt.datetime) -> str:
+    m = row._mapping
+    last = _aware(m["last_failed_at"])
+    inside = last is not None and now - last <= FAILURE_WINDOW
+    failures = (m["failed_logins"] or 0) + 1 if inside else 1
+    locked = now + LOCK_PERIOD if failures >= MAX_FAILURES else None
+    conn.execute(staff.update().where(staff.c.id == m["id"]).values(
+        failed_logins=0 if locked else failures, last_failed_at=now, locked_until=locked))
+    return "locked" if locked else "bad_credentials"
+
+
+def attempt_login(conn: Connection, username: str, password: str,
+                  now: dt.datetime | None = None) -> LoginOutcome:
+    """Check a password and update the failure count, in the caller's transaction.
+
+    Returns an outcome instead of raising so that the caller commits the failure count
+    (and its audit row) before refusing.  Codes: ``bad_credentials``, ``locked``,
+    ``disabled``.
+    """
+    now = now or utcnow()
+    name = (username or "").strip().lower()[:64]
+    row = conn.execute(select(staff).where(staff.c.username == name)).first() if name else None
+    if row is None:
+        _verify(_DUMMY_HASH, password or "")
+        return LoginOutcome(None, "bad_credentials", name)
+    m = row._mapping
+    locked_until = _aware(m["locked_until"])
+    if locked_until is not None and locked_until > now:
+        return LoginOutcome(None, "locked", name)
+    if not _verify(m["password_hash"], password or ""):
+        return LoginOutcome(None, _record_failure(conn, row, now), name)
+    if not m["active"]:
+        return LoginOutcome(None, "disabled", name)
+    values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_failed_at": None}
+    if _hasher.check_needs_rehash(m["password_hash"]):
+        values["password_hash"] = _hasher.hash(password)
+    conn.execute(staff.update().where(staff.c.id == m["id"]).values(**values))
+    return LoginOutcome(_row_to_staff(row), None, name)
