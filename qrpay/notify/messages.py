@@ -100,3 +100,20 @@ def payment_context(biller: Biller, lang: str, *, amount: int, bill_no: str,
     name = biller.name_local if lang != "en" and biller.name_local else biller.name
     return {"amount": sms_amount(amount, biller, lang), "bill_no": bill_no,
             "receipt_no": receipt_no or "-", "biller_name": name}
+
+
+def dlt_pattern(lang: str, notice: str) -> str | None:
+    """The registered ``{#var#}`` pattern of ``notice`` in ``lang``, if any."""
+    try:
+        value = _notice(lang, notice).get("dlt")
+    except ConfigError:
+        return None
+    return str(value) if value else None
+
+
+def provider_template_id(lang: str, notice: str) -> str | None:
+    try:
+        value = _notice(lang, notice).get("msg91_template_id")
+    except ConfigError:
+        return None
+    return str(value) if value else None

@@ -1,0 +1,168 @@
+"""Draining the SMS outbox: ``deliver_due`` (one pass) and ``run_worker`` (the loop).
+
+Claiming.  A pass takes due rows (``status in (pending, sending)`` and
+``next_attempt_at <= now``) in one short write transaction and marks them
+``status = 'sending'``, ``attempts = attempts + 1``, ``next_attempt_at = now + lease``.
+While ``sending``, ``next_attempt_at`` is the lease expiry: no other sender takes the row
+until then, and a sender that crashed mid-send leaves rows that become due again when the
+lease runs out.  On PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED`` so several
+workers split the rows; on SQLite ``BEGIN IMMEDIATE`` serialises them.
+
+Finishing.  The outcome is written with ``WHERE id = ? AND status = 'sending' AND
+attempts = <the claim's attempts>``: ``attempts`` is the claim's fencing token, so a
+sender whose lease expired and whose row was claimed again cannot overwrite the newer
+claim.  Success -> ``sent``; a transient error -> ``pending`` with exponential backoff and
+jitter; a permanent error or ``max_attempts`` reached -> ``failed``.
+
+The at-least-once edge.  If the provider accepted an SMS and the sender died (or lost
+the database) before writing ``sent``, the row is sent again after the lease: the
+database and the provider cannot share a transaction.  The window is one HTTP round trip
+per row.  It is narrowed by the dedupe key: SSL Wireless gets a ``csms_id`` derived from
+it and refuses a repeat, which we count as sent; MSG91's flow API has no idempotency key,
+so there the duplicate is possible and is visible in its reports.  What never happens:
+a second outbox row for the same posting (unique dedupe key), or two senders holding the
+same row inside one lease.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from qrpay.config import Config
+from qrpay.notify.messages import dlt_pattern, dlt_variables, provider_template_id
+from qrpay.notify.providers import OutgoingSms, SendError, SmsProvider, make_provider
+from qrpay.store import Store, utcnow
+from qrpay.store.schema import outbox
+
+log = logging.getLogger("qrpay.notify")
+
+LEASE_SECONDS = 60.0
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = 30.0
+BACKOFF_CAP = 3600.0
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def backoff(attempts: int, *, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP,
+            rng: Callable[[], float] = random.random) -> float:
+    """Seconds before retry number ``attempts + 1``: ``base * 2**(attempts-1)`` capped,
+    with "equal jitter" (half fixed, half random) so retries of a burst spread out."""
+    delay = min(cap, base * 2 ** max(attempts - 1, 0))
+    return delay / 2 + rng() * delay / 2
+
+
+@dataclass(frozen=True)
+class _Claim:
+    sms: OutgoingSms
+    attempts: int
+
+
+def _outgoing(row: Any, config: Config) -> OutgoingSms:
+    m = row._mapping
+    variables: tuple[str, ...] = ()
+    pattern = dlt_pattern(m["language"], m["template"])
+    if pattern:
+        variables = dlt_variables(pattern, m["body"]) or ()
+    biller = config.billers.get(m["biller"])
+    return OutgoingSms(
+        id=m["id"], dedupe_key=m["dedupe_key"], biller=m["biller"], recipient=m["recipient"],
+        body=m["body"], language=m["language"], template=m["template"],
+        template_id=m["template_id"], encoding=m["encoding"], segments=m["segments"],
+        sender=biller.sms_sender if biller else "", variables=variables,
+        provider_template_id=provider_template_id(m["language"], m["template"]))
+
+
+def claim_due(store: Store, config: Config, *, now: dt.datetime, limit: int,
+              lease_seconds: float = LEASE_SECONDS) -> list[_Claim]:
+    """Lease up to ``limit`` due rows to this sender (see the module docstring)."""
+    q = (select(outbox).where(outbox.c.status.in_(("pending", "sending")),
+                              outbox.c.next_attempt_at <= now)
+         .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit))
+    until = now + dt.timedelta(seconds=lease_seconds)
+    claims = []
+    with store.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        for row in conn.execute(q).fetchall():
+            attempts = row._mapping["attempts"] + 1
+            conn.execute(outbox.update().where(outbox.c.id == row._mapping["id"]).values(
+                status="sending", attempts=attempts, next_attempt_at=until))
+            claims.append(_Claim(_outgoing(row, config), attempts))
+    return claims
+
+
+def _finish(store: Store, claim: _Claim, **values: Any) -> bool:
+    with store.begin() as conn:
+        res = conn.execute(outbox.update().where(
+            outbox.c.id == claim.sms.id, outbox.c.status == "sending",
+            outbox.c.attempts == claim.attempts).values(**values))
+        return res.rowcount == 1
+
+
+def _deliver_one(store: Store, provider: SmsProvider, claim: _Claim, now: dt.datetime,
+                 max_attempts: int, rng: Callable[[], float]) -> str:
+    try:
+        ref = provider.send(claim.sms)
+    except SendError as exc:
+        if exc.permanent or claim.attempts >= max_attempts:
+            _finish(store, claim, status="failed", last_error=str(exc)[:1000])
+            log.warning("sms %s failed for good: %s", claim.sms.dedupe_key, exc)
+            return "failed"
+        retry_at = now + dt.timedelta(seconds=backoff(claim.attempts, rng=rng))
+        _finish(store, claim, status="pending", next_attempt_at=retry_at,
+                last_error=str(exc)[:1000])
+        return "retrying"
+    _finish(store, claim, status="sent", sent_at=utcnow(), provider_ref=ref[:100],
+            last_error=None)
+    return "sent"
+
+
+def deliver_due(store: Store, config: Config, now: dt.datetime | None = None, limit: int = 50,
+                *, provider: SmsProvider | None = None, lease_seconds: float = LEASE_SECONDS,
+                max_attempts: int = MAX_ATTEMPTS,
+                rng: Callable[[], float] = random.random) -> DeliveryReport:
+    """One pass: claim up to ``limit`` due SMS and send them."""
+    now = now or utcnow()
+    provider = provider or make_provider(config)
+    claims = claim_due(store, config, now=now, limit=limit, lease_seconds=lease_seconds)
+    counts = {"sent": 0, "retrying": 0, "failed": 0}
+    for claim in claims:
+        counts[_deliver_one(store, provider, claim, now, max_attempts, rng)] += 1
+    return DeliveryReport(claimed=len(claims), **counts)
+
+
+def run_worker(store: Store, config: Config, stop_event: threading.Event,
+               interval: float = 1.0, *, provider: SmsProvider | None = None,
+               limit: int = 50) -> int:
+    """Deliver until ``stop_event`` is set; sleep ``interval`` when nothing was due.
+
+    Returns the number of SMS sent.  Errors of one pass (database down...) are logged and
+    the loop goes on after ``interval``.
+    """
+    provider = provider or make_provider(config)
+    sent = 0
+    while not stop_event.is_set():
+        try:
+            report = deliver_due(store, config, limit=limit, provider=provider)
+        except Exception:  # keep the loop alive; the rows stay leased or pending
+            log.exception("sms delivery pass failed")
+            report = DeliveryReport()
+        sent += report.sent
+        if report.claimed < limit:
+            stop_event.wait(interval)
+    return sent

@@ -1,0 +1,64 @@
+"""A fake SMS provider on loopback speaking MSG91's flow API and SSL Wireless's v3 API."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+MSG91_OK = (200, {"type": "success", "message": "3661726b4d6f313233343536"})
+SSL_OK = (200, {"status": "SUCCESS", "status_code": 200, "error_message": "",
+                "smsinfo": [{"sms_status": "SUCCESS", "status_message": "Success",
+                             "reference_id": "ssl-ref-1"}]})
+
+
+class FakeProvider:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.script: list[tuple[int, Any]] = []  # responses to give first, in order
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with fake.lock:
+                    fake.requests.append({"path": self.path, "headers": dict(self.headers),
+                                          "json": json.loads(raw)})
+                    status, body = fake.script.pop(0) if fake.script else fake._ok(self.path)
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def _ok(self, path: str) -> tuple[int, Any]:
+        if path == "/api/v5/flow/":
+            return MSG91_OK
+        if path == "/api/v3/send-sms":
+            return SSL_OK
+        return 404, {"error": "no such endpoint"}
+
+
+@pytest.fixture
+def fake_provider() -> Iterator[FakeProvider]:
+    fake = FakeProvider()
+    thread = threading.Thread(target=fake.server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
