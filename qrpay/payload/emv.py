@@ -61,7 +61,7 @@ _GUIDS = {RUPAY_RID: "RuPay / UPI (NPCI)", "A000000677010111": "PromptPay (Thail
           "br.gov.bcb.pix": "Pix (Brazil)", "SG.PAYNOW": "PayNow (Singapore)",
           "com.bkash": "bKash (Bangladesh)", "com.pathaopay": "Pathao Pay (Bangladesh)",
           QRPAY_GUID: "qrpay bill page"}
-_AMOUNT = re.compile(r"(?=.*\d)\d*(?:\.\d*)?")
+_AMOUNT = re.compile(r"(?=.*[0-9])[0-9]*(?:\.[0-9]*)?")
 
 
 def is_template(tag: str) -> bool:
@@ -134,8 +134,8 @@ class EmvPayload:
         for o in self.objects:
             if o.tag == "63":
                 continue
-            out.append((o.tag, [(c.tag, c.value) for c in o.children] if o.children
-                        else o.value))
+            out.append((o.tag, [(c.tag, c.value) for c in o.children]
+                        if is_template(o.tag) else o.value))
         return out
 
 

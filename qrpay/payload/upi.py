@@ -44,10 +44,10 @@ MCC_NAMES = {"4900": "utilities: electric, gas, water, sanitary"}
 
 _VPA = re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9._-]+")
 _KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
-_AMOUNT = re.compile(r"\d{1,10}(?:\.\d{1,2})?")
-_AMOUNT_2DP = re.compile(r"\d{1,10}\.\d{2}")
+_AMOUNT = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,2})?")
+_AMOUNT_2DP = re.compile(r"[0-9]{1,10}\.[0-9]{2}")
 _TR = re.compile(r"[A-Za-z0-9_-]{4,35}")
-_DIGITS2 = re.compile(r"\d{2}")
+_DIGITS2 = re.compile(r"[0-9]{2}")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _B64 = re.compile(r"[A-Za-z0-9+/=_-]+")
 _SAFE = {"pa": "@", "url": ":/"}
@@ -122,7 +122,7 @@ def _check_value(key: str, value: str, *, strict: bool) -> str:
             raise _fail("missing_pn", "pn (payee name) is empty", key)
         return ""
     if key == "mc":
-        if not re.fullmatch(r"\d{4}", value):
+        if not re.fullmatch(r"[0-9]{4}", value):
             raise _fail("bad_mc", f"mc {value!r} is not a 4-digit merchant category code", key)
         return MCC_NAMES.get(value, "")
     if key == "tr":

@@ -1,0 +1,216 @@
+"""Bill payloads in every format, and the offline verdict on scanned payloads."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from qrpay.errors import PayloadError
+from qrpay.payload import bill_payload, bill_url, emv, qr_amount, resolve, upi
+from tests.payload.conftest import make_bill, with_part_payment
+from tests.payload.test_emv import VECTORS
+
+
+def _swap_url(text: str, url: str) -> str:
+    p = upi.parse(text)
+    return upi.build({k: (url if k == "url" else v) for k, v in p.params})
+
+
+def _edit_emv(text: str, tag: str, sub: str | None, value: str) -> str:
+    objects = emv.parse(text).as_objects()
+    out = []
+    for t, v in objects:
+        if t == tag and sub is None:
+            v = value
+        elif t == tag:
+            v = [(s, value if s == sub else sv) for s, sv in v]
+        out.append((t, v))
+    return emv.build(out)
+
+
+# ---------------------------------------------------------------------------- build
+
+def test_upi_bill_payload_carries_payee_bill_amount_and_tokenised_url(best):
+    config, biller, bill = best
+    p = upi.parse(bill_payload(bill, biller, config))
+    assert p.vpa == "bestelectricity@sbi" and p.get("mc") == "4900"
+    assert p.reference == bill.bill_no and p.get("am") == "1234.50" and p.get("cu") == "INR"
+    assert p.url == bill_url(bill, biller, config, 123450)
+    assert p.url.startswith("https://pay.bestundertaking.example/b/B2611100000000?t=k1.")
+    assert p.get("mam") is None and len(p.get("tn")) <= 50
+
+
+def test_part_payment_adds_a_minimum_amount_of_one_rupee(best):
+    config, biller, bill = best
+    p = upi.parse(bill_payload(bill, with_part_payment(biller), config))
+    assert p.get("mam") == "1.00" and p.min_amount == 100
+
+
+def test_bharat_qr_puts_vpa_in_26_tr_in_27_and_the_url_in_80(best):
+    config, biller, bill = best
+    text = bill_payload(bill, biller, config, qr_format="emv")
+    p = emv.parse(text)
+    assert p.get("26", "00") == "A000000524" and p.get("26", "01") == "bestelectricity@sbi"
+    assert p.get("27", "01") == bill.bill_no and p.get("62", "01") == bill.bill_no
+    assert (p.get("52"), p.get("53"), p.get("58"), p.get("01")) == ("4900", "356", "IN", "12")
+    assert p.get("54") == "1234.50" and p.get("80", "00") == "org.qrpay"
+    assert p.get("80", "01") == bill_url(bill, biller, config, 123450, qr_format="bharatqr")
+    assert text.endswith("6304" + emv.crc16(text[:-4]))
+
+
+def test_bangla_qr_uses_the_acquirer_template_and_bengali_name(breb):
+    config, biller, bill = breb
+    p = emv.parse(bill_payload(bill, biller, config))
+    assert [(c.tag, c.value) for c in p.tlv("26").children] == [
+        ("00", "com.bkash"), ("01", "02"), ("02", "2002"), ("03", "0000000000000012345")]
+    assert (p.get("53"), p.get("58"), p.get("59"), p.get("60")) == ("050", "BD",
+                                                                     "DHAKA PBS-1", "DHAKA")
+    assert p.get("62", "01") == bill.bill_no
+    assert p.get("64", "00") == "bn" and p.get("64", "01") == "ঢাকা পবিস-১"
+    assert p.get("80", "01").startswith("https://pay.breb.example/b/2611104231245?t=k1.")
+
+
+def test_the_printed_qr_asks_the_by_due_date_amount_and_later_the_late_amount(best):
+    config, biller, bill = best
+    late_day = bill.due_date + dt.timedelta(days=1)
+    assert upi.parse(bill_payload(bill, biller, config)).amount == bill.amount
+    assert upi.parse(bill_payload(bill, biller, config, on=bill.due_date)).amount == 123450
+    late = bill_payload(bill, biller, config, on=late_day)
+    assert upi.parse(late).amount == bill.late_amount
+    assert resolve(late, config).verdict == "genuine"
+
+
+@pytest.mark.parametrize("amount", [0, -5000])
+def test_zero_and_credit_bills_get_no_qr(best, amount):
+    config, biller, _ = best
+    bill = make_bill("B2611100000001", "best", amount=amount)
+    assert qr_amount(bill) is None
+    with pytest.raises(PayloadError) as err:
+        bill_payload(bill, biller, config)
+    assert err.value.code == "nothing_due"
+
+
+def test_upi_format_for_a_bangladesh_biller_is_refused(breb):
+    config, biller, bill = breb
+    with pytest.raises(PayloadError) as err:
+        bill_payload(bill, biller, config, qr_format="upi")
+    assert err.value.code == "bad_format"
+
+
+# ---------------------------------------------------------------------------- resolve
+
+@pytest.mark.parametrize("fmt", [None, "emv"])
+def test_our_own_payload_is_genuine(best, fmt):
+    config, biller, bill = best
+    res = resolve(bill_payload(bill, biller, config, qr_format=fmt), config)
+    assert (res.verdict, res.biller, res.bill_no, res.amount) == ("genuine", "best",
+                                                                  bill.bill_no, 123450)
+    assert res.format == ("upi" if fmt is None else "emv") and res.fields
+
+
+def test_a_bill_of_the_second_cooperative_on_a_shared_url_resolves_to_it(breb):
+    config, _, _ = breb
+    biller = config.biller("khulna-pbs")
+    bill = make_bill("2611701410102", "khulna-pbs", amount=5000)
+    res = resolve(bill_payload(bill, biller, config), config)
+    assert (res.verdict, res.biller, res.amount) == ("genuine", "khulna-pbs", 5000)
+
+
+def test_upi_amount_changed_is_altered(best):
+    config, biller, bill = best
+    text = bill_payload(bill, biller, config).replace("am=1234.50", "am=12.00")
+    res = resolve(text, config)
+    assert (res.verdict, res.biller, res.amount) == ("altered", "best", 1200)
+    assert "token does not match" in res.reasons[0]
+
+
+def test_upi_vpa_swapped_is_altered(best):
+    config, biller, bill = best
+    text = bill_payload(bill, biller, config).replace("bestelectricity@sbi", "fraudster@ybl")
+    res = resolve(text, config)
+    assert res.verdict == "altered" and res.reasons[0].startswith("payee changed")
+
+
+def test_token_from_another_bill_is_altered(best):
+    config, biller, bill = best
+    other = make_bill("B2611100000002", "best", amount=123450)
+    text = bill_payload(bill, biller, config)
+    other_url = upi.parse(bill_payload(other, biller, config)).url
+    # the other bill's whole URL: the bill reference no longer matches
+    assert resolve(_swap_url(text, other_url), config).verdict == "altered"
+    # only its token, in this bill's URL
+    forged = upi.parse(text).url.split("?t=")[0] + "?t=" + other_url.split("?t=")[1]
+    res = resolve(_swap_url(text, forged), config)
+    assert res.verdict == "altered" and res.bill_no == bill.bill_no
+
+
+def test_unknown_key_id_is_altered(best):
+    config, biller, bill = best
+    text = bill_payload(bill, biller, config).replace("t%3Dk1.", "t%3Dk7.")
+    res = resolve(text, config)
+    assert res.verdict == "altered" and "not one of ours" in res.reasons[0]
+
+
+def test_key_rotation_keeps_printed_bills_genuine(best, monkeypatch):
+    config, biller, bill = best
+    printed = bill_payload(bill, biller, config)
+    monkeypatch.setenv("QRPAY_TOKEN_KEY_K2", "rotated-key-abcdef")
+    monkeypatch.setenv("QRPAY_TOKEN_OLD_KEYS", "k1")
+    rotated = dataclasses.replace(config, token_key_id="k2")
+    assert resolve(printed, rotated).verdict == "genuine"
+    assert "%3Dk2." in bill_payload(bill, biller, rotated)
+
+
+def test_bangla_qr_amount_changed_with_a_fresh_crc_is_altered(breb):
+    config, biller, bill = breb
+    text = bill_payload(bill, biller, config)
+    assert resolve(_edit_emv(text, "54", None, "1.00"), config).verdict == "altered"
+    # without a fresh CRC it is not even a valid payload
+    res = resolve(text.replace("1234.50", "1234.00"), config)
+    assert (res.verdict, res.code) == ("invalid", "bad_crc")
+
+
+def test_bangla_qr_merchant_account_swapped_is_altered(breb):
+    config, biller, bill = breb
+    text = _edit_emv(bill_payload(bill, biller, config), "26", "03", "0000000000000099999")
+    res = resolve(text, config)
+    assert res.verdict == "altered" and res.reasons[0].startswith("payee changed")
+
+
+def test_bangla_qr_currency_changed_is_altered(breb):
+    config, biller, bill = breb
+    text = _edit_emv(bill_payload(bill, biller, config), "53", None, "356")
+    assert resolve(text, config).verdict == "altered"
+
+
+@pytest.mark.parametrize("sticker", [
+    "upi://pay?pa=fraudster@ybl&pn=Electricity%20Board&am=1234.50&cu=INR",
+    "upi://pay?pa=bestelectricity@sbi&pn=BEST&tr=B2611100000000&am=1234.50",
+    VECTORS["promptpay"], VECTORS["banglaqr"], VECTORS["bharatqr"],
+    "upi://pay?pa=x@y&pn=X&url=https://evil.example/b/B2611100000000%3Ft%3Dk1.AAAAAAAAAAAA",
+])
+def test_valid_payment_qrs_that_are_not_ours_are_foreign(best, sticker):
+    config, _, _ = best
+    res = resolve(sticker, config)
+    assert res.verdict == "foreign" and res.biller is None and res.fields
+
+
+@pytest.mark.parametrize("text, code", [
+    ("hello", "not_payment_qr"), ("https://pay.bestundertaking.example/b/X", "not_payment_qr"),
+    ("upi://pay?pn=X", "missing_pa"), (VECTORS["pix"][:50], "truncated"), ("", "not_payment_qr"),
+])
+def test_unparseable_text_is_invalid_with_a_code(best, text, code):
+    config, _, _ = best
+    res = resolve(text, config)
+    assert (res.verdict, res.code) == ("invalid", code)
+
+
+def test_resolution_as_dict_is_json_ready(best):
+    import json
+
+    config, biller, bill = best
+    data = resolve(bill_payload(bill, biller, config), config).as_dict()
+    assert json.loads(json.dumps(data))["verdict"] == "genuine"
+    assert {"key", "name", "value", "note"} <= set(data["fields"][0])
