@@ -6,3 +6,7 @@
 * :mod:`qrpay.notify.providers`: console/file, MSG91, SSL Wireless;
 * :mod:`qrpay.notify.sender`: ``deliver_due`` and ``run_worker``.
 """
+
+from qrpay.notify.sender import DeliveryReport, deliver_due, run_worker
+
+__all__ = ["DeliveryReport", "deliver_due", "run_worker"]

@@ -57,6 +57,9 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
 
+    def __str__(self) -> str:
+        return f"{self.sent} sent, {self.retrying} to retry, {self.failed} failed"
+
 
 def backoff(attempts: int, *, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP,
             rng: Callable[[], float] = random.random) -> float:
