@@ -1,0 +1,288 @@
+"""The bill page as a sequence of small block functions.
+
+Every block draws into an :class:`Out` with two layers: ``s`` (static: the frame and
+labels, the same for every bill of a biller, language and paper size) and ``d`` (this
+bill's values).  The static layer is drawn once per process and reused; when a page is
+drawn with a cached frame, ``s`` is a :class:`NullLayer` and static drawing costs nothing.
+So: anything that comes from the bill goes to ``d``; only wording, the biller and the
+page geometry may go to ``s``.
+
+Coordinates are A4 points measured from the top (``top``); A5 pages are the same design
+scaled by 1/sqrt(2), with the QR's modules kept at 0.4 mm or more on paper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from qrpay.config import Biller
+from qrpay.ebill.pdf import Layer
+from qrpay.ebill.shaping import shape
+from qrpay.ebill.view import BillView, Labels
+
+W, H = 595.28, 841.89
+M = 28.0
+CW = W - 2 * M
+LEFT_W = 330.0
+RIGHT_X = M + LEFT_W + 12
+RIGHT_W = W - M - RIGHT_X
+ACCENT, ACCENT_LIGHT, INK, GREY, RULE = "#1F4E79", "#E3EDF7", "#1A1A1A", "#5F6B76", "#B8C4D0"
+HIGHLIGHT = "#C0392B"
+MM = 72 / 25.4
+QR_TARGET = 32 * MM  # the symbol with its quiet zone, on paper
+QR_MIN_MODULE = 0.4 * MM
+QR_QUIET = 4
+
+
+def Y(top: float) -> float:
+    return H - top
+
+
+class NullLayer(Layer):
+    """Swallows drawing: used for the static layer once it is cached."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in ("ops", "glyphs", "content"):
+            return object.__getattribute__(self, name)
+        return _nothing
+
+
+def _nothing(*args: Any, **kwargs: Any) -> float:
+    return 0.0
+
+
+@dataclass
+class Out:
+    s: Layer
+    d: Layer
+    scale: float = 1.0
+    qr_box: tuple[float, float, float] | None = None  # x, y (bottom), side; page points
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+def fit(text: str, size: float, width: float, bold: bool = False) -> str:
+    """``text``, cut at a word and ended with an ellipsis if it is wider than ``width``."""
+    if shape(text, bold).width * size / 1000 <= width:
+        return text
+    words = text.split()
+    while len(words) > 1:
+        words.pop()
+        candidate = " ".join(words) + " …"
+        if shape(candidate, bold).width * size / 1000 <= width:
+            return candidate
+    chars = text
+    while len(chars) > 1:
+        chars = chars[:-1]
+        if shape(chars + "…", bold).width * size / 1000 <= width:
+            return chars + "…"
+    return chars
+
+
+def label(layer: Layer, x: float, top: float, lab: Labels, key: str, size: float = 7.5, *,
+          colour: str = INK, sub: str = GREY, align: str = "left") -> None:
+    """A label in the bill's language with English under it (English only on en bills)."""
+    local, english = lab.pair(key)
+    if local:
+        layer.text(x, Y(top), local, size, bold=True, colour=colour, align=align)
+        layer.text(x, Y(top + size * 1.15), english, size - 1.5, colour=sub, align=align)
+    else:
+        layer.text(x, Y(top), english, size, bold=True, colour=colour, align=align)
+
+
+def chunks(text: str, size: float, width: float, lines: int) -> list[str]:
+    """Cut an unbreakable string (a URL) into at most ``lines`` lines of ``width``."""
+    if not text:
+        return []
+    per_char = shape(text).width * size / 1000 / len(text)
+    n = max(8, int(width / per_char * 0.97))
+    return [text[i:i + n] for i in range(0, len(text), n)][:lines]
+
+
+# -- blocks ------------------------------------------------------------------------------
+
+def header(out: Out, biller: Biller, lab: Labels, view: BillView) -> None:
+    s, top = out.s, 28.0
+    s.fill(ACCENT)
+    s.round_rect(M, Y(top + 72), CW, 72, 6)
+    s.fill("#FFFFFF")
+    s.round_rect(M + 10, Y(top + 62), 52, 52, 4)
+    s.text(M + 36, Y(top + 39), lab.english.get("logo", "LOGO"), 7, colour=RULE,
+           align="center")
+    local_name = biller.name_local if lab.bilingual and biller.name_local else ""
+    if local_name:
+        s.text(M + 74, Y(top + 32), fit(local_name, 15, 250, True), 15, bold=True,
+               colour="#FFFFFF")
+        s.text(M + 74, Y(top + 50), fit(biller.name, 10.5, 250), 10.5, colour="#FFFFFF")
+    else:
+        s.text(M + 74, Y(top + 40), fit(biller.name, 15, 250, True), 15, bold=True,
+               colour="#FFFFFF")
+    right = W - M - 12
+    local, english = lab.pair("title")
+    s.text(right, Y(top + 28), local or english, 14, bold=True, colour="#FFFFFF",
+           align="right")
+    if local:
+        s.text(right, Y(top + 43), english, 9.5, colour="#FFFFFF", align="right")
+    out.d.text(right, Y(top + 61), view.month, 10, bold=True, colour="#FFFFFF", align="right")
+
+
+CONSUMER_ROWS = ("name", "address", "account_no", "bill_no", "category", "meter_no")
+
+
+def consumer(out: Out, lab: Labels, view: BillView) -> None:
+    s, d, top = out.s, out.d, 112.0
+    s.stroke(RULE, 0.6)
+    s.fill("#FFFFFF")
+    s.round_rect(M, Y(top + 142), LEFT_W, 142, 5, fill=False, stroke=True)
+    values = {"name": view.name, "address": view.address, "account_no": view.account_no,
+              "bill_no": view.bill_no, "category": view.category, "meter_no": view.meter_no}
+    for i, key in enumerate(CONSUMER_ROWS):
+        row = top + 20 + i * 22
+        label(s, M + 10, row, lab, key)
+        bold = key in ("name", "account_no")
+        d.text(M + 118, Y(row + 2), fit(values[key], 9.5, LEFT_W - 128, bold), 9.5,
+               bold=bold, colour=INK)
+        if i:
+            s.stroke(ACCENT_LIGHT, 0.5)
+            s.line(M + 8, Y(row - 12), M + LEFT_W - 8, Y(row - 12))
+
+
+def amount_panel(out: Out, lab: Labels, view: BillView) -> None:
+    s, d, top = out.s, out.d, 112.0
+    x, cx = RIGHT_X, RIGHT_X + RIGHT_W / 2
+    s.fill(ACCENT_LIGHT)
+    s.round_rect(x, Y(top + 142), RIGHT_W, 142, 5)
+    label(s, cx, top + 18, lab, "amount_due", 9, colour=ACCENT, align="center")
+    size = 22.0
+    while shape(view.amount, True).width * size / 1000 > RIGHT_W - 16 and size > 12:
+        size -= 1
+    d.text(cx, Y(top + 62), view.amount, size, bold=True, colour=ACCENT, align="center")
+    s.stroke(RULE, 0.5)
+    s.line(x + 12, Y(top + 74), x + RIGHT_W - 12, Y(top + 74))
+    label(s, x + 12, top + 90, lab, "due_date")
+    d.text(x + RIGHT_W - 12, Y(top + 93), view.due_date, 10, bold=True, colour=HIGHLIGHT,
+           align="right")
+    label(s, x + 12, top + 118, lab, "after_due")
+    d.text(x + RIGHT_W - 12, Y(top + 121), view.late_amount, 10, bold=True, colour=INK,
+           align="right")
+
+
+def charges_table(out: Out, lab: Labels, view: BillView) -> None:
+    s, d, top = out.s, out.d, 266.0
+    height = 206.0
+    s.stroke(RULE, 0.6)
+    s.round_rect(M, Y(top + height), LEFT_W, height, 5, fill=False, stroke=True)
+    s.fill(ACCENT)
+    s.rect(M, Y(top + 24), LEFT_W, 24)
+    label(s, M + 10, top + 11, lab, "charges", 8, colour="#FFFFFF", sub="#DDE6EE")
+    rows = view.charges
+    step = min(20.0, (height - 24 - 40) / max(len(rows), 1))
+    for i, (head, amount) in enumerate(rows):
+        base = top + 24 + step * (i + 1) - 5
+        d.text(M + 12, Y(base), fit(head, 9, LEFT_W - 130), 9, colour=INK)
+        d.text(M + LEFT_W - 12, Y(base), amount, 9, colour=INK, align="right")
+    s.stroke(ACCENT, 0.8)
+    s.line(M + 8, Y(top + height - 34), M + LEFT_W - 8, Y(top + height - 34))
+    label(s, M + 12, top + height - 20, lab, "total", 9)
+    d.text(M + LEFT_W - 12, Y(top + height - 16), view.total, 11, bold=True, colour=ACCENT,
+           align="right")
+
+
+def qr_module(side_modules: int, scale: float) -> float:
+    """Module size in design points: about 32 mm overall, never under 0.4 mm on paper."""
+    return max(QR_TARGET / (side_modules + 2 * QR_QUIET), QR_MIN_MODULE / scale)
+
+
+def qr_panel(out: Out, biller: Biller, lab: Labels, view: BillView,
+             matrix: Sequence[Sequence[int]] | None) -> None:
+    s, d, top = out.s, out.d, 266.0
+    height = 206.0
+    x, cx = RIGHT_X, RIGHT_X + RIGHT_W / 2
+    s.stroke(ACCENT, 1.0)
+    s.fill("#FFFFFF")
+    s.round_rect(x, Y(top + height), RIGHT_W, height, 5, fill=True, stroke=True)
+    if matrix is None:
+        label(d, cx, top + 90, lab, "amount_due", 9, colour=GREY, align="center")
+        d.text(cx, Y(top + 118), fit(view.nothing_due, 9.5, RIGHT_W - 16, True), 9.5,
+               bold=True, colour=ACCENT, align="center")
+        d.text(cx, Y(top + 140), view.amount, 12, bold=True, colour=INK, align="center")
+        return
+    if biller.country == "IN":
+        label(d, cx, top + 13, lab, "scan_upi", 8.5, colour=ACCENT, align="center")
+    else:
+        label(d, cx, top + 13, lab, "scan_bd", 8.5, colour=ACCENT, align="center")
+        d.text(cx, Y(top + 33), fit(" · ".join(view.channels), 7.5, RIGHT_W - 12, True),
+               7.5, bold=True, colour=INK, align="center")
+    n = len(matrix)
+    module = qr_module(n, out.scale)
+    side = module * (n + 2 * QR_QUIET)
+    qtop = top + 37
+    qx = cx - side / 2
+    d.fill(INK)
+    d.modules(matrix, qx + QR_QUIET * module, Y(qtop + side) + QR_QUIET * module, module)
+    out.qr_box = (qx * out.scale, Y(qtop + side) * out.scale, side * out.scale)
+    below = qtop + side + 6
+    local, english = lab.pair("qr_amount")
+    d.text(cx, Y(below + 6), f"{local} · {english}" if local else english, 6.5, colour=GREY,
+           align="center")
+    d.text(cx, Y(below + 20), view.qr_amount, 11, bold=True, colour=ACCENT, align="center")
+    for i, line in enumerate(chunks(view.url, 5.5, RIGHT_W - 16, 3)):
+        d.text(cx, Y(below + 30 + i * 6.5), line, 5.5, colour=GREY, align="center")
+
+
+def usage(out: Out, lab: Labels, view: BillView) -> None:
+    s, d, top = out.s, out.d, 484.0
+    height = 190.0
+    s.stroke(RULE, 0.6)
+    s.round_rect(M, Y(top + height), CW, height, 5, fill=False, stroke=True)
+    label(s, M + 12, top + 22, lab, "units", 8)
+    d.text(M + 12, Y(top + 62), view.units, 24, bold=True, colour=ACCENT)
+    s.text(M + 12, Y(top + 78), lab.english["units_unit"], 8, colour=GREY)
+    label(s, M + 12, top + 112, lab, "average", 8)
+    d.text(M + 12, Y(top + 140), view.average, 14, bold=True, colour=INK)
+    s.text(M + 12, Y(top + 154), lab.english["units_unit"], 8, colour=GREY)
+    chart(out, lab, view, M + 140, top + 14, CW - 152, height - 26)
+
+
+def chart(out: Out, lab: Labels, view: BillView, x: float, top: float, width: float,
+          height: float) -> None:
+    """A 12-month bar chart: vector bars, values on top, month names under."""
+    s, d = out.s, out.d
+    label(s, x, top + 8, lab, "chart", 8)
+    base = top + height - 14
+    plot_h = height - 56
+    s.stroke(RULE, 0.6)
+    s.line(x, Y(base), x + width, Y(base))
+    bars = view.history
+    if not bars:
+        return
+    peak = max(kwh for _, kwh, _ in bars) or 1
+    slot = width / 12
+    bar_w = slot * 0.62
+    for i, (month, kwh, text) in enumerate(bars):
+        bx = x + slot * (i + 12 - len(bars)) + (slot - bar_w) / 2
+        h = plot_h * kwh / peak
+        d.fill(ACCENT if i == len(bars) - 1 else "#9DB8D3")
+        d.rect(bx, Y(base), bar_w, h)
+        d.text(bx + bar_w / 2, Y(base) + h + 3, text, 6.5, colour=INK, align="center")
+        d.text(bx + bar_w / 2, Y(base + 10), month, 6.5, colour=GREY, align="center")
+
+
+def footer(out: Out, biller: Biller, lab: Labels) -> None:
+    s, top = out.s, 694.0
+    s.stroke(RULE, 0.6)
+    s.line(M, Y(top), W - M, Y(top))
+    if biller.helpline:
+        local, english = lab.pair("helpline")
+        text = f"{local} / {english}" if local else english
+        width = s.text(M, Y(top + 18), text + ":", 9, bold=True, colour=ACCENT)
+        s.text(M + width + 5, Y(top + 18), biller.helpline, 11, bold=True, colour=INK)
+    route = biller.complaint_route
+    if route:
+        s.text(M, Y(top + 36), fit(route, 8, CW), 8, colour=INK)
+    local, english = lab.pair("generated")
+    s.text(M, Y(top + 56), local or english, 7, colour=GREY)
+    if local:
+        s.text(M, Y(top + 66), english, 6.5, colour=GREY)

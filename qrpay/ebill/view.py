@@ -1,0 +1,168 @@
+"""What a bill page shows, as display-ready values (no drawing here).
+
+Amounts use lakh/crore grouping and the biller's numerals (Bengali digits on Bengali
+bills when the profile says ``numerals = "beng"``); identifiers (account, bill number,
+URL) stay in ASCII digits, as SMS, apps and counters show them.  The charges table always
+adds up to the amount: arrears and any difference from the bill file's heads appear as
+their own rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from qrpay.bills import Bill
+from qrpay.config import Biller, Config
+from qrpay.digits import localise
+from qrpay.errors import PayloadError, RenderError
+from qrpay.money import format_amount
+from qrpay.templating import texts
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The wording of one bill language, with English beside it."""
+
+    lang: str
+    local: dict[str, Any]
+    english: dict[str, Any]
+    numerals: str
+
+    @property
+    def bilingual(self) -> bool:
+        return self.lang != "en"
+
+    def pair(self, key: str) -> tuple[str, str]:
+        """(local, English) for ``key``; local is "" on English bills."""
+        return (str(self.local[key]) if self.bilingual else "", str(self.english[key]))
+
+    def word(self, section: str, key: str) -> str:
+        """A translated value (category, charge head), or the raw key when unknown."""
+        table = (self.local if self.bilingual else self.english).get(section, {})
+        return str(table.get(key) or self.english.get(section, {}).get(key) or key)
+
+
+def labels_for(biller: Biller, lang: str) -> Labels:
+    return Labels(lang=lang, local=texts("bill", lang), english=texts("bill", "en"),
+                  numerals=biller.numerals)
+
+
+def bill_language(bill: Bill, biller: Biller) -> str:
+    lang = bill.language or biller.language
+    if lang not in ("en", "hi", "mr", "bn"):
+        raise RenderError(f"bill {bill.bill_no}: no bill wording for language {lang!r}",
+                          code="unsupported_language", field="language")
+    return lang
+
+
+@dataclass(frozen=True)
+class BillView:
+    bill_no: str
+    account_no: str
+    name: str
+    address: str
+    category: str
+    meter_no: str
+    month: str  # "November 2026" in the bill's language
+    due_date: str
+    amount: str
+    late_amount: str
+    units: str
+    average: str
+    charges: tuple[tuple[str, str], ...]  # (head label, amount text)
+    total: str
+    history: tuple[tuple[str, int, str], ...]  # (month label, kWh, kWh text)
+    payload: str | None  # QR text; None when nothing is due
+    qr_amount: str  # the amount the QR carries (formatted), or the nothing-due text
+    qr_amount_minor: int | None
+    url: str
+    channels: tuple[str, ...]
+    nothing_due: str
+
+
+def _money(minor: int, biller: Biller, numerals: str) -> str:
+    return format_amount(minor, currency=biller.currency, numerals=numerals)
+
+
+def _date(day: dt.date, lab: Labels) -> str:
+    months = (lab.local if lab.bilingual else lab.english)["months"]
+    return localise(f"{day.day:02d} {months[day.month - 1]} {day.year}", lab.numerals)
+
+
+def _month(period: str, lab: Labels, key: str = "months_full") -> str:
+    year, month = int(period[:4]), int(period[5:7])
+    months = (lab.local if lab.bilingual else lab.english)[key]
+    return localise(f"{months[month - 1]} {year}", lab.numerals)
+
+
+def charge_rows(bill: Bill, lab: Labels, biller: Biller) -> tuple[tuple[str, str], ...]:
+    """Rows that add up exactly to ``bill.amount`` (minor units)."""
+    rows: list[tuple[str, int]] = [(lab.word("charges_heads", h), v) for h, v in bill.charges]
+    if bill.arrears:
+        rows.append((lab.word("charges_heads", "arrears"), bill.arrears))
+    rest = bill.amount - sum(v for _, v in rows)
+    if rest:
+        key = "adjustment" if bill.charges else "current"
+        rows.append((lab.word("charges_heads", key), rest))
+    assert sum(v for _, v in rows) == bill.amount
+    return tuple((head, _money(v, biller, lab.numerals)) for head, v in rows)
+
+
+def _history(bill: Bill, lab: Labels) -> tuple[tuple[str, int, str], ...]:
+    values = bill.history[-12:]
+    year, month = int(bill.period[:4]), int(bill.period[5:7])
+    months = (lab.local if lab.bilingual else lab.english)["months"]
+    out = []
+    for back, kwh in enumerate(reversed(values)):
+        m = (month - 1 - back) % 12
+        out.append((months[m], kwh, localise(str(kwh), lab.numerals)))
+    del year
+    return tuple(reversed(out))
+
+
+def _late(bill: Bill, biller: Biller) -> int:
+    if bill.late_amount is not None:
+        return bill.late_amount
+    return biller.late_payment.late_amount(bill.amount)
+
+
+def make_view(bill: Bill, biller: Biller, config: Config, lab: Labels, *,
+              on: dt.date | None = None) -> BillView:
+    from qrpay.payload import bill_payload, bill_url, qr_amount
+
+    n = lab.numerals
+    due = qr_amount(bill, on)
+    if due is None:
+        payload, url = None, ""
+        key = "credit" if bill.amount < 0 else "nothing_due"
+        nothing = lab.pair(key)[0] or lab.pair(key)[1]
+    else:
+        try:
+            payload = bill_payload(bill, biller, config, on=on)
+        except PayloadError as exc:
+            raise RenderError(f"bill {bill.bill_no}: {exc}", code="payload_failed",
+                              field=exc.field) from exc
+        url = bill_url(bill, biller, config, due)
+        nothing = ""
+    hist = bill.history[-12:]
+    average = sum(hist) // len(hist) if hist else 0
+    return BillView(
+        bill_no=bill.bill_no, account_no=bill.account_no, name=bill.name,
+        address=bill.address or "",
+        category=" · ".join(x for x in (
+            lab.word("categories", bill.category) if bill.category else "",
+            lab.word("areas", bill.area) if bill.area else "") if x),
+        meter_no=bill.meter_no or "—", month=_month(bill.period, lab),
+        due_date=_date(bill.due_date, lab), amount=_money(bill.amount, biller, n),
+        late_amount=_money(_late(bill, biller), biller, n),
+        units=localise(str(bill.units if bill.units is not None else 0), n),
+        average=localise(str(average), n), charges=charge_rows(bill, lab, biller),
+        total=_money(bill.amount, biller, n), history=_history(bill, lab),
+        payload=payload, qr_amount=_money(due, biller, n) if due is not None else "",
+        qr_amount_minor=due, url=url,
+        channels=tuple(config.channels[c].display_name if c in config.channels else c
+                       for c in biller.channels),
+        nothing_due=nothing,
+    )
