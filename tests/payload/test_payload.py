@@ -9,7 +9,7 @@ import pytest
 
 from qrpay.errors import PayloadError
 from qrpay.payload import bill_payload, bill_url, emv, qr_amount, resolve, upi
-from tests.payload.conftest import make_bill, with_part_payment
+from tests.payload.helpers import make_bill, with_part_payment
 from tests.payload.test_emv import VECTORS
 
 
