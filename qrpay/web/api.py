@@ -66,10 +66,24 @@ def _bill_and_status(request: Request, bill_no: str, *, required: bool
     return bill, status
 
 
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused (422 ``body_too_large``) as soon as it passes ``limit``."""
+    declared = request.headers.get("content-length", "")
+    too_large = ValidationError(f"body larger than {limit} bytes", code="body_too_large")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _json_body(request: Request, limit: int) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > limit:
-        raise ValidationError(f"body larger than {limit} bytes", code="body_too_large")
+    raw = await read_body(request, limit)
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -115,10 +129,7 @@ async def get_bill_api(request: Request) -> Response:
 
 async def callback(request: Request) -> Response:
     """A payment channel's callback; verified on the raw bytes and posted exactly once."""
-    raw = await request.body()
-    if len(raw) > MAX_CALLBACK_BODY:
-        raise ValidationError(f"body larger than {MAX_CALLBACK_BODY} bytes",
-                              code="body_too_large")
+    raw = await read_body(request, MAX_CALLBACK_BODY)
     from qrpay.payments.callbacks import handle_callback
 
     channel = request.path_params["channel"]

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,17 +47,23 @@ def make_bill(bill_no: str = "B2611100000001", *, biller: str = "best",
                 language=language, units=286)
 
 
-def insert_bill(store: Store, bill: Bill) -> Bill:
+def insert_bills(store: Store, many: Iterable[Bill]) -> None:
+    """Bills straight into the store (and charged to the ledger), in one transaction."""
     now = utcnow()
     with store.begin() as conn:
-        conn.execute(bills.insert().values(
-            bill_no=bill.bill_no, biller=bill.biller, account_no=bill.account_no,
-            name=bill.name, period=bill.period, amount=bill.amount, due_date=bill.due_date,
-            late_amount=bill.late_amount, arrears=bill.arrears, mobile=bill.mobile,
-            address=bill.address, language=bill.language, units=bill.units,
-            history="[]", charges="[]", content_hash="x" * 64, created_at=now,
-            updated_at=now))
-        charge_bill(conn, bill)
+        for bill in many:
+            conn.execute(bills.insert().values(
+                bill_no=bill.bill_no, biller=bill.biller, account_no=bill.account_no,
+                name=bill.name, period=bill.period, amount=bill.amount,
+                due_date=bill.due_date, late_amount=bill.late_amount, arrears=bill.arrears,
+                mobile=bill.mobile, address=bill.address, language=bill.language,
+                units=bill.units, history="[]", charges="[]", content_hash="x" * 64,
+                created_at=now, updated_at=now))
+            charge_bill(conn, bill)
+
+
+def insert_bill(store: Store, bill: Bill) -> Bill:
+    insert_bills(store, [bill])
     return bill
 
 
