@@ -76,7 +76,9 @@ def _store_raw(store: Store, channel: str, headers: Mapping[str, str], body: byt
         res = conn.execute(callbacks.insert().values(
             channel=channel[:40], received_at=now, headers=json.dumps(kept, sort_keys=True),
             body=body, remote=(remote or None) and remote[:64]))
-        return int(res.inserted_primary_key[0])
+        key = res.inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
 
 def _mark(conn: Connection, callback_id: int, **values: Any) -> None:

@@ -105,7 +105,9 @@ def append(conn: Connection, *, biller: str, account_no: str, kind: str, amount:
         biller=biller, account_no=account_no, bill_no=bill_no, kind=kind, amount=amount,
         payment_id=payment_id, receipt_no=receipt_no, note=note,
         created_at=now or utcnow()))
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def _sum(conn: Connection, bill_no: str, kinds: tuple[str, ...]) -> int:

@@ -35,8 +35,8 @@ def format_receipt(biller: str, number: int) -> str:
 def next_receipt_no(conn: Connection, biller: str) -> str:
     """Take the next receipt number for ``biller``.  Call inside the posting transaction."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(receipt_counters).values(biller=biller, last_no=1)
-    stmt = stmt.on_conflict_do_update(
+    upsert = insert(receipt_counters).values(biller=biller, last_no=1)
+    stmt = upsert.on_conflict_do_update(
         index_elements=[receipt_counters.c.biller],
         set_={"last_no": receipt_counters.c.last_no + 1},
     ).returning(receipt_counters.c.last_no)
