@@ -34,6 +34,7 @@ MAX_SCAN = 2000
 MAX_REFERENCE = 60
 _KEY = re.compile(r"^D[A-Za-z0-9_-]{20,40}$")
 _BILL_NO = re.compile(r"^[A-Za-z]{0,4}[0-9]{6,30}$")
+_RECEIPT = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,60}-[0-9]{9}$")
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,16 @@ def _resolve(text: str, config: Config) -> Any:
     from qrpay.payload import resolve
 
     return resolve(text, config)
+
+
+def scanned_receipt(conn: Connection, who: Staff, text: str) -> str | None:
+    """The receipt number when the scan is a receipt's QR of ``who``'s biller."""
+    compact = to_ascii(text or "").strip().upper()
+    if not _RECEIPT.match(compact):
+        return None
+    biller = conn.execute(select(payments.c.biller).where(
+        payments.c.receipt_no == compact)).scalar_one_or_none()
+    return compact if biller == who.biller else None
 
 
 def scan(conn: Connection, config: Config, who: Staff, text: str,

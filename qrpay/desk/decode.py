@@ -1,8 +1,9 @@
 """Read a payment QR from a photo or screenshot (the desk's camera upload), with pyzbar.
 
 zbar misses codes drawn at about 2 px per module, which is what a screenshot of a bill
-or a small phone photo often gives, so small images are tried again upscaled (nearest
-neighbour keeps module edges sharp), then with contrast stretched.
+or a small phone photo often gives: :func:`qrpay.qr.decode_image` retries small images
+upscaled (nearest neighbour keeps module edges sharp); photos get contrast-stretched and
+resized tries on top.  Uploads are size-checked before decoding.
 """
 
 from __future__ import annotations
@@ -19,23 +20,14 @@ MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
 TARGET_SIDE = 1200  # upscale until the short side is about this
 
 
-def _candidates(img: Image.Image) -> Iterator[Image.Image]:
-    gray = img.convert("L")
-    yield gray
-    short = min(gray.size)
-    for factor in (2, 3, 4):
-        if short * factor > TARGET_SIDE * 2:
-            break
-        yield gray.resize((gray.width * factor, gray.height * factor), Image.Resampling.NEAREST)
-    stretched = ImageOps.autocontrast(gray, cutoff=2)
+def _photo_candidates(img: Image.Image) -> Iterator[Image.Image]:
+    """Extra tries for camera photos: contrast stretched, resized towards TARGET_SIDE."""
+    stretched = ImageOps.autocontrast(img.convert("L"), cutoff=2)
     yield stretched
-    if short < TARGET_SIDE:
+    short = min(stretched.size)
+    if short < TARGET_SIDE or short > 2 * TARGET_SIDE:
         scale = TARGET_SIDE / short
-        yield stretched.resize((round(gray.width * scale), round(gray.height * scale)),
-                               Image.Resampling.LANCZOS)
-    if short > 2 * TARGET_SIDE:  # big photos: zbar does better on a smaller copy
-        scale = TARGET_SIDE / short
-        yield stretched.resize((round(gray.width * scale), round(gray.height * scale)),
+        yield stretched.resize((round(stretched.width * scale), round(stretched.height * scale)),
                                Image.Resampling.LANCZOS)
 
 
@@ -56,14 +48,20 @@ def open_image(data: bytes) -> Image.Image:
 
 
 def decode_qr(data: bytes) -> list[str]:
-    """The texts of the QR codes in the image, first decoding pass that finds any."""
+    """The texts of the QR codes in the image (``qrpay.qr.decode_image`` first, which
+    upscales small images; then contrast-stretched and resized copies for photos)."""
     from pyzbar.pyzbar import ZBarSymbol, decode
 
+    from qrpay.qr import decode_image
+
     img = open_image(data)
-    for candidate in _candidates(img):
-        found = decode(candidate, symbols=[ZBarSymbol.QRCODE])
-        if found:
-            return [_text(s.data) for s in found]
+    found = decode_image(img)
+    if found:
+        return found
+    for candidate in _photo_candidates(img):
+        symbols = decode(candidate, symbols=[ZBarSymbol.QRCODE])
+        if symbols:
+            return [_text(s.data) for s in symbols]
     return []
 
 

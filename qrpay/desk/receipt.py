@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
 
 from reportlab.lib.pagesizes import A6
 from reportlab.lib.units import mm
@@ -19,26 +18,15 @@ from qrpay.desk.counter import ReceiptView
 from qrpay.money import format_amount
 
 MARGIN = 8 * mm
-QR_SIZE = 30 * mm
-
-
-def _qr_symbol(text: str):  # type: ignore[no-untyped-def]
-    from qrpay.qr import make_symbol
-
-    return make_symbol(text)
-
-
-def qr_matrix(text: str) -> Sequence[Sequence[int]]:
-    """The QR modules of ``text`` (1 = dark), without the quiet zone."""
-    symbol = _qr_symbol(text)
-    return [[1 if v else 0 for v in row] for row in symbol.matrix]
+QR_MODULE_MM = 0.8
 
 
 def qr_svg_data_uri(text: str) -> str:
+    """The receipt-number QR as an SVG data URI for the HTML receipt."""
     from qrpay.qr import save_svg
 
     buf = io.BytesIO()
-    save_svg(_qr_symbol(text), buf)
+    save_svg(text, buf, scale=4)
     return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
@@ -50,16 +38,14 @@ def _latin(text: str) -> str:
     return text
 
 
-def _draw_qr(c: Canvas, matrix: Sequence[Sequence[int]], x: float, y: float,
-             size: float) -> None:
-    n = len(matrix)
-    cell = size / n
-    c.setFillColorRGB(0, 0, 0)
-    for r, row in enumerate(matrix):
-        for col, dark in enumerate(row):
-            if dark:
-                c.rect(x + col * cell, y + size - (r + 1) * cell, cell, cell, stroke=0,
-                       fill=1)
+def _draw_qr(c: Canvas, text: str, page_width: float) -> None:
+    """The receipt number as a QR in the lower right corner (vectors, via qrpay.qr)."""
+    from qrpay.qr import QUIET_ZONE, draw, make_symbol
+
+    symbol = make_symbol(text)
+    side = (len(symbol.matrix) + 2 * QUIET_ZONE) * QR_MODULE_MM * mm
+    draw(c, text, page_width - MARGIN - side, MARGIN / 2, module_mm=QR_MODULE_MM,
+         symbol=symbol)
 
 
 def _rows(r: ReceiptView, paid_at: str) -> list[tuple[str, str]]:
@@ -102,7 +88,7 @@ def receipt_pdf(r: ReceiptView, paid_at: str) -> bytes:
         c.setFillColorRGB(0.7, 0, 0.1)
         c.drawString(MARGIN, y - 18, "CANCELLED")
         c.setFillColorRGB(0, 0, 0)
-    _draw_qr(c, qr_matrix(r.receipt_no), width - MARGIN - QR_SIZE, MARGIN, QR_SIZE)
+    _draw_qr(c, r.receipt_no, width)
     c.setFont("Helvetica", 7)
     c.drawString(MARGIN, MARGIN, "Computer-generated receipt; no signature needed.")
     c.showPage()

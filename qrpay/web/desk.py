@@ -259,7 +259,12 @@ async def desk_home(request: Request, sess: DeskSession) -> Response:
 
 
 def _scan_tx(conn: Any, config: Config, sess: DeskSession, text: str, source: str,
-             where: Where) -> tuple[counter.ScanOutcome, bool]:
+             where: Where) -> tuple[counter.ScanOutcome | str, bool]:
+    receipt_no = counter.scanned_receipt(conn, sess.staff, text)
+    if receipt_no is not None:
+        audit.record(conn, sess.staff.username, "scan", where,
+                     detail={"source": source, "receipt_no": receipt_no})
+        return receipt_no, False
     outcome = counter.scan(conn, config, sess.staff, text)
     audit.record(conn, sess.staff.username, "scan", where,
                  detail={"source": source, **outcome.audit_detail()})
@@ -269,6 +274,8 @@ def _scan_tx(conn: Any, config: Config, sess: DeskSession, text: str, source: st
 async def _show_scan(request: Request, sess: DeskSession, text: str, source: str) -> Response:
     outcome, closed = await in_tx(request, _scan_tx, _config(request), sess, text, source,
                                   _where(request, sess))
+    if isinstance(outcome, str):  # a receipt's own QR: show the receipt
+        return redirect(f"/desk/receipt/{outcome}")
     due = outcome.status.due_now if outcome.status else 0
     return render(request, "scan.html", sess, outcome=outcome, error=None,
                   shift_closed=closed, txn_id=counter.new_txn_id(),

@@ -72,12 +72,14 @@ class Desk:
 
     client: TestClient
     csrf: str = ""
+    last_login_page: str = ""
 
     def login(self, username: str, password: str = PASSWORD) -> int:
         page = self.client.get("/desk/login")
         r = self.client.post("/desk/login", data={
             "username": username, "password": password, "csrf": csrf_of(page.text)},
             follow_redirects=False)
+        self.last_login_page = r.text
         if r.status_code == 303:
             self.csrf = csrf_of(self.client.get("/desk").text)
         return r.status_code
