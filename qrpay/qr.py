@@ -367,12 +367,18 @@ def _rects(matrix: Any) -> str:
     """PDF ``re`` operators, in module units with y up, one per horizontal dark run."""
     ops = []
     w = len(matrix)
+    table = _run_ops(w)
     for i, row in enumerate(matrix):
         line = bytes(row).translate(_TO_ASCII).decode("ascii")
-        y = w - 1 - i
-        for m in _RUNS.finditer(line):
-            ops.append(f"{m.start()} {y} {m.end() - m.start()} 1 re")
+        ops.append(" ".join([table[m.span()] for m in _RUNS.finditer(line)])
+                   .replace("Y", str(w - 1 - i)))
     return "\n".join(ops)
+
+
+@functools.cache
+def _run_ops(w: int) -> dict[tuple[int, int], str]:
+    """``re`` operator text for every run (start, end) of a row, ``Y`` for its row."""
+    return {(a, b): f"{a} Y {b - a} 1 re" for a in range(w) for b in range(a + 1, w + 1)}
 
 
 _TO_ASCII = bytes.maketrans(b"\x00\x01", b"01")
