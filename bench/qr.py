@@ -104,6 +104,7 @@ def jpeg(img: Image.Image, quality: int) -> Image.Image:
 DISTORTIONS = {
     "clean": lambda im: im,
     "blur r=1.0": lambda im: im.filter(ImageFilter.GaussianBlur(1.0)),
+    "blur r=1.25": lambda im: im.filter(ImageFilter.GaussianBlur(1.25)),
     "blur r=1.5": lambda im: im.filter(ImageFilter.GaussianBlur(1.5)),
     "jpeg q=10": lambda im: jpeg(im, 10),
     "jpeg q=3": lambda im: jpeg(im, 3),

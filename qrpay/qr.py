@@ -50,6 +50,8 @@ _Code = namedtuple("_Code", "matrix version error mask segments")
 _Segment = namedtuple("_Segment", "mode")
 _RUNS = re.compile(r"1+")
 _UTF8_ECI = 26
+_CAPACITY: dict[int, dict[int, int]] = consts.SYMBOL_CAPACITY  # type: ignore[assignment]
+_ECC: dict[int, dict[int, Any]] = consts.ECC  # type: ignore[assignment]
 
 
 # ---------------------------------------------------------------------------- GF(256)
@@ -241,10 +243,10 @@ def _choose(data_len: int, eci: bool) -> tuple[int, int]:
     """Smallest version at level M, then the best level that fits that version."""
     for version in range(1, 41):
         need = 4 + (8 if version < 10 else 16) + 8 * data_len + (12 if eci else 0)
-        if consts.SYMBOL_CAPACITY[version][consts.ERROR_LEVEL_M] >= need:
+        if _CAPACITY[version][consts.ERROR_LEVEL_M] >= need:
             error = consts.ERROR_LEVEL_M
             for level in _LEVELS_ABOVE_M:
-                if consts.SYMBOL_CAPACITY[version][level] < need:
+                if _CAPACITY[version][level] < need:
                     break
                 error = level
             return version, error
@@ -254,7 +256,7 @@ def _choose(data_len: int, eci: bool) -> tuple[int, int]:
 
 def _data_codewords(data: bytes, version: int, error: int, eci: bool) -> bytes:
     cci = 8 if version < 10 else 16
-    capacity = consts.SYMBOL_CAPACITY[version][error]
+    capacity = _CAPACITY[version][error]
     value = (((0b0100 << cci) | len(data)) << (8 * len(data))) | int.from_bytes(data, "big")
     bits = 4 + cci + 8 * len(data)
     if eci:  # ECI mode indicator 0111, designator 26 (UTF-8), before the byte segment
@@ -276,7 +278,7 @@ def _interleave(version: int, error: int) -> tuple[Any, Any, tuple[tuple[int, in
     """Getters that interleave the concatenated data and ECC blocks, and the blocks'
     (data length, ECC length)."""
     blocks = tuple((info.num_data, info.num_total - info.num_data)
-                   for info in consts.ECC[version][error] for _ in range(info.num_blocks))
+                   for info in _ECC[version][error] for _ in range(info.num_blocks))
 
     def order(lengths: list[int]) -> Any:
         starts = [sum(lengths[:k]) for k in range(len(lengths))]
@@ -330,8 +332,8 @@ def encode(payload: str) -> segno.QRCode:
     matrix = _matrix(x ^ lay.masks[best_mask], lay)
     segno_encoder.add_format_info(matrix, version, error, best_mask)
     segno_encoder.add_version_info(matrix, version)
-    return segno.QRCode(_Code(matrix, version, error, best_mask,
-                              (_Segment(consts.MODE_BYTE),)))
+    code = _Code(matrix, version, error, best_mask, (_Segment(consts.MODE_BYTE),))
+    return segno.QRCode(code)  # type: ignore[call-arg]
 
 
 # ---------------------------------------------------------------------------- output
@@ -346,15 +348,20 @@ def make_symbol(payload: str) -> segno.QRCode:
 def save_png(payload: str, out: str | os.PathLike[str] | IO[bytes], *, scale: int = 8,
              symbol: segno.QRCode | None = None) -> None:
     """Write a PNG (``scale`` pixels per module, 4-module quiet zone)."""
-    (symbol or make_symbol(payload)).save(out, kind="png", scale=scale, border=QUIET_ZONE)
+    (symbol or make_symbol(payload)).save(_target(out), kind="png", scale=scale,
+                                          border=QUIET_ZONE)
 
 
 def save_svg(payload: str, out: str | os.PathLike[str] | IO[bytes], *, scale: float = 1,
              unit: str | None = None, symbol: segno.QRCode | None = None) -> None:
     """Write an SVG (one path, 4-module quiet zone); ``unit="mm"`` with ``scale=0.4``
     gives a print-size drawing."""
-    (symbol or make_symbol(payload)).save(out, kind="svg", scale=scale, unit=unit,
+    (symbol or make_symbol(payload)).save(_target(out), kind="svg", scale=scale, unit=unit,
                                           border=QUIET_ZONE)
+
+
+def _target(out: str | os.PathLike[str] | IO[bytes]) -> str | IO[bytes]:
+    return os.fspath(out) if isinstance(out, os.PathLike) else out
 
 
 def png_bytes(payload: str, *, scale: int = 8) -> bytes:

@@ -255,29 +255,33 @@ def _why_altered(s: _Scan, biller: Biller, bill_no: str, token: str,
     return reasons
 
 
+def _result(verdict: str, s: _Scan, *, biller: str | None = None, bill_no: str | None = None,
+            reasons: tuple[str, ...] = ()) -> Resolution:
+    return Resolution(verdict, format=s.format, biller=biller, bill_no=bill_no,
+                      amount=s.amount, fields=s.fields, reasons=reasons,
+                      payee=s.payee_display)
+
+
 def _verdict(s: _Scan, config: Config) -> Resolution:
-    base_fields = dict(format=s.format, amount=s.amount, fields=s.fields,
-                       payee=s.payee_display)
     m = _BILL_URL.fullmatch(s.url or "")
     candidates = _bases(config).get(m.group("base").rstrip("/"), []) if m else []
     if not m or not candidates:
         why = "no qrpay bill URL" if not s.url else f"bill URL {s.url} is not ours"
-        return Resolution("foreign", reasons=(why,),
-                          bill_no=s.references[0] if s.references else None, **base_fields)
+        return _result("foreign", s, reasons=(why,),
+                       bill_no=s.references[0] if s.references else None)
     bill_no, token = m.group("bill_no"), m.group("token") or ""
     refs_ok = all(r == bill_no for r in s.references)
     for biller in candidates:
         if (refs_ok and s.amount is not None and s.currency_ok.get(biller.country, False)
                 and check_token(config, token, biller.code, bill_no, s.amount, s.payee)):
-            return Resolution("genuine", biller=biller.code, bill_no=bill_no, **base_fields)
+            return _result("genuine", s, biller=biller.code, bill_no=bill_no)
     # ours, but altered: blame the biller whose payee the payload still names, if any
     biller = next((b for b in candidates if s.payee in _expected_payees(b, s.format)),
                   candidates[0])
     reasons = _why_altered(s, biller, bill_no, token, config)
     known = biller.code if len(candidates) == 1 or s.payee in _expected_payees(
         biller, s.format) else None
-    return Resolution("altered", biller=known, bill_no=bill_no, reasons=tuple(reasons),
-                      **base_fields)
+    return _result("altered", s, biller=known, bill_no=bill_no, reasons=tuple(reasons))
 
 
 def resolve(text: str, config: Config) -> Resolution:
