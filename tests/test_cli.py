@@ -4,8 +4,8 @@ from qrpay.cli import main
 from tests.conftest import SAMPLES
 
 
-def test_db_upgrade_then_version(db_url, capsys, monkeypatch):
-    monkeypatch.setenv("QRPAY_DATABASE_URL", db_url)
+def test_db_upgrade_then_version(fresh_db_url, capsys, monkeypatch):
+    monkeypatch.setenv("QRPAY_DATABASE_URL", fresh_db_url)
     cfg = ["--config", str(SAMPLES / "breb.toml")]
     assert main(cfg + ["db", "upgrade"]) == 0
     assert "applied migrations 1" in capsys.readouterr().out
