@@ -1,6 +1,7 @@
 """Bill import: CSV (UTF-8, with or without BOM) and JSON Lines, all or nothing.
 
-The file is read once, row by row, in bounded memory.  Valid rows are written in batches
+The file is read once, row by row, in bounded memory (a bill number seen twice is found
+in the database, where this import's own rows carry its ``import_id``).  Valid rows are written in batches
 inside one transaction; the first invalid row stops the writing, validation goes on to
 report up to ``max_errors`` errors, and the transaction is rolled back: one bad row means
 nothing from the file is written.  Re-importing the same file changes nothing; the same
@@ -352,12 +353,20 @@ class _Writer:
             return []
         rows = {r._mapping["bill_no"]: r._mapping for r in self.conn.execute(
             select(bills_t.c.bill_no, bills_t.c.biller, bills_t.c.amount,
-                   bills_t.c.content_hash)
+                   bills_t.c.content_hash, bills_t.c.import_id)
             .where(bills_t.c.bill_no.in_([b.bill_no for _, b in batch])))}
         inserts, charges, errors = [], [], []
+        in_batch: set[str] = set()
         for line, bill in batch:
             old = rows.get(bill.bill_no)
             row = _bill_row(bill, self.import_id, self.now)
+            if bill.bill_no in in_batch or (old is not None and self.import_id is not None
+                                            and old["import_id"] == self.import_id):
+                # written earlier by this same import: the file has the bill twice
+                errors.append(self._error(line, "bill_no", "duplicate_bill",
+                                          f"bill {bill.bill_no} appears twice in the file"))
+                continue
+            in_batch.add(bill.bill_no)
             if old is None:
                 inserts.append(row)
                 charges.append(self._ledger(bill, "charge", bill.amount, f"bill {bill.period}"))
@@ -417,7 +426,6 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
         report.errors.append(ImportError_("no such file", code="file_not_found", file=str(path)))
         return report
     digest = hashlib.sha256()
-    seen: set[bytes] = set()
     with path.open("rb") as raw, store.begin() as conn:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         writer = _Writer(conn, report, replace, path)
@@ -430,16 +438,7 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
             for line, record in _records(path, text):
                 report.rows += 1
                 bill = _parse_or_record(record, config, path, line, report, max_errors)
-                if bill is None:
-                    continue
-                key = hashlib.blake2b(bill.bill_no.encode(), digest_size=12).digest()
-                if key in seen:
-                    _add_error(report, max_errors, ImportError_(
-                        f"bill {bill.bill_no} appears twice in the file", code="duplicate_bill",
-                        file=str(path), row=line, column="bill_no"))
-                    continue
-                seen.add(key)
-                if report.errors:
+                if bill is None or report.errors:
                     continue  # keep validating, stop writing
                 batch.append((line, bill))
                 if len(batch) >= batch_size:
