@@ -82,10 +82,3 @@ def end_session(conn: Connection, sid: str, now: dt.datetime) -> None:
     conn.execute(staff_sessions.update().where(
         staff_sessions.c.id == sid, staff_sessions.c.ended_at.is_(None)).values(ended_at=now))
 
-
-def end_shift_sessions(conn: Connection, shift_id: int, now: dt.datetime) -> int:
-    """End every session joined to ``shift_id`` (after the shift closes)."""
-    result = conn.execute(staff_sessions.update().where(
-        staff_sessions.c.shift_id == shift_id, staff_sessions.c.ended_at.is_(None))
-        .values(ended_at=now))
-    return int(result.rowcount or 0)

@@ -125,7 +125,9 @@ def join_or_open(conn: Connection, who: Staff, now: dt.datetime) -> tuple[Shift,
         return found, False
     result = conn.execute(shifts.insert().values(
         staff_id=who.id, biller=who.biller, counter=who.counter, opened_at=now))
-    return Shift(id=int(result.inserted_primary_key[0]), biller=who.biller,
+    pk = result.inserted_primary_key
+    assert pk is not None
+    return Shift(id=int(pk[0]), biller=who.biller,
                  counter=who.counter, staff_id=who.id, opened_at=now), True
 
 

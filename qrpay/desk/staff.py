@@ -135,7 +135,9 @@ def add_staff(conn: Connection, username: str, password: str, *, role: str, bill
     result = conn.execute(staff.insert().values(
         username=name, password_hash=_hasher.hash(password), role=role, biller=biller,
         counter=counter, failed_logins=0, active=True, created_at=now or utcnow()))
-    return Staff(id=result.inserted_primary_key[0], username=name, role=role, biller=biller,
+    pk = result.inserted_primary_key
+    assert pk is not None
+    return Staff(id=int(pk[0]), username=name, role=role, biller=biller,
                  counter=counter)
 
 
