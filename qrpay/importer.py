@@ -2,10 +2,11 @@
 
 The file is read once, row by row, in bounded memory (a bill number seen twice is found
 in the database, where this import's own rows carry its ``import_id``).  Valid rows are
-written in batches inside one transaction; the first invalid row stops the writing, validation goes on to
-report up to ``max_errors`` errors, and the transaction is rolled back: one bad row means
-nothing from the file is written.  Re-importing the same file changes nothing; the same
-bill number with different content is a conflict unless ``replace``.
+written in batches inside one transaction; the first invalid row stops the writing,
+validation goes on to report up to ``max_errors`` errors, and the transaction is rolled
+back: one bad row means nothing from the file is written.  Re-importing the same file
+changes nothing; the same bill number with different content is a conflict unless
+``replace``.
 """
 
 from __future__ import annotations
