@@ -31,6 +31,7 @@ TEST_SECRETS = {
     "QRPAY_SECRET_BKASH": "test-secret-bkash",
     "QRPAY_SECRET_ROCKET": "test-secret-rocket",
     "QRPAY_SECRET_NAGAD": "test-secret-nagad",
+    "QRPAY_SESSION_KEY": "test-session-key-0123456789abcdef",
 }
 
 
