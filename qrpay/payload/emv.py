@@ -379,7 +379,7 @@ def _note(tag: str, value: str) -> str:
     return ""
 
 
-def _sub_name(tag: str, sub: str, parent: Tlv) -> tuple[str, str]:
+def _sub_name(tag: str, sub: str, parent: Tlv, country: str) -> tuple[str, str]:
     if tag in SUB_NAMES:
         return SUB_NAMES[tag].get(sub, "Payment system specific" if int(sub) >= 50
                                   else "Reserved"), ""
@@ -394,7 +394,7 @@ def _sub_name(tag: str, sub: str, parent: Tlv) -> tuple[str, str]:
             return "Transaction reference (tr)", ""
     if gui == QRPAY_GUID and sub == "01":
         return "Bill page URL (with authenticity token)", ""
-    if tag == "26" and sub in ("01", "02", "03") and not gui.upper().startswith("A0"):
+    if tag == "26" and sub in ("01", "02", "03") and country == "BD":
         return {"01": "Institution type", "02": "Institution id",
                 "03": "Merchant account"}[sub], ""
     return "Network specific", ""
@@ -402,12 +402,13 @@ def _sub_name(tag: str, sub: str, parent: Tlv) -> tuple[str, str]:
 
 def _explain(objects: Sequence[Tlv]) -> list[FieldInfo]:
     out = []
+    country = next((o.value for o in objects if o.tag == "58"), "")
     for obj in objects:
         name = _name_of(obj.tag)
         if obj.children:
             out.append(FieldInfo(obj.tag, name, "", "template"))
             for child in obj.children:
-                sub_name, note = _sub_name(obj.tag, child.tag, obj)
+                sub_name, note = _sub_name(obj.tag, child.tag, obj, country)
                 out.append(FieldInfo(f"{obj.tag}.{child.tag}", sub_name, child.value, note))
         else:
             out.append(FieldInfo(obj.tag, name, obj.value, _note(obj.tag, obj.value)))

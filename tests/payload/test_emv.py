@@ -75,6 +75,8 @@ def test_bangla_qr_vector_names_institution_fields():
     assert p.get("26", "00") == "com.pathaopay" and p.get("53") == "050"
     names = {f.key: f.name for f in p.fields}
     assert names["26.01"] == "Institution type" and names["62.08"] == "Purpose of transaction"
+    sgqr = {f.key: f.name for f in emv.parse(VECTORS["sgqr"]).fields}
+    assert sgqr["26.01"] == "Network specific" and sgqr["26.00"] == "Globally unique identifier"
 
 
 def test_lower_case_crc_is_accepted():
