@@ -33,8 +33,8 @@ from qrpay.payload import emv, upi
 from qrpay.payload.fields import FieldInfo
 from qrpay.payload.token import check_token, make_token, split_token
 
-__all__ = ["Resolution", "bill_payload", "bill_url", "payee_id", "qr_amount", "resolve",
-           "FieldInfo"]
+__all__ = ["FieldInfo", "Resolution", "amount_payload", "bill_payload", "bill_url", "payee_id",
+           "qr_amount", "resolve", "resolve_format"]
 
 PART_PAYMENT_MINIMUM = 100  # minor units: the least a part payment may be
 VERDICTS = ("genuine", "altered", "foreign", "invalid")
@@ -141,6 +141,18 @@ def bill_payload(bill: Bill, biller: Biller, config: Config, *, on: dt.date | No
     fmt = resolve_format(biller, qr_format)
     url = bill_url(bill, biller, config, amount, qr_format=fmt)
     return _payload(bill, biller, fmt, url, amount)
+
+
+def amount_payload(bill: Bill, biller: Biller, config: Config, amount: int, *,
+                   qr_format: str | None = None) -> str:
+    """The bill's payload for an explicit ``amount`` (minor units, > 0): for a bill that
+    was part paid or adjusted since it was printed.  The token covers that amount."""
+    if amount <= 0:
+        raise PayloadError(f"bill {bill.bill_no}: amount must be positive", code="nothing_due",
+                           field="amount")
+    fmt = resolve_format(biller, qr_format)
+    return _payload(bill, biller, fmt, bill_url(bill, biller, config, amount, qr_format=fmt),
+                    amount)
 
 
 # ---------------------------------------------------------------------------- resolve

@@ -8,7 +8,15 @@ import datetime as dt
 import pytest
 
 from qrpay.errors import PayloadError
-from qrpay.payload import bill_payload, bill_url, emv, qr_amount, resolve, upi
+from qrpay.payload import (
+    amount_payload,
+    bill_payload,
+    bill_url,
+    emv,
+    qr_amount,
+    resolve,
+    upi,
+)
 from tests.payload.helpers import make_bill, with_part_payment
 from tests.payload.test_emv import VECTORS
 
@@ -97,6 +105,16 @@ def test_upi_format_for_a_bangladesh_biller_is_refused(breb):
     with pytest.raises(PayloadError) as err:
         bill_payload(bill, biller, config, qr_format="upi")
     assert err.value.code == "bad_format"
+
+
+def test_amount_payload_for_a_part_paid_bill_is_genuine_at_that_amount(breb):
+    config, biller, bill = breb
+    text = amount_payload(bill, biller, config, 50000)
+    assert emv.parse(text).amount == 50000
+    assert resolve(text, config).verdict == "genuine"
+    with pytest.raises(PayloadError) as err:
+        amount_payload(bill, biller, config, 0)
+    assert err.value.code == "nothing_due"
 
 
 # ---------------------------------------------------------------------------- resolve
