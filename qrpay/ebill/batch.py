@@ -299,7 +299,7 @@ def submit_dask(job: Job, scheduler: str) -> Submit:
     def run(chunks: Iterator[Chunk], done: Callable[[ChunkResult], None]) -> None:
         from distributed import Client, wait
 
-        with Client(scheduler, set_as_default=False) as client:
+        with Client(scheduler) as client:
             limit = max(4, 3 * sum(client.nthreads().values()))
             pending: set[Any] = set()
             for chunk in chunks:
