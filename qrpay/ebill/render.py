@@ -48,8 +48,7 @@ def _labels(biller: Biller, lang: str) -> Labels:
 def _matrix(payload: str, *, broken: bool = False) -> list[bytearray]:
     from qrpay.qr import make_symbol
 
-    symbol = make_symbol(payload)
-    rows = [bytearray(r) for r in getattr(symbol, "matrix", symbol)]
+    rows = [bytearray(r) for r in make_symbol(payload).matrix]
     if broken:  # test hook: wipe the middle so that no reader can decode it
         n = len(rows)
         for r in range(n // 4, 3 * n // 4):
