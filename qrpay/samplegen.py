@@ -46,7 +46,7 @@ def rows(profile: str, n: int, *, seed: int = 7, period: str = "2026-11",
     country = "IN" if profile == "best" else "BD"
     for i in range(n):
         if country == "IN":
-            account = f"{100000000 + i * 7919 % 899999999:09d}"
+            account = f"{1000000 + i // 20:07d}{i % 20:02d}"  # 20 consumers a book
             name = f"{rng.choice(HI_GIVEN)} {rng.choice(HI_FAMILY)}"
             address = f"{rng.randint(1, 400)}, {rng.choice(HI_PLACES)}, मुंबई"
             mobile = f"9{rng.randint(100000000, 999999999)}"
