@@ -16,13 +16,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from qrpay.apikeys import ApiKey, KeyCache
-from qrpay.bills import Bill, find_bill, get_bill
+from qrpay.bills import Bill
 from qrpay.config import Config
 from qrpay.errors import AuthError, NotFound, ValidationError
 from qrpay.money import to_decimal_str
-from qrpay.payments.ledger import BillStatus, bill_status
-from qrpay.store import Store
-from qrpay.web.pages import clean_bill_no, today_for
+from qrpay.payments.ledger import BillStatus
+from qrpay.web.pages import clean_bill_no, today_for_bill
+from qrpay.web.reads import Reader
 
 MAX_SCAN_BODY = 8 * 1024
 MAX_CALLBACK_BODY = 64 * 1024
@@ -55,15 +55,13 @@ def bill_json(config: Config, bill: Bill, status: BillStatus) -> dict[str, Any]:
 def _bill_and_status(request: Request, bill_no: str, *, required: bool
                      ) -> tuple[Bill | None, BillStatus | None]:
     config: Config = request.app.state.config
-    store: Store = request.app.state.store
-    with store.connect() as conn:
-        bill = get_bill(conn, bill_no) if required else find_bill(conn, bill_no)
-        if bill is None or bill.biller not in config.billers:
-            if required:
-                raise NotFound(f"no bill {bill_no}", code="unknown_bill", field="bill_no")
-            return None, None
-        status = bill_status(conn, bill, today_for(config.billers[bill.biller]))
-    return bill, status
+    reader: Reader = request.app.state.reader
+    found = reader.bill_and_status(bill_no, lambda b: today_for_bill(config, b))
+    if found is None or found[0].biller not in config.billers:
+        if required:
+            raise NotFound(f"no bill {bill_no}", code="unknown_bill", field="bill_no")
+        return None, None
+    return found
 
 
 async def read_body(request: Request, limit: int) -> bytes:

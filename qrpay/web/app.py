@@ -36,6 +36,7 @@ from qrpay.templating import templates_dir
 from qrpay.web import api, pages
 from qrpay.web.errors import EXCEPTION_HANDLERS
 from qrpay.web.openapi import openapi
+from qrpay.web.reads import Reader
 
 log = logging.getLogger("qrpay.web")
 
@@ -162,6 +163,7 @@ def create_app(config: Config, store: Store | None = None, *,
     app.state.config = config
     app.state.store = store
     app.state.keys = KeyCache()
+    app.state.reader = Reader(store)
     app.state.languages = pages.deployment_languages(config)
     app.state.write_gate = (threading.BoundedSemaphore(1) if store.is_sqlite
                             else threading.BoundedSemaphore(8))

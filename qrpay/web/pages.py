@@ -23,12 +23,13 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from jinja2 import Template
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from qrpay.bills import Bill, find_bill
+from qrpay.bills import Bill
 from qrpay.config import Biller, Config
 from qrpay.digits import localise, to_ascii
 from qrpay.errors import NotFound
@@ -42,9 +43,9 @@ from qrpay.payload import (
     upi_params,
 )
 from qrpay.payload.token import check_token, split_token
-from qrpay.payments.ledger import BillStatus, bill_status
-from qrpay.store import Store
+from qrpay.payments.ledger import BillStatus
 from qrpay.templating import env, texts
+from qrpay.web.reads import Reader
 
 PRIVATE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex, nofollow"}
 MAX_BILL_NO = 40
@@ -63,6 +64,17 @@ class Found:
 
 def today_for(biller: Biller) -> dt.date:
     return dt.datetime.now(_zone(biller.timezone)).date()
+
+
+def today_for_bill(config: Config, bill: Bill) -> dt.date:
+    biller = config.billers.get(bill.biller)
+    return today_for(biller) if biller else dt.date.today()
+
+
+@lru_cache(maxsize=16)
+def template(name: str) -> Template:
+    """A compiled template, kept: ``env().get_template`` would stat the file each time."""
+    return env().get_template(name)
 
 
 @lru_cache(maxsize=64)
@@ -96,19 +108,17 @@ def load_with_token(request: Request) -> Found | None:
     if split_token(token) is None:
         return None
     config: Config = request.app.state.config
-    store: Store = request.app.state.store
-    bill_no = clean_bill_no(request.path_params["bill_no"])
-    with store.connect() as conn:
-        bill = find_bill(conn, bill_no)
-        if bill is None or bill.biller not in config.billers:
-            return None
-        biller = config.billers[bill.biller]
-        printed = any(_checks(config, biller, bill, token, a) for a in token_amounts(bill))
-        today = today_for(biller)
-        status = bill_status(conn, bill, today)
-    if not printed and not (status.due_now > 0
-                            and _checks(config, biller, bill, token, status.due_now)):
+    reader: Reader = request.app.state.reader
+    found = reader.bill_and_status(clean_bill_no(request.path_params["bill_no"]),
+                                   lambda b: today_for_bill(config, b))
+    if found is None or found[0].biller not in config.billers:
         return None
+    bill, status = found
+    biller = config.billers[bill.biller]
+    if not any(_checks(config, biller, bill, token, a) for a in token_amounts(bill)) and not (
+            status.due_now > 0 and _checks(config, biller, bill, token, status.due_now)):
+        return None
+    today = today_for(biller)
     return Found(bill, biller, today, status)
 
 
@@ -234,7 +244,7 @@ async def bill_page(request: Request) -> Response:
     found = load_with_token(request)
     if found is None:
         return neutral_page(request)
-    html = env().get_template("web/bill.html").render(bill_context(request, found))
+    html = template("web/bill.html").render(bill_context(request, found))
     return HTMLResponse(html, headers=PRIVATE)
 
 
@@ -243,7 +253,7 @@ def neutral_page(request: Request) -> HTMLResponse:
     config: Config = request.app.state.config
     lang = neutral_language(request, config)
     helplines = list(dict.fromkeys(b.helpline for b in config.billers.values() if b.helpline))
-    html = env().get_template("web/neutral.html").render(
+    html = template("web/neutral.html").render(
         lang=lang, t=texts("web", lang), helplines=helplines)
     return HTMLResponse(html, headers=PRIVATE)
 
@@ -307,7 +317,7 @@ def render_error_page(request: Request, status: int, code: str) -> str:
     lang = neutral_language(request, config) if config else "en"
     helplines = ([b.helpline for b in config.billers.values() if b.helpline]
                  if config else [])
-    return env().get_template("web/error.html").render(
+    return template("web/error.html").render(
         lang=lang, t=texts("web", lang), status=status, code=code,
         helplines=list(dict.fromkeys(helplines)))
 
