@@ -80,8 +80,8 @@ def worker(args: argparse.Namespace, ctx: Any) -> int:
 
     store, config = ctx.store, ctx.config
     if args.once:
-        sent = notify.deliver_due(store, config)
-        print(f"delivered {sent}", file=ctx.out)
+        report = notify.deliver_due(store, config)
+        print(f"outbox: {report}", file=ctx.out)
         return 0
     stop = threading.Event()
 

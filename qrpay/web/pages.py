@@ -298,15 +298,20 @@ async def bill_qr_png(request: Request) -> Response:
     return await bill_qr(request, "png")
 
 
+def render_pdf(bill: Bill, biller: Biller, config: Config) -> bytes:
+    """The e-bill as printed (its QR carries the printed amount)."""
+    from qrpay.ebill import render_bill
+
+    return render_bill(bill, biller, config).pdf
+
+
 async def bill_pdf(request: Request) -> Response:
     """The e-bill as PDF (rendered on demand)."""
     found = load_with_token(request)
     if found is None:
         raise NotFound("no such bill", code="unknown_bill")
-    from qrpay.ebill import render_bill_pdf
-
     config: Config = request.app.state.config
-    pdf = await run_in_threadpool(render_bill_pdf, found.bill, found.biller, config)
+    pdf = await run_in_threadpool(render_pdf, found.bill, found.biller, config)
     headers = dict(PRIVATE)
     headers["Content-Disposition"] = f'inline; filename="bill-{found.bill.bill_no}.pdf"'
     return Response(pdf, media_type="application/pdf", headers=headers)

@@ -176,3 +176,20 @@ def test_qr_image_of_a_paid_bill_is_404_nothing_due(client: TestClient, store: S
     r = client.get(f"{path}/qr.svg?{query}")
     assert r.status_code == 404
     assert "nothing_due" in r.text
+
+
+def test_pdf_bill_with_token_is_a_pdf(client: TestClient, store: Store,
+                                      best_config: Config) -> None:
+    bill = insert_bill(store, make_bill())
+    path, query = page_path(best_config, bill).split("?")
+    r = client.get(f"{path}/bill.pdf?{query}")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF-")
+
+
+def test_pdf_bill_without_token_is_404(client: TestClient, store: Store) -> None:
+    insert_bill(store, make_bill())
+    r = client.get("/b/B2611100000001/bill.pdf")
+    assert r.status_code == 404
+    assert not r.content.startswith(b"%PDF")

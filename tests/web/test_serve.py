@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -69,6 +70,14 @@ def test_concurrent_identical_callbacks_post_once_receipt_once_sms_once(
     assert scalar(store, select(func.count()).select_from(payments)) == 1
     assert scalar(store, select(func.count()).where(ledger.c.kind == "payment")) == 1
     assert scalar(store, select(func.count()).select_from(outbox)) == 1
+    # both workers run an SMS sender: the notice still goes out once
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and scalar(
+            store, select(func.count()).where(outbox.c.status == "sent")) == 0:
+        time.sleep(0.2)
+    with store.connect() as conn:
+        rows = conn.execute(select(outbox.c.status, outbox.c.attempts)).all()
+    assert [(r.status, r.attempts) for r in rows] == [("sent", 1)]
 
 
 def test_kill_9_mid_burst_then_resend_posts_every_200_exactly_once(

@@ -1,0 +1,74 @@
+"""``qrpay apikey``, ``qrpay worker`` and ``qrpay serve`` argument checks, in-process."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from sqlalchemy import select
+
+from qrpay.apikeys import verify_key
+from qrpay.cli import main
+from qrpay.config import Config
+from qrpay.errors import AuthError
+from qrpay.payments.posting import PaymentIn, post_payment
+from qrpay.store import Store
+from qrpay.store.schema import api_keys, outbox
+from tests.conftest import SAMPLES
+
+from .conftest import insert_bill, make_bill
+
+BEST = ["--config", str(SAMPLES / "best.toml")]
+
+
+@pytest.fixture(autouse=True)
+def _db(monkeypatch: pytest.MonkeyPatch, db_url: str, store: Store) -> None:
+    monkeypatch.setenv("QRPAY_DATABASE_URL", db_url)
+
+
+def test_apikey_create_prints_the_key_once_and_stores_only_its_hash(
+        capsys: pytest.CaptureFixture[str], store: Store) -> None:
+    assert main([*BEST, "apikey", "create", "counter 7"]) == 0
+    key = capsys.readouterr().out.strip()
+    with store.connect() as conn:
+        row = conn.execute(select(api_keys)).one()._mapping
+        assert verify_key(conn, key).name == "counter 7"
+    assert row["key_hash"] == hashlib.sha256(key.encode()).hexdigest()
+    assert key not in row.values()
+    assert main([*BEST, "apikey", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert row["prefix"] in listing and "counter 7" in listing and key not in listing
+
+
+def test_apikey_revoke_stops_the_key(capsys: pytest.CaptureFixture[str],
+                                     store: Store) -> None:
+    main([*BEST, "apikey", "create", "partner app"])
+    key = capsys.readouterr().out.strip()
+    assert main([*BEST, "apikey", "revoke", key[:12]]) == 0
+    assert "revoked" in capsys.readouterr().out
+    with store.connect() as conn, pytest.raises(AuthError) as err:
+        verify_key(conn, key)
+    assert err.value.code == "revoked_api_key"
+
+
+def test_apikey_revoke_of_an_unknown_key_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*BEST, "apikey", "revoke", "qrp_00000000"]) == 2
+    assert "error[unknown_api_key]" in capsys.readouterr().err
+
+
+def test_worker_once_sends_the_pending_sms(capsys: pytest.CaptureFixture[str], store: Store,
+                                           best_config: Config) -> None:
+    bill = insert_bill(store, make_bill())
+    with store.begin() as conn:
+        post_payment(conn, best_config, PaymentIn(channel="upi", txn_id="W1",
+                                                  bill_no=bill.bill_no, amount=bill.amount,
+                                                  currency="INR"))
+    assert main([*BEST, "worker", "--once"]) == 0
+    assert "1 sent" in capsys.readouterr().out
+    with store.connect() as conn:
+        assert conn.execute(select(outbox.c.status)).scalars().all() == ["sent"]
+
+
+def test_serve_refuses_zero_workers(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*BEST, "serve", "--workers", "0"]) == 2
+    assert "error[bad_value]" in capsys.readouterr().err
