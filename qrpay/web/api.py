@@ -140,9 +140,8 @@ async def callback(request: Request) -> Response:
 
 
 def _limited(request: Request, fn: Any, *args: Any) -> Any:
-    # On SQLite all writers queue on one lock anyway: letting one thread per process in
-    # at a time keeps them off SQLite's sleeping busy handler (which costs p99).
-    with request.app.state.write_gate:
+    # See qrpay.web.gate: on SQLite callbacks queue here, not in SQLite's busy handler.
+    with request.app.state.write_gate.held():
         return fn(*args)
 
 

@@ -35,6 +35,7 @@ from qrpay.store import Store, open_store
 from qrpay.templating import templates_dir
 from qrpay.web import api, pages
 from qrpay.web.errors import EXCEPTION_HANDLERS
+from qrpay.web.gate import WriteGate
 from qrpay.web.openapi import openapi
 from qrpay.web.reads import Reader
 
@@ -165,8 +166,7 @@ def create_app(config: Config, store: Store | None = None, *,
     app.state.keys = KeyCache()
     app.state.reader = Reader(store)
     app.state.languages = pages.deployment_languages(config)
-    app.state.write_gate = (threading.BoundedSemaphore(1) if store.is_sqlite
-                            else threading.BoundedSemaphore(8))
+    app.state.write_gate = WriteGate(store)
     app.add_middleware(SecurityHeaders)
     return app
 
