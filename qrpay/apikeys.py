@@ -72,10 +72,11 @@ def create_key(store: Store, name: str) -> tuple[ApiKey, str]:
             if conn.execute(select(api_keys.c.id).where(api_keys.c.prefix == prefix)).first():
                 continue
             key = f"{prefix}_{secrets.token_urlsafe(24)}"
-            new_id = conn.execute(api_keys.insert().values(
+            pk = conn.execute(api_keys.insert().values(
                 name=name, prefix=prefix, key_hash=_hash(key), created_at=now,
-            )).inserted_primary_key[0]
-            return ApiKey(id=int(new_id), name=name, prefix=prefix, created_at=now), key
+            )).inserted_primary_key
+            assert pk is not None
+            return ApiKey(id=int(pk[0]), name=name, prefix=prefix, created_at=now), key
 
 
 def list_keys(store: Store) -> list[ApiKey]:
