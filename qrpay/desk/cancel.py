@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from qrpay.config import Config
-from qrpay.desk.shift import COUNTER_CHANNEL, get_shift
+from qrpay.desk.shift import COUNTER_CHANNEL, lock_shift
 from qrpay.desk.staff import Staff
 from qrpay.errors import AuthError, Conflict, NotFound, ValidationError
 from qrpay.store.schema import payments
@@ -61,7 +61,7 @@ def cancel_receipt(conn: Connection, config: Config, who: Staff, receipt_no: str
         return Cancelled(receipt_no, row.id, row.bill_no, row.amount, True, None)
     if row.status != "success":
         raise Conflict(f"receipt {receipt_no} is {row.status}", code="not_in_force")
-    if row.shift_id is None or not get_shift(conn, row.shift_id).is_open:
+    if row.shift_id is None or not lock_shift(conn, row.shift_id, exclusive=False).is_open:
         raise Conflict("the receipt's shift is closed; it can no longer be cancelled here",
                        code="shift_closed")
     result = cancel_payment(conn, config, row.id, reason=f"{text} (by {who.username})",

@@ -22,12 +22,12 @@ from sqlalchemy import Connection, select
 
 from qrpay.bills import Bill, find_bill, get_bill
 from qrpay.config import Biller, Config
-from qrpay.desk.shift import COUNTER_CHANNEL, MODES, get_shift
+from qrpay.desk.shift import COUNTER_CHANNEL, MODES, lock_shift
 from qrpay.desk.staff import Staff
 from qrpay.digits import to_ascii
 from qrpay.errors import Conflict, NotFound, PaymentError, QrpayError, ValidationError
 from qrpay.payments.ledger import BillStatus, bill_status
-from qrpay.store.schema import payments, shifts, staff
+from qrpay.store.schema import bills, payments, shifts, staff
 
 REFUSED_VERDICTS = ("altered", "foreign", "invalid")
 MAX_SCAN = 2000
@@ -220,14 +220,23 @@ def existing_counter_payment(conn: Connection, txn_id: str) -> Collected | None:
 
 def collect(conn: Connection, config: Config, who: Staff, shift_id: int | None,
             form: CollectIn, now: dt.datetime) -> Collected:
-    """Post one counter payment.  Call inside a write transaction."""
+    """Post one counter payment.  Call inside a write transaction.
+
+    The shift row (shared) and then the bill row are locked before anything is checked,
+    so two desks collecting one bill, or a desk and an online callback, take turns and
+    the second sees the first's payment; a shift being closed is seen closed.
+    """
     check_collect(form)
     done = existing_counter_payment(conn, form.txn_id)
     if done is not None:
         return done
-    if shift_id is None or not get_shift(conn, shift_id).is_open:
+    if shift_id is None or not lock_shift(conn, shift_id, exclusive=False).is_open:
         raise Conflict("the shift is closed: log in again to open a new one",
                        code="shift_closed")
+    _lock_bill(conn, form.bill_no)
+    done = existing_counter_payment(conn, form.txn_id)  # a double submit that waited
+    if done is not None:
+        return done
     bill = get_bill(conn, form.bill_no)
     if bill.biller != who.biller:
         raise Conflict("this bill belongs to another biller", code="wrong_biller")
@@ -236,6 +245,12 @@ def collect(conn: Connection, config: Config, who: Staff, shift_id: int | None,
         raise Conflict("this bill is already paid; confirm to collect anyway",
                        code="already_paid")
     return _post(conn, config, who, shift_id, bill, form, now)
+
+
+def _lock_bill(conn: Connection, bill_no: str) -> None:
+    # The same row lock the payments core takes when posting (SQLite: BEGIN IMMEDIATE).
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(bills.c.id).where(bills.c.bill_no == bill_no).with_for_update())
 
 
 def _post(conn: Connection, config: Config, who: Staff, shift_id: int, bill: Bill,

@@ -107,6 +107,23 @@ def get_shift(conn: Connection, shift_id: int) -> Shift:
     return _shift(row)
 
 
+def lock_shift(conn: Connection, shift_id: int, *, exclusive: bool) -> Shift:
+    """Read the shift and lock its row until the transaction ends.
+
+    Collect and cancel take a shared lock (cashiers at one counter still post side by
+    side); closing takes an exclusive one, so it waits for every posting in flight on the
+    shift to commit and counts them, and a posting that waited on a close sees the shift
+    closed.  SQLite's ``BEGIN IMMEDIATE`` already serialises the writers.
+    """
+    q = select(shifts).where(shifts.c.id == shift_id)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(read=not exclusive)
+    row = conn.execute(q).first()
+    if row is None:
+        raise NotFound(f"no shift {shift_id}", code="unknown_shift")
+    return _shift(row)
+
+
 def open_shift_for(conn: Connection, biller: str, counter: str) -> Shift | None:
     row = conn.execute(select(shifts).where(
         shifts.c.biller == biller, shifts.c.counter == counter, shifts.c.closed_at.is_(None))
@@ -164,7 +181,13 @@ def summarise(conn: Connection, shift_id: int) -> ShiftSummary:
 
 def close_shift(conn: Connection, shift_id: int, declared_cash: int, by: Staff,
                 now: dt.datetime) -> ShiftSummary:
-    """Close the shift with the cash counted; ``Conflict(shift_closed)`` if already closed."""
+    """Close the shift with the cash counted; ``Conflict(shift_closed)`` if already closed.
+
+    Call inside a write transaction: the shift row is locked first, so payments still
+    being posted on it are counted (see :func:`lock_shift`).
+    """
+    if not lock_shift(conn, shift_id, exclusive=True).is_open:
+        raise Conflict(f"shift {shift_id} is already closed", code="shift_closed")
     summary = summarise(conn, shift_id)
     result = conn.execute(shifts.update().where(
         shifts.c.id == shift_id, shifts.c.closed_at.is_(None)).values(

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection, text
 from starlette.testclient import TestClient
 
 from qrpay.bills import Bill
@@ -123,3 +127,72 @@ def make_desk(best_config: Config, store: Store) -> Iterator:  # type: ignore[ty
     yield make
     for c in clients:
         c.__exit__(None, None, None)
+
+
+# ------------------------------------------------------------------------------ races
+
+def _blocked_or_done(store: Store, worker: threading.Thread, box: dict[str, object],
+                     limit: float = 20.0) -> None:
+    """Wait until ``worker`` has finished or its PostgreSQL backend waits on a lock."""
+    deadline = time.monotonic() + limit
+    while worker.is_alive() and time.monotonic() < deadline:
+        pid = box.get("pid")
+        if pid is not None:
+            with store.connect() as conn:
+                waiting = conn.execute(text(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                    {"pid": pid}).scalar()
+            if waiting == "Lock":
+                return
+        time.sleep(0.02)
+
+
+def race(store: Store, first: Callable[[Connection], object],
+         second: Callable[[Connection], object]) -> tuple[object, object]:
+    """Run ``first`` in a write transaction and, before it commits, ``second`` in another.
+
+    ``first`` commits only once ``second`` has finished or is waiting on a row lock
+    (PostgreSQL); on SQLite ``second`` waits at BEGIN IMMEDIATE.  Returns both results
+    (an exception raised by ``second`` is returned, not raised).
+    """
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            with store.begin() as conn:
+                if not store.is_sqlite:
+                    box["pid"] = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+                box["result"] = second(conn)
+        except Exception as exc:  # handed back to the test
+            box["result"] = exc
+
+    worker = threading.Thread(target=run)
+    with store.begin() as conn:
+        result = first(conn)
+        worker.start()
+        if not store.is_sqlite:
+            _blocked_or_done(store, worker, box)
+    worker.join(60)
+    assert not worker.is_alive(), "the second transaction never finished"
+    return result, box["result"]
+
+
+def can_write_now(store: Store) -> bool:
+    """True when another connection could start writing at once (SQLite: take the write
+    lock without waiting; PostgreSQL: lock the staff rows without waiting)."""
+    if store.is_sqlite:
+        raw = sqlite3.connect(store.url.split("///", 1)[1], timeout=0, isolation_level=None)
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            raw.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            raw.close()
+    with store.engine.connect() as conn, conn.begin():
+        try:
+            conn.execute(text("SELECT id FROM staff FOR UPDATE NOWAIT")).all()
+            return True
+        except Exception:
+            return False

@@ -1,4 +1,5 @@
-"""Shifts and the day book: one open shift per counter, close once, formula-safe CSV."""
+"""Shifts and the day book: one open shift per counter, close once, formula-safe CSV;
+closing counts payments in flight and refuses collects and cancels that waited on it."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import datetime as dt
 
 import pytest
 
-from qrpay.desk import shift
+from qrpay.config import Config
+from qrpay.desk import counter, shift
+from qrpay.desk.cancel import cancel_receipt
 from qrpay.desk.staff import Staff, add_staff
 from qrpay.errors import Conflict
 from qrpay.store import Store
+from tests.desk.conftest import insert_bill, make_bill, race
 
 T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
@@ -50,3 +54,61 @@ def test_daybook_cells_cannot_run_as_spreadsheet_formulas() -> None:
                            reference="+123", amount=123450, cashier="asha", status="in force")
     text = shift.daybook_csv([row])
     assert "'=HYPERLINK" in text and "'+123" in text and "1234.50" in text
+
+
+# ------------------------------------------------------------------------------ races
+
+def _collect(config: Config, who: Staff, shift_id: int, bill_no: str, amount: int):  # type: ignore[no-untyped-def]
+    form = counter.CollectIn(bill_no, "D" + "c" * 24, amount, "cash")
+    return lambda conn: counter.collect(conn, config, who, shift_id, form, T0)
+
+
+def _open(store: Store, who: Staff) -> int:
+    with store.begin() as conn:
+        return shift.join_or_open(conn, who, T0)[0].id
+
+
+def test_closing_waits_for_a_payment_being_posted_and_counts_it(
+        store: Store, best_config: Config) -> None:
+    a = staffer(store, "asha", "C1")
+    shift_id = _open(store, a)
+    bill = insert_bill(store, make_bill(amount=50000))
+    collected, closed = race(store, _collect(best_config, a, shift_id, bill.bill_no, 50000),
+                             lambda conn: shift.close_shift(conn, shift_id, 50000, a, T0))
+    assert isinstance(collected, counter.Collected)
+    assert isinstance(closed, shift.ShiftSummary) and closed.expected_cash == 50000
+    with store.connect() as conn:
+        assert shift.get_shift(conn, shift_id).expected_cash == 50000
+
+
+def test_collect_that_waited_on_a_shift_closing_is_refused(
+        store: Store, best_config: Config) -> None:
+    a = staffer(store, "asha", "C1")
+    shift_id = _open(store, a)
+    bill = insert_bill(store, make_bill(amount=50000))
+    closed, collected = race(store, lambda conn: shift.close_shift(conn, shift_id, 0, a, T0),
+                             _collect(best_config, a, shift_id, bill.bill_no, 50000))
+    assert isinstance(closed, shift.ShiftSummary)
+    assert isinstance(collected, Conflict) and collected.code == "shift_closed"
+    with store.connect() as conn:
+        assert shift.daybook(conn, shift_id) == []
+
+
+def test_cancel_that_waited_on_a_shift_closing_is_refused(
+        store: Store, best_config: Config) -> None:
+    a = staffer(store, "asha", "C1")
+    with store.begin() as conn:
+        boss = add_staff(conn, "meera", "counter-pass-1", role="supervisor", biller="best",
+                         counter="C1")
+    shift_id = _open(store, a)
+    bill = insert_bill(store, make_bill(amount=50000))
+    with store.begin() as conn:
+        receipt = _collect(best_config, a, shift_id, bill.bill_no, 50000)(conn)
+    closed, cancelled = race(
+        store, lambda conn: shift.close_shift(conn, shift_id, 50000, a, T0),
+        lambda conn: cancel_receipt(conn, best_config, boss, receipt.receipt_no,
+                                    "typed wrong amount", T0))
+    assert isinstance(closed, shift.ShiftSummary) and closed.expected_cash == 50000
+    assert isinstance(cancelled, Conflict) and cancelled.code == "shift_closed"
+    with store.connect() as conn:
+        assert [r.status for r in shift.daybook(conn, shift_id)] == ["in force"]
