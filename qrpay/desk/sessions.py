@@ -31,6 +31,7 @@ class DeskSession:
     csrf: str
     remote: str | None
     created_at: dt.datetime
+    touch_due: bool = False  # last seen over a minute ago: the store should be told
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -57,7 +58,9 @@ def create_session(conn: Connection, who: Staff, *, shift_id: int | None, remote
 def load_session(conn: Connection, token: str, now: dt.datetime) -> DeskSession | None:
     """The live session for ``token``, or None when unknown, ended, expired or idle.
 
-    Also None when the staff account has been disabled since login.
+    Also None when the staff account has been disabled since login.  Only reads: pass a
+    read connection, and call :func:`touch_session` in a write transaction when
+    :attr:`DeskSession.touch_due` says the last-seen time should move.
     """
     row = conn.execute(select(staff_sessions).where(
         staff_sessions.c.id == session_id(token))).first()
@@ -71,11 +74,16 @@ def load_session(conn: Connection, token: str, now: dt.datetime) -> DeskSession 
     who = get_staff(conn, m["staff_id"])
     if not who.active:
         return None
-    if now - last_seen > _TOUCH_EVERY:
-        conn.execute(staff_sessions.update().where(staff_sessions.c.id == m["id"])
-                     .values(last_seen=now))
     return DeskSession(id=m["id"], staff=who, shift_id=m["shift_id"], csrf=m["csrf"],
-                       remote=m["remote"], created_at=_aware(m["created_at"]))
+                       remote=m["remote"], created_at=_aware(m["created_at"]),
+                       touch_due=now - last_seen > _TOUCH_EVERY)
+
+
+def touch_session(conn: Connection, sid: str, now: dt.datetime) -> None:
+    """Move the session's last-seen time to ``now`` (at most once a minute)."""
+    conn.execute(staff_sessions.update().where(
+        staff_sessions.c.id == sid, staff_sessions.c.ended_at.is_(None),
+        staff_sessions.c.last_seen < now - _TOUCH_EVERY).values(last_seen=now))
 
 
 def end_session(conn: Connection, sid: str, now: dt.datetime) -> None:

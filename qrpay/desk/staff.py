@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Connection, select
 
 from qrpay.errors import AuthError, Conflict, NotFound, ValidationError
+from qrpay.store import Store
 from qrpay.store.schema import staff
 
 ROLES = ("cashier", "supervisor", "admin")
@@ -188,7 +189,68 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class LoginCheck:
+    """A password checked against the stored hash, before anything is recorded.
+
+    ``result`` is ``right``, ``wrong``, ``locked`` (not checked: the account was locked
+    when read) or ``unknown`` (no such user; a dummy hash was checked instead).
+    """
+
+    username: str
+    result: str
+    staff_id: int | None = None
+    password_hash: str | None = None  # the hash the password was checked against
+    new_hash: str | None = None  # a re-hash at current settings, after a right password
+
+
+def read_account(conn: Connection, username: str) -> Any:
+    """The staff row a login names (normalised, truncated), or None."""
+    name = _login_name(username)
+    return conn.execute(select(staff).where(staff.c.username == name)).first() if name else None
+
+
+def _login_name(username: str) -> str:
+    return (username or "").strip().lower()[:64]
+
+
+def check_login(row: Any, username: str, password: str, now: dt.datetime) -> LoginCheck:
+    """Check ``password`` against ``row`` (from :func:`read_account`); touches no database.
+
+    The argon2 check costs about 50 ms: run it outside any write transaction.
+    """
+    name = _login_name(username)
+    if row is None:
+        _verify(_DUMMY_HASH, password or "")
+        return LoginCheck(name, "unknown")
+    m = row._mapping
+    locked_until = _aware(m["locked_until"])
+    if locked_until is not None and locked_until > now:
+        return LoginCheck(name, "locked", m["id"], m["password_hash"])
+    if not _verify(m["password_hash"], password or ""):
+        return LoginCheck(name, "wrong", m["id"], m["password_hash"])
+    rehash = _hasher.hash(password) if _hasher.check_needs_rehash(m["password_hash"]) else None
+    return LoginCheck(name, "right", m["id"], m["password_hash"], rehash)
+
+
+def verify_login(store: Store, username: str, password: str,
+                 now: dt.datetime | None = None) -> LoginCheck:
+    """Read the account on a read connection, then check the password with no connection
+    held.  Record the outcome with :func:`record_login` in a (short) write transaction."""
+    with store.connect() as conn:
+        row = read_account(conn, username)
+    return check_login(row, username, password, now or utcnow())
+
+
+def _locked_row(conn: Connection, staff_id: int) -> Any:
+    q = select(staff).where(staff.c.id == staff_id)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update()  # failure counts from parallel logins add up
+    return conn.execute(q).first()
+
+
 def _record_failure(conn: Connection, row: Any, now: dt.datetime) -> str:
+    # ``row`` was read FOR UPDATE in this transaction (SQLite: under BEGIN IMMEDIATE).
     m = row._mapping
     last = _aware(m["last_failed_at"])
     inside = last is not None and now - last <= FAILURE_WINDOW
@@ -199,30 +261,49 @@ def _record_failure(conn: Connection, row: Any, now: dt.datetime) -> str:
     return "locked" if locked else "bad_credentials"
 
 
-def attempt_login(conn: Connection, username: str, password: str,
-                  now: dt.datetime | None = None) -> LoginOutcome:
-    """Check a password and update the failure count, in the caller's transaction.
+def record_login(conn: Connection, check: LoginCheck,
+                 now: dt.datetime | None = None) -> LoginOutcome:
+    """Record a checked login in the caller's write transaction and say what it did.
 
-    Returns an outcome instead of raising so that the caller commits the failure count
-    (and its audit row) before refusing.  Codes: ``bad_credentials``, ``locked``,
-    ``disabled``.
+    The account row is re-read under a row lock, so parallel wrong passwords each count
+    and a lock set meanwhile wins over a right password.  Codes: ``bad_credentials``,
+    ``locked``, ``disabled``.
     """
     now = now or utcnow()
-    name = (username or "").strip().lower()[:64]
-    row = conn.execute(select(staff).where(staff.c.username == name)).first() if name else None
+    name = check.username
+    if check.staff_id is None:
+        return LoginOutcome(None, "bad_credentials", name)
+    if check.result == "locked":
+        return LoginOutcome(None, "locked", name)
+    row = _locked_row(conn, check.staff_id)
     if row is None:
-        _verify(_DUMMY_HASH, password or "")
         return LoginOutcome(None, "bad_credentials", name)
     m = row._mapping
     locked_until = _aware(m["locked_until"])
     if locked_until is not None and locked_until > now:
         return LoginOutcome(None, "locked", name)
-    if not _verify(m["password_hash"], password or ""):
+    if m["password_hash"] != check.password_hash:  # the password was changed meanwhile
+        return LoginOutcome(None, "bad_credentials", name)
+    if check.result != "right":
         return LoginOutcome(None, _record_failure(conn, row, now), name)
     if not m["active"]:
         return LoginOutcome(None, "disabled", name)
     values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_failed_at": None}
-    if _hasher.check_needs_rehash(m["password_hash"]):
-        values["password_hash"] = _hasher.hash(password)
+    if check.new_hash:
+        values["password_hash"] = check.new_hash
     conn.execute(staff.update().where(staff.c.id == m["id"]).values(**values))
     return LoginOutcome(_row_to_staff(row), None, name)
+
+
+def attempt_login(conn: Connection, username: str, password: str,
+                  now: dt.datetime | None = None) -> LoginOutcome:
+    """Check a password and record the outcome, all on ``conn`` (CLI and tests).
+
+    The password check runs inside the caller's transaction: a server should use
+    :func:`verify_login` and then :func:`record_login` in a short write transaction.
+    Returns an outcome instead of raising so that the caller commits the failure count
+    (and its audit row) before refusing.
+    """
+    now = now or utcnow()
+    check = check_login(read_account(conn, username), username, password, now)
+    return record_login(conn, check, now)

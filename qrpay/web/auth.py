@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from qrpay.config import secret
-from qrpay.desk.sessions import LIFETIME, DeskSession, load_session
+from qrpay.desk.sessions import LIFETIME, DeskSession, load_session, touch_session
 from qrpay.errors import AuthError
 from qrpay.store import Store
 
@@ -89,8 +89,15 @@ def _store(request: Request) -> Store:
 
 
 def _load(store: Store, token: str) -> DeskSession | None:
-    with store.begin() as conn:
-        return load_session(conn, token, utcnow())
+    # A read connection: on SQLite a write transaction here would queue every desk page
+    # behind (and ahead of) payment callbacks for the single write lock.
+    now = utcnow()
+    with store.connect() as conn:
+        sess = load_session(conn, token, now)
+    if sess is not None and sess.touch_due:
+        with store.begin() as conn:
+            touch_session(conn, sess.id, now)
+    return sess
 
 
 async def current_session(request: Request) -> DeskSession | None:

@@ -7,20 +7,23 @@ import csv
 import datetime as dt
 import io
 import re
+import sqlite3
+import threading
 from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select, update
 
 from qrpay.config import Config
-from qrpay.desk import sessions
+from qrpay.desk import sessions, staff
 from qrpay.desk.audit import entries
+from qrpay.desk.shift import open_shift_for
 from qrpay.payload import bill_payload
 from qrpay.payments.ledger import bill_entries
 from qrpay.store import Store
 from qrpay.store.schema import payments, staff_sessions
 from qrpay.web.desk import PROTECTED
-from tests.desk.conftest import Desk, add_user, insert_bill, make_bill
+from tests.desk.conftest import Desk, add_user, can_write_now, insert_bill, make_bill
 
 MakeDesk = Callable[[], Desk]
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -147,6 +150,60 @@ def test_lockout_after_repeated_failures_refuses_right_password(
     assert desk.login("asha") == 401
     assert 'data-code="locked"' in desk.last_login_page
     assert actions(store).count("login_failed") == 6
+
+
+def test_password_check_at_login_leaves_the_store_free_for_writers(
+        make_desk: MakeDesk, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_user(store, "asha")
+    free: list[bool] = []
+    real = staff._verify
+
+    def verify(password_hash: str, password: str) -> bool:
+        free.append(can_write_now(store))  # e.g. a payment callback arriving meanwhile
+        return real(password_hash, password)
+
+    monkeypatch.setattr(staff, "_verify", verify)
+    assert make_desk().login("asha") == 303
+    assert free == [True]
+
+
+def test_desk_pages_load_while_another_writer_holds_the_store(
+        cashier: Desk, store: Store) -> None:
+    held, served = threading.Event(), threading.Event()
+    let_go_early: list[bool] = []
+
+    def hold() -> None:  # a long write (a bulk import, a posting) in another process
+        if store.is_sqlite:
+            raw = sqlite3.connect(store.url.split("///", 1)[1], isolation_level=None)
+            raw.execute("BEGIN IMMEDIATE")
+        else:
+            raw = store.engine.raw_connection()  # type: ignore[assignment]
+            raw.cursor().execute("LOCK TABLE staff_sessions, staff IN EXCLUSIVE MODE")
+        held.set()
+        let_go_early.append(not served.wait(20))
+        raw.rollback()
+        raw.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(20)
+    try:
+        r = cashier.client.get("/desk", follow_redirects=False)
+    finally:
+        served.set()
+        holder.join()
+    assert r.status_code == 200 and 'id="scan-form"' in r.text
+    assert let_go_early == [False]  # the page did not wait for the writer
+
+
+def test_session_last_seen_moves_when_a_minute_old(cashier: Desk, store: Store) -> None:
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    with store.begin() as conn:
+        conn.execute(update(staff_sessions).values(last_seen=old))
+    assert cashier.client.get("/desk").status_code == 200
+    with store.connect() as conn:
+        seen = conn.execute(select(staff_sessions.c.last_seen)).scalar_one()
+    assert (seen if seen.tzinfo else seen.replace(tzinfo=dt.UTC)) > old
 
 
 def test_logout_ends_the_session_server_side(cashier: Desk, store: Store) -> None:
@@ -323,11 +380,15 @@ def test_close_shift_totals_per_cashier_and_mode_and_cash_difference(
     assert r.status_code == 303
     page = cashier.client.get("/desk/shift").text
     assert 'id="expected-cash">₹ 500.00<' in page and 'id="shift-total">₹ 700.00<' in page
-    closed = cashier.post("/desk/shift/close", {"declared_cash": "450", "shift_id": "1"})
+    with store.connect() as conn:
+        shift_id = open_shift_for(conn, "best", "C1").id  # type: ignore[union-attr]
+    closed = cashier.post("/desk/shift/close", {"declared_cash": "450",
+                                                "shift_id": str(shift_id)})
     assert closed.status_code == 303
     summary = cashier.client.get(closed.headers["location"]).text
     assert 'data-open="no"' in summary and 'data-minor="-5000"' in summary
-    book = cashier.client.get("/desk/shift/1/daybook.csv")
+    assert closed.headers["location"] == f"/desk/shift/{shift_id}"
+    book = cashier.client.get(f"/desk/shift/{shift_id}/daybook.csv")
     rows = list(csv.DictReader(io.StringIO(book.content.decode("utf-8-sig"))))
     assert [(r["bill_no"], r["mode"], r["amount"], r["cashier"]) for r in rows] == [
         ("B2611100000002", "cash", "500.00", "asha"),

@@ -1,8 +1,13 @@
-"""Staff accounts: argon2 hashes, roles, lockout inside a time window, disable."""
+"""Staff accounts: argon2 hashes, roles, lockout inside a time window (also under
+parallel guesses), disable."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
@@ -98,3 +103,67 @@ def test_roles_rank_cashier_below_supervisor_below_admin(asha: staff.Staff) -> N
     assert asha.has_role("cashier") and not asha.has_role("supervisor")
     boss = staff.Staff(id=9, username="boss", role="admin", biller="best", counter="C1")
     assert boss.has_role("supervisor") and boss.has_role("cashier")
+
+
+# ------------------------------------------------------------------------------ races
+
+PARALLEL = staff.MAX_FAILURES + 2
+
+
+def _all_check_at_once(monkeypatch: pytest.MonkeyPatch, store: Store) -> threading.Barrier:
+    """Make every password check wait until all PARALLEL logins are checking, so all of
+    them have read the account before any records its failure (the barrier breaks, and
+    the logins go on, when the checks cannot all be under way together)."""
+    barrier = threading.Barrier(PARALLEL, timeout=5 if store.is_sqlite else 30)
+    real = staff._verify
+
+    def verify(password_hash: str, password: str) -> bool:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+        return real(password_hash, password)
+
+    monkeypatch.setattr(staff, "_verify", verify)
+    return barrier
+
+
+def _in_parallel(fn: Callable[[], str]) -> list[str]:
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        return list(pool.map(lambda _: fn(), range(PARALLEL)))
+
+
+def _locked_after(store: Store, codes: list[str]) -> None:
+    assert codes.count("locked") == PARALLEL - staff.MAX_FAILURES + 1, codes
+    with store.connect() as conn:
+        assert staff.require_staff(conn, "asha").locked_until is not None
+    assert login(store, PW, dt.datetime.now(dt.UTC)).code == "locked"
+
+
+def test_parallel_wrong_passwords_each_count_towards_the_lock(
+        store: Store, asha: staff.Staff, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not store.is_sqlite:  # SQLite's write lock runs these one at a time anyway
+        _all_check_at_once(monkeypatch, store)
+    codes = _in_parallel(lambda: login(store, "wrong-pass", dt.datetime.now(dt.UTC)).code or "")
+    _locked_after(store, codes)
+
+
+def test_server_login_checks_passwords_in_parallel_and_still_locks(
+        store: Store, asha: staff.Staff, monkeypatch: pytest.MonkeyPatch) -> None:
+    barrier = _all_check_at_once(monkeypatch, store)
+
+    def server_login() -> str:
+        check = staff.verify_login(store, "asha", "wrong-pass")
+        with store.begin() as conn:
+            return staff.record_login(conn, check).code or ""
+
+    codes = _in_parallel(server_login)
+    assert not barrier.broken  # no check waited for another's write transaction
+    _locked_after(store, codes)
+
+
+def test_password_changed_during_the_check_does_not_log_in_with_the_old_one(
+        store: Store, asha: staff.Staff) -> None:
+    check = staff.verify_login(store, "asha", PW)
+    with store.begin() as conn:
+        staff.set_password(conn, "asha", "another-pass-2")
+    with store.begin() as conn:
+        assert staff.record_login(conn, check).code == "bad_credentials"
