@@ -126,11 +126,12 @@ def test_kill_9_mid_burst_then_resend_posts_every_200_exactly_once(
 
     again = serve(PROFILE, db_url, extra_env={"QRPAY_SERVE_SENDER": "0"})
     with httpx.Client(base_url=again.url, timeout=30) as c:
-        for txn, body in bodies.items():
-            if txn in before_restart:
-                continue
+        for txn, body in bodies.items():  # everything again: the answered ones too
             r = c.post("/api/v1/callbacks/upi", content=body, headers=signed_headers(body))
             assert r.status_code == 200, r.text
+            if txn in before_restart:
+                assert r.json()["result"] == "duplicate"
+                assert r.json()["receipt_no"] == before_restart[txn]["receipt_no"]
             got[txn] = r.json()
 
     with store.connect() as conn:
