@@ -6,7 +6,10 @@ Deep Linking and Proximity Integration"); unknown acquirer parameters (``ver``,
 qrpay prints: values percent-encoded with ``%20`` for spaces (never ``+``), the ``@`` of the
 VPA never encoded, amounts with exactly two decimals.  :func:`parse` accepts what apps and
 acquirers publish (``am=10``, the spec's own ``mam=null``) but rejects anything malformed
-with a :class:`~qrpay.errors.PayloadError` whose ``code`` says what is wrong.
+with a :class:`~qrpay.errors.PayloadError` whose ``code`` says what is wrong.  A parameter
+named twice is rejected (``duplicate_parameter``) even when the two spellings differ only in
+case (``pa`` and ``PA``): some apps read names without regard to case, so either copy could
+be the one that pays.
 """
 
 from __future__ import annotations
@@ -213,15 +216,18 @@ def parse(text: str) -> UpiPayload:
     params: list[tuple[str, str]] = []
     fields: list[FieldInfo] = []
     seen: set[str] = set()
+    folded: set[str] = set()
     for part in query.split("&"):
         if not part:
             continue  # a stray '&' (trailing or doubled) is harmless
         key, sep, raw = part.partition("=")
         if not sep or not _KEY.fullmatch(key):
             raise _fail("bad_param", f"{part[:20]!r} is not name=value")
-        if key in seen:
-            raise _fail("duplicate_param", f"parameter {key} appears twice", key)
+        if key.lower() in folded:
+            raise _fail("duplicate_parameter", f"parameter {key} appears twice (names are "
+                        "compared without regard to case)", key)
         seen.add(key)
+        folded.add(key.lower())
         value = _decode(raw, key)
         note = _check_value(key, value, strict=False)
         params.append((key, value))

@@ -75,7 +75,9 @@ def test_build_rejects_with_a_code(params, code):
 @pytest.mark.parametrize("text, code", [
     ("https://example.com", "not_upi"),
     ("upi://pay?pn=X", "missing_pa"),
-    ("upi://pay?pa=x@y&pn=X&pa=z@y", "duplicate_param"),
+    ("upi://pay?pa=x@y&pn=X&pa=z@y", "duplicate_parameter"),
+    ("upi://pay?pa=x@y&pn=X&PA=z@y", "duplicate_parameter"),
+    ("upi://pay?pa=x@y&pn=X&Pn=Y", "duplicate_parameter"),
     ("upi://pay?pa=x@y&pn=X&am=ten", "bad_amount"),
     ("upi://pay?pa=x@y&pn=X&am=1.234", "bad_amount"),
     ("upi://pay?pa=x@y&pn=X&cu=BDT", "bad_currency"),
