@@ -9,6 +9,19 @@ them into symbols).
 * :func:`resolve` tells ``genuine`` / ``altered`` / ``foreign`` / ``invalid`` without a
   database.
 
+**Genuine means exactly what qrpay prints.**  The token covers biller, bill number, amount
+and payee only, so a verified token is not enough: :func:`resolve` then rebuilds, from the
+profile, the payload qrpay prints for that bill, amount, format and token, and calls the
+scan ``genuine`` only if it holds the same fields with the same values, nothing added and
+nothing missing.  Any other difference is ``altered``, one reason per differing field (an
+added parameter such as ``mam``, a second merchant-account template, a changed name...).
+The differences allowed are those that cannot change what an app does: the order of UPI
+parameters and of EMV data objects and sub-objects (duplicates are rejected by the
+parsers, UPI names without regard to case), percent-encoding spelled differently for the
+same text, stray ``&``, the case of ``upi://pay?`` and of the EMV CRC digits.  A bill
+printed before the profile's payee fields (name, city, MCC, extra UPI parameters, part
+payment) changed no longer matches and resolves as ``altered``: reprint after such a change.
+
 **Nothing due.**  A bill whose amount due is zero or a credit gets *no* QR:
 :func:`qr_amount` returns None and :func:`bill_payload` raises
 ``PayloadError(code="nothing_due")``.  A QR without an amount would invite payments of any
@@ -67,7 +80,11 @@ def bill_url(bill: Bill, biller: Biller, config: Config, amount: int,
     """The bill page URL with the authenticity token for ``amount`` (minor units)."""
     token = make_token(config, biller.code, bill.bill_no, amount,
                        payee_id(biller, qr_format))
-    return f"{_base(biller, config)}/b/{bill.bill_no}?t={token}"
+    return _url(_base(biller, config), bill.bill_no, token)
+
+
+def _url(base: str, bill_no: str, token: str) -> str:
+    return f"{base}/b/{bill_no}?t={token}"
 
 
 def qr_amount(bill: Bill, on: dt.date | None = None) -> int | None:
@@ -76,15 +93,19 @@ def qr_amount(bill: Bill, on: dt.date | None = None) -> int | None:
     return amount if amount > 0 else None
 
 
-def _note(bill: Bill) -> str:
-    return f"Electricity bill {bill.bill_no}"[:50]
+def _note(bill_no: str) -> str:
+    return f"Electricity bill {bill_no}"[:50]
 
 
 def upi_params(bill: Bill, biller: Biller, url: str, amount: int) -> dict[str, str]:
     """The parameters of a bill's UPI URI, in the order of the NPCI specification."""
+    return _upi_params(bill.bill_no, biller, url, amount)
+
+
+def _upi_params(bill_no: str, biller: Biller, url: str, amount: int) -> dict[str, str]:
     payee = biller.payee
     params = {"pa": payee.vpa, "pn": emv.ascii_text(payee.name, 99) or payee.name,
-              "mc": biller.mcc, "tr": bill.bill_no, "tn": _note(bill),
+              "mc": biller.mcc, "tr": bill_no, "tn": _note(bill_no),
               "am": upi.minor_to_amount(amount)}
     if payee.allow_part_payment:
         params["mam"] = upi.minor_to_amount(min(amount, PART_PAYMENT_MINIMUM))
@@ -96,20 +117,25 @@ def upi_params(bill: Bill, biller: Biller, url: str, amount: int) -> dict[str, s
 
 
 def _payload(bill: Bill, biller: Biller, fmt: str, url: str, amount: int) -> str:
-    payee = biller.payee
     if fmt == "upi":
         return upi.build(upi_params(bill, biller, url, amount))
+    return emv.build(_emv_objects(bill.bill_no, biller, fmt, url, amount))
+
+
+def _emv_objects(bill_no: str, biller: Biller, fmt: str, url: str, amount: int) -> emv.Built:
+    """The EMV data objects (no CRC) of a bill's Bharat QR or Bangla QR."""
+    payee = biller.payee
     if fmt == "bharatqr":
         minimum = min(amount, PART_PAYMENT_MINIMUM) if payee.allow_part_payment else None
-        return emv.bharat_qr(vpa=payee.vpa, name=payee.name or biller.name,
-                             city=payee.city, amount=amount, reference=bill.bill_no,
-                             bill_no=bill.bill_no, url=url, mcc=biller.mcc,
-                             min_amount=minimum, postal_code=payee.postal_code)
+        return emv.bharat_qr_objects(vpa=payee.vpa, name=payee.name or biller.name,
+                                     city=payee.city, amount=amount, reference=bill_no,
+                                     bill_no=bill_no, url=url, mcc=biller.mcc,
+                                     min_amount=minimum, postal_code=payee.postal_code)
     if fmt == "banglaqr":
-        return emv.bangla_qr(gui=payee.emv_gui, account=payee.emv_account,
-                             name=payee.name or biller.name, city=payee.city, amount=amount,
-                             bill_no=bill.bill_no, url=url, mcc=biller.mcc,
-                             name_local=payee.name_local or biller.name_local)
+        return emv.bangla_qr_objects(gui=payee.emv_gui, account=payee.emv_account,
+                                     name=payee.name or biller.name, city=payee.city,
+                                     amount=amount, bill_no=bill_no, url=url, mcc=biller.mcc,
+                                     name_local=payee.name_local or biller.name_local)
     raise PayloadError(f"unknown QR format {fmt!r}", code="bad_format", field="qr_format")
 
 
@@ -190,12 +216,13 @@ class _Scan:
     url: str | None
     currency_ok: dict[str, bool] = field(default_factory=dict)  # by country
     fields: tuple[FieldInfo, ...] = ()
+    parsed: upi.UpiPayload | emv.EmvPayload | None = None
 
 
 def _scan_upi(p: upi.UpiPayload) -> _Scan:
     refs = (p.reference,) if p.reference else ()
     return _Scan("upi", p.vpa.lower(), p.vpa, p.amount, refs, p.url,
-                 {"IN": True, "BD": False}, p.fields)
+                 {"IN": True, "BD": False}, p.fields, p)
 
 
 def _scan_emv(p: emv.EmvPayload) -> _Scan:
@@ -203,8 +230,9 @@ def _scan_emv(p: emv.EmvPayload) -> _Scan:
     if account is not None and (account.sub("00") or "").upper() == emv.RUPAY_RID:
         payee = (account.sub("01") or "").lower()
         display = account.sub("01") or ""
-    else:
-        payee = account.value if account is not None else ""
+    else:  # sub-objects in tag order, as payee_id() writes them: their order is harmless
+        payee = (emv.template_value(sorted((c.tag, c.value) for c in account.children))
+                 if account is not None else "")
         display = " ".join(c.value for c in account.children) if account is not None else ""
     refs = tuple(r for r in (p.get("27", "01") if _rupay(p, "27") else None,
                              p.get("62", "01")) if r)
@@ -213,7 +241,7 @@ def _scan_emv(p: emv.EmvPayload) -> _Scan:
         if 80 <= int(obj.tag) <= 99 and obj.sub("00") == emv.QRPAY_GUID:
             url = obj.sub("01")
     currency = {"IN": p.get("53") == "356", "BD": p.get("53") == "050"}
-    return _Scan("emv", payee, display, p.amount, refs, url, currency, p.fields)
+    return _Scan("emv", payee, display, p.amount, refs, url, currency, p.fields, p)
 
 
 def _rupay(p: emv.EmvPayload, tag: str) -> bool:
@@ -264,7 +292,94 @@ def _why_altered(s: _Scan, biller: Biller, bill_no: str, token: str,
     elif not reasons:
         reasons.append("token does not match this bill and amount "
                        "(amount changed, or the token comes from another bill)")
+    if isinstance(s.parsed, emv.EmvPayload):
+        reasons.extend(_extra_accounts(s.parsed, _emv_format(biller)).values())
     return reasons
+
+
+# ------------------------------------------------------------- genuine = as printed
+
+def _emv_format(biller: Biller) -> str:
+    return "banglaqr" if biller.country == "BD" else "bharatqr"
+
+
+_ACCOUNT_TAGS = {"bharatqr": ("26", "27"), "banglaqr": ("26",)}  # what qrpay prints
+
+
+def _extra_accounts(p: emv.EmvPayload, fmt: str) -> dict[str, str]:
+    """By tag, a reason for each merchant-account template (26-51) that qrpay does not
+    print in ``fmt``: a payer's app may pay that account instead of ours."""
+    ours = _ACCOUNT_TAGS.get(fmt, ())
+    return {o.tag: f"extra merchant account template {o.tag} ({o.sub('00') or 'no GUID'}): "
+                   "a payer's app may pay that account instead"
+            for o in p.account_templates() if o.tag not in ours}
+
+
+def _expected_emv(built: emv.Built) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for tag, value in built:
+        if isinstance(value, str):
+            out[tag] = value
+        else:
+            for sub, subval in value:
+                out[f"{tag}.{sub}"] = subval
+    return out
+
+
+def _scanned_emv(p: emv.EmvPayload) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for obj in p.objects:
+        if obj.tag == "63":
+            continue
+        if obj.children:
+            for child in obj.children:
+                out[f"{obj.tag}.{child.tag}"] = child.value
+        else:
+            out[obj.tag] = obj.value  # includes an empty template, which qrpay never prints
+    return out
+
+
+def _diff(expected: dict[str, str], got: dict[str, str], names: dict[str, str],
+          skip: frozenset[str] = frozenset()) -> list[str]:
+    """One reason per field that differs from what qrpay prints (none for the fields of
+    the templates in ``skip``, already explained)."""
+    out = []
+    for key, want in expected.items():
+        label = f"{key} ({names[key]})" if names.get(key) else key
+        if key not in got:
+            out.append(f"{label} removed: qrpay prints {want!r}")
+        elif got[key] != want:
+            out.append(f"{label} changed to {got[key]!r}: qrpay prints {want!r}")
+    for key, value in got.items():
+        if key not in expected and key.partition(".")[0] not in skip:
+            label = f"{key} ({names[key]})" if names.get(key) else key
+            out.append(f"{label} added: {value!r} is not in qrpay's payload for this bill")
+    return out
+
+
+def _as_printed(s: _Scan, biller: Biller, bill_no: str, token: str,
+                config: Config) -> list[str]:
+    """Why the scan (its token verified) is not exactly what qrpay prints for this
+    bill, amount, format and token; empty when it is."""
+    assert s.amount is not None and s.parsed is not None
+    url = _url(_base(biller, config), bill_no, token)
+    extra: dict[str, str] = {}
+    try:
+        if isinstance(s.parsed, upi.UpiPayload):
+            expected = _upi_params(bill_no, biller, url, s.amount)
+            got = dict(s.parsed.params)
+        else:
+            fmt = _emv_format(biller)
+            expected = _expected_emv(_emv_objects(bill_no, biller, fmt, url, s.amount))
+            got = _scanned_emv(s.parsed)
+            if expected != got:
+                extra = _extra_accounts(s.parsed, fmt)
+    except PayloadError as exc:
+        return [f"qrpay cannot print this bill's payload from the profile ({exc.code})"]
+    if expected == got:
+        return []
+    names = {f.key: f.name for f in s.fields}
+    return [*extra.values(), *_diff(expected, got, names, frozenset(extra))]
 
 
 def _result(verdict: str, s: _Scan, *, biller: str | None = None, bill_no: str | None = None,
@@ -286,7 +401,10 @@ def _verdict(s: _Scan, config: Config) -> Resolution:
     for biller in candidates:
         if (refs_ok and s.amount is not None and s.currency_ok.get(biller.country, False)
                 and check_token(config, token, biller.code, bill_no, s.amount, s.payee)):
-            return _result("genuine", s, biller=biller.code, bill_no=bill_no)
+            diffs = _as_printed(s, biller, bill_no, token, config)
+            verdict = "altered" if diffs else "genuine"
+            return _result(verdict, s, biller=biller.code, bill_no=bill_no,
+                           reasons=tuple(diffs))
     # ours, but altered: blame the biller whose payee the payload still names, if any
     biller = next((b for b in candidates if s.payee in _expected_payees(b, s.format)),
                   candidates[0])

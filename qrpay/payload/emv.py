@@ -23,10 +23,12 @@ Where qrpay puts its own data:
 from __future__ import annotations
 
 import binascii
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from qrpay.errors import PayloadError
 from qrpay.payload.fields import FieldInfo
@@ -173,6 +175,7 @@ def build(objects: Objects) -> str:
     return body + crc16(body)
 
 
+@functools.lru_cache(maxsize=1024)  # profile names: the same few texts on every resolve
 def ascii_text(text: str, limit: int) -> str:
     """Latin transliteration for tags 59/60: accents stripped, other scripts dropped."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -201,10 +204,19 @@ def _name(name: str, field: str) -> str:
     return latin
 
 
-def bharat_qr(*, vpa: str, name: str, city: str, amount: int, reference: str,
-              bill_no: str, url: str | None = None, mcc: str = "4900",
-              min_amount: int | None = None, postal_code: str = "") -> str:
-    """A dynamic Bharat QR for UPI: VPA in 26/01, ``tr`` in 27/01, bill number in 62/01."""
+Built = list[tuple[str, "str | Sequence[tuple[str, str]]"]]
+
+
+def bharat_qr(**kw: Any) -> str:
+    """A dynamic Bharat QR for UPI: VPA in 26/01, ``tr`` in 27/01, bill number in 62/01.
+    Arguments as :func:`bharat_qr_objects`."""
+    return build(bharat_qr_objects(**kw))
+
+
+def bharat_qr_objects(*, vpa: str, name: str, city: str, amount: int, reference: str,
+                      bill_no: str, url: str | None = None, mcc: str = "4900",
+                      min_amount: int | None = None, postal_code: str = "") -> Built:
+    """The data objects of :func:`bharat_qr`, without the CRC."""
     account = [("00", RUPAY_RID), ("01", vpa)]
     if min_amount is not None:
         account.append(("02", _amount(min_amount)))
@@ -219,14 +231,20 @@ def bharat_qr(*, vpa: str, name: str, city: str, amount: int, reference: str,
     objects.append(("62", [("01", bill_no)]))
     if url:
         objects.append(_url_template(url))
-    return build(objects)
+    return objects
 
 
-def bangla_qr(*, gui: str, account: Mapping[str, str], name: str, city: str, amount: int,
-              bill_no: str, url: str | None = None, mcc: str = "4900",
-              name_local: str = "", city_local: str = "", language: str = "bn") -> str:
+def bangla_qr(**kw: Any) -> str:
     """A dynamic Bangla QR: tag 26 as the acquirer gives it, 62/01 the bill number,
-    template 64 the Bengali name."""
+    template 64 the Bengali name.  Arguments as :func:`bangla_qr_objects`."""
+    return build(bangla_qr_objects(**kw))
+
+
+def bangla_qr_objects(*, gui: str, account: Mapping[str, str], name: str, city: str,
+                      amount: int, bill_no: str, url: str | None = None, mcc: str = "4900",
+                      name_local: str = "", city_local: str = "",
+                      language: str = "bn") -> Built:
+    """The data objects of :func:`bangla_qr`, without the CRC."""
     if not gui:
         raise PayloadError("Bangla QR needs the acquirer's GUID (payee.emv_gui)",
                            code="missing_gui", field="26.00")
@@ -243,7 +261,7 @@ def bangla_qr(*, gui: str, account: Mapping[str, str], name: str, city: str, amo
         objects.append(("64", local))
     if url:
         objects.append(_url_template(url))
-    return build(objects)
+    return objects
 
 
 def merchant_account(gui: str, account: Mapping[str, str]) -> list[tuple[str, str]]:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from urllib.parse import quote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from qrpay.config import load_config
 from qrpay.errors import PayloadError
 from qrpay.payload import (
     amount_payload,
@@ -17,6 +21,7 @@ from qrpay.payload import (
     resolve,
     upi,
 )
+from tests.conftest import SAMPLES
 from tests.payload.helpers import make_bill, with_part_payment
 from tests.payload.test_emv import VECTORS
 
@@ -232,3 +237,177 @@ def test_resolution_as_dict_is_json_ready(best):
     data = resolve(bill_payload(bill, biller, config), config).as_dict()
     assert json.loads(json.dumps(data))["verdict"] == "genuine"
     assert {"key", "name", "value", "note"} <= set(data["fields"][0])
+
+
+# ------------------------------------------------- genuine = exactly what qrpay prints
+
+def _insert_after(text: str, tag: str, obj: tuple) -> str:
+    objects = emv.parse(text).as_objects()
+    i = next(k for k, (t, _) in enumerate(objects) if t == tag)
+    return emv.build(objects[:i + 1] + [obj] + objects[i + 1:])
+
+
+def test_bangla_qr_with_a_second_merchant_account_is_altered(breb):
+    config, biller, bill = breb
+    nagad = ("27", [("00", "com.nagad"), ("01", "01"), ("02", "ATTACKER"),
+                    ("03", "01999999999")])
+    res = resolve(_insert_after(bill_payload(bill, biller, config), "26", nagad), config)
+    assert (res.verdict, res.biller, res.bill_no) == ("altered", biller.code, bill.bill_no)
+    assert len(res.reasons) == 1 and "27" in res.reasons[0] and "com.nagad" in res.reasons[0]
+
+
+def test_bharat_qr_with_a_merchant_account_beyond_26_and_27_is_altered(best):
+    config, biller, bill = best
+    text = bill_payload(bill, biller, config, qr_format="emv")
+    visa = ("02", "4111111111111111")  # primitive network account: not a template
+    paytm = ("28", [("00", "A000000524"), ("01", "attacker@paytm")])
+    assert resolve(_insert_after(text, "01", visa), config).verdict == "altered"
+    res = resolve(_insert_after(text, "27", paytm), config)
+    assert res.verdict == "altered" and "28" in res.reasons[0]
+
+
+def test_upi_with_a_second_payee_in_upper_case_is_invalid(best):
+    config, biller, bill = best
+    text = bill_payload(bill, biller, config) + "&PA=attacker@ybl&PN=Attacker"
+    res = resolve(text, config)
+    assert (res.verdict, res.code) == ("invalid", "duplicate_parameter")
+
+
+def test_upi_minimum_amount_added_where_part_payment_is_off_is_altered(best):
+    config, biller, bill = best
+    assert not biller.payee.allow_part_payment
+    res = resolve(bill_payload(bill, biller, config) + "&mam=1.00", config)
+    assert (res.verdict, res.biller, res.amount) == ("altered", "best", 123450)
+    assert [r.split()[0] for r in res.reasons] == ["mam"]
+
+
+def test_upi_minimum_amount_is_genuine_where_part_payment_is_on(best):
+    config, biller, bill = best
+    part = with_part_payment(biller)
+    config = dataclasses.replace(config, billers={**config.billers, "best": part})
+    text = bill_payload(bill, part, config)
+    assert resolve(text, config).verdict == "genuine"
+    res = resolve(text.replace("&mam=1.00", ""), config)
+    assert res.verdict == "altered" and res.reasons[0].split()[0] == "mam"
+
+
+def test_upi_name_and_note_changed_under_a_valid_token_are_altered(best):
+    config, biller, bill = best
+    text = bill_payload(bill, biller, config)
+    p = upi.parse(text)
+    params = {k: ("Attacker" if k == "pn" else "Pay here" if k == "tn" else v)
+              for k, v in p.params}
+    res = resolve(upi.build(params), config)
+    assert res.verdict == "altered" and sorted(r.split()[0] for r in res.reasons) == ["pn",
+                                                                                    "tn"]
+
+
+def test_a_payload_printed_before_the_payee_name_changed_is_altered(best):
+    config, biller, bill = best
+    text = bill_payload(bill, biller, config)
+    renamed = dataclasses.replace(biller, payee=dataclasses.replace(biller.payee,
+                                                                    name="BEST Undertaking Mumbai"))
+    later = dataclasses.replace(config, billers={**config.billers, "best": renamed})
+    res = resolve(text, later)
+    assert res.verdict == "altered" and res.reasons[0].split()[0] == "pn"
+
+
+def test_harmless_spellings_of_a_upi_payload_stay_genuine(best):
+    config, biller, bill = best
+    text = bill_payload(bill, biller, config)
+    query = text.split("?", 1)[1]
+    parts = query.split("&")
+    spelled = [
+        "UPI://PAY?" + query + "&",                              # scheme case, stray '&'
+        "upi://pay?" + "&".join(reversed(parts)),                # parameter order
+        text.replace("@", "%40").replace("%3D", "%3d"),         # percent-encoding spelled
+    ]
+    for variant in spelled:
+        assert variant != text and resolve(variant, config).verdict == "genuine", variant
+
+
+@pytest.mark.parametrize("which", ["bharatqr", "banglaqr"])
+def test_harmless_spellings_of_an_emv_payload_stay_genuine(best, breb, which):
+    config, biller, bill = best if which == "bharatqr" else breb
+    text = bill_payload(bill, biller, config, qr_format=which)
+    objects = emv.parse(text).as_objects()
+    reordered = emv.build(objects[:1] + list(reversed(objects[1:])))  # 00 stays first
+    resorted = emv.build([(t, list(reversed(v)) if isinstance(v, list) else v)
+                          for t, v in objects])
+    lower_crc = text[:-4] + text[-4:].lower()
+    for variant in (reordered, resorted, lower_crc):
+        assert resolve(variant, config).verdict == "genuine"
+
+
+_value = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12)
+_upi_key = st.one_of(st.sampled_from(sorted(upi.PARAMS)),
+                     st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,6}", fullmatch=True))
+
+
+def _upi_mutant(text: str, data: st.DataObject) -> str:
+    params = list(upi.parse(text).params)
+    kind = data.draw(st.sampled_from(["change", "add", "remove", "rename"]))
+    i = data.draw(st.integers(0, len(params) - 1))
+    key, value = params[i]
+    if kind == "change":
+        new = data.draw(_value.filter(lambda v: v != value))
+        params[i] = (key, new)
+    elif kind == "add":
+        new_key = data.draw(_upi_key.filter(lambda k: k not in dict(params)))
+        params.insert(i, (new_key, data.draw(_value)))
+    elif kind == "remove":
+        del params[i]
+    else:
+        new_key = data.draw(st.one_of(st.just(key.upper()), _upi_key).filter(
+            lambda k: k != key))
+        params[i] = (new_key, value)
+    return upi.PREFIX + "&".join(f"{k}={quote(v, safe='')}" for k, v in params)
+
+
+def _emv_mutant(text: str, data: st.DataObject) -> str:
+    objects = [(t, list(v) if isinstance(v, list) else v)
+               for t, v in emv.parse(text).as_objects()]
+    kind = data.draw(st.sampled_from(["change", "add", "remove", "change_sub", "add_sub",
+                                      "remove_sub"]))
+    i = data.draw(st.integers(1, len(objects) - 1))  # 00 (format indicator) is fixed
+    tag, value = objects[i]
+    if kind.endswith("_sub") and isinstance(value, list) and value:
+        j = data.draw(st.integers(0, len(value) - 1))
+        sub, old = value[j]
+        if kind == "change_sub":
+            value[j] = (sub, data.draw(_value.filter(lambda v: v != old)))
+        elif kind == "add_sub":
+            taken = {s for s, _ in value}
+            new_sub = data.draw(st.from_regex(r"[0-9]{2}", fullmatch=True).filter(
+                lambda s: s not in taken))
+            value.insert(j, (new_sub, data.draw(_value)))
+        else:
+            del value[j]
+    elif kind in ("change", "change_sub"):
+        objects[i] = (tag, data.draw(_value.filter(lambda v: v != value)))
+    elif kind in ("add", "add_sub"):
+        taken = {t for t, _ in objects} | {"63"}
+        new_tag = data.draw(st.from_regex(r"[0-9]{2}", fullmatch=True).filter(
+            lambda t: t not in taken))
+        new: str | list[tuple[str, str]] = data.draw(_value)
+        if emv.is_template(new_tag):
+            new = [("00", data.draw(_value))]
+        objects.insert(i, (new_tag, new))
+    else:
+        del objects[i]
+    return emv.build(objects)  # a fresh, valid CRC
+
+
+@settings(max_examples=150, deadline=None)
+@given(which=st.sampled_from(["upi", "bharatqr", "banglaqr"]), data=st.data())
+def test_no_single_field_mutation_of_a_genuine_payload_is_genuine(which, data):
+    config = load_config(SAMPLES / ("breb.toml" if which == "banglaqr" else "best.toml"))
+    code = "dhaka-pbs-1" if which == "banglaqr" else "best"
+    bill = make_bill("2611104231245" if which == "banglaqr" else "B2611100000000", code)
+    text = bill_payload(bill, config.biller(code), config, qr_format=which)
+    try:
+        mutant = (_upi_mutant if which == "upi" else _emv_mutant)(text, data)
+    except PayloadError:
+        return  # not even writable (an EMV value over 99 characters): nothing to scan
+    assert mutant != text
+    assert resolve(mutant, config).verdict != "genuine"
