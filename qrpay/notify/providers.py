@@ -98,6 +98,7 @@ class _HttpProvider:
 
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout  # the sender keeps its batches within lease / timeout
         self.client = httpx.Client(timeout=timeout)
 
     def _post(self, path: str, payload: dict[str, Any],

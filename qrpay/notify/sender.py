@@ -8,11 +8,24 @@ until then, and a sender that crashed mid-send leaves rows that become due again
 lease runs out.  On PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED`` so several
 workers split the rows; on SQLite ``BEGIN IMMEDIATE`` serialises them.
 
-Finishing.  The outcome is written with ``WHERE id = ? AND status = 'sending' AND
-attempts = <the claim's attempts>``: ``attempts`` is the claim's fencing token, so a
-sender whose lease expired and whose row was claimed again cannot overwrite the newer
-claim.  Success -> ``sent``; a transient error -> ``pending`` with exponential backoff and
-jitter; a permanent error or ``max_attempts`` reached -> ``failed``.
+Renewing.  Rows of a batch are sent one after another, so a row late in the batch may
+outlive the batch's lease and be claimed again by another sender.  Immediately before
+sending a row, the sender therefore renews that row's lease (``next_attempt_at = now +
+elapsed + lease``) with ``WHERE id = ? AND status = 'sending' AND attempts = <the
+claim's attempts>``; ``attempts`` is the claim's fencing token.  If the renewal matches
+no row, another sender has the row: it is skipped, not sent.  The batch claim is thus
+only a reservation that spreads rows over senders; the renewal is what makes one
+sender the only one sending a row.  The batch is kept to ``lease / provider timeout``
+rows (see :func:`batch_size`) so that a batch's reservation normally lasts until its
+last row is renewed; a longer batch would only see rows skipped, never sent twice.  The
+lease must exceed the longest a single send can take (the provider's ``timeout``, 10 s by
+default, against the 60 s lease).
+
+Finishing.  The outcome is written with the same fence: a sender whose row was claimed
+again cannot overwrite the newer claim, and only rows the fenced update actually marked
+are counted as sent.  Success -> ``sent``; a transient error -> ``pending`` with
+exponential backoff and jitter; a permanent error or ``max_attempts`` reached ->
+``failed``.
 
 The at-least-once edge.  If the provider accepted an SMS and the sender died (or lost
 the database) before writing ``sent``, the row is sent again after the lease: the
@@ -20,8 +33,8 @@ database and the provider cannot share a transaction.  The window is one HTTP ro
 per row.  It is narrowed by the dedupe key: SSL Wireless gets a ``csms_id`` derived from
 it and refuses a repeat, which we count as sent; MSG91's flow API has no idempotency key,
 so there the duplicate is possible and is visible in its reports.  What never happens:
-a second outbox row for the same posting (unique dedupe key), or two senders holding the
-same row inside one lease.
+a second outbox row for the same posting (unique dedupe key), or two senders sending the
+same row while its lease runs.
 """
 
 from __future__ import annotations
@@ -30,6 +43,7 @@ import datetime as dt
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -56,9 +70,20 @@ class DeliveryReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    skipped: int = 0  # the lease was lost to another sender: not sent (or not ours)
 
     def __str__(self) -> str:
-        return f"{self.sent} sent, {self.retrying} to retry, {self.failed} failed"
+        text = f"{self.sent} sent, {self.retrying} to retry, {self.failed} failed"
+        return text + (f", {self.skipped} left to another sender" if self.skipped else "")
+
+
+def batch_size(limit: int, lease_seconds: float, provider: SmsProvider) -> int:
+    """At most ``limit`` rows, and no more than the lease covers at the provider's
+    timeout per send (``timeout`` attribute; providers without one are not capped)."""
+    timeout = getattr(provider, "timeout", None)
+    if not timeout or timeout <= 0:
+        return max(1, limit)
+    return max(1, min(limit, int(lease_seconds // timeout)))
 
 
 def backoff(attempts: int, *, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP,
@@ -110,6 +135,7 @@ def claim_due(store: Store, config: Config, *, now: dt.datetime, limit: int,
 
 
 def _finish(store: Store, claim: _Claim, **values: Any) -> bool:
+    """Write to the row only if this claim still holds it; True if it did."""
     with store.begin() as conn:
         res = conn.execute(outbox.update().where(
             outbox.c.id == claim.sms.id, outbox.c.status == "sending",
@@ -118,35 +144,57 @@ def _finish(store: Store, claim: _Claim, **values: Any) -> bool:
 
 
 def _deliver_one(store: Store, provider: SmsProvider, claim: _Claim, now: dt.datetime,
-                 max_attempts: int, rng: Callable[[], float]) -> str:
+                 lease_until: dt.datetime, max_attempts: int,
+                 rng: Callable[[], float]) -> str:
+    if not _finish(store, claim, next_attempt_at=lease_until):  # renew, fenced
+        log.info("sms %s: lease lost to another sender, skipped", claim.sms.dedupe_key)
+        return "skipped"
     try:
         ref = provider.send(claim.sms)
     except SendError as exc:
         if exc.permanent or claim.attempts >= max_attempts:
-            _finish(store, claim, status="failed", last_error=str(exc)[:1000])
+            done = _finish(store, claim, status="failed", last_error=str(exc)[:1000])
             log.warning("sms %s failed for good: %s", claim.sms.dedupe_key, exc)
-            return "failed"
+            return "failed" if done else "skipped"
         retry_at = now + dt.timedelta(seconds=backoff(claim.attempts, rng=rng))
-        _finish(store, claim, status="pending", next_attempt_at=retry_at,
-                last_error=str(exc)[:1000])
-        return "retrying"
-    _finish(store, claim, status="sent", sent_at=utcnow(), provider_ref=ref[:100],
-            last_error=None)
-    return "sent"
+        done = _finish(store, claim, status="pending", next_attempt_at=retry_at,
+                       last_error=str(exc)[:1000])
+        return "retrying" if done else "skipped"
+    if _finish(store, claim, status="sent", sent_at=utcnow(), provider_ref=ref[:100],
+               last_error=None):
+        return "sent"
+    log.warning("sms %s was sent but its lease had run out", claim.sms.dedupe_key)
+    return "skipped"
+
+
+def deliver_claims(store: Store, provider: SmsProvider, claims: list[_Claim],
+                   now: dt.datetime, *, lease_seconds: float = LEASE_SECONDS,
+                   max_attempts: int = MAX_ATTEMPTS,
+                   rng: Callable[[], float] = random.random) -> DeliveryReport:
+    """Send claimed rows one by one, renewing each row's lease just before its send;
+    rows another sender has claimed since are skipped (see the module docstring)."""
+    started = time.monotonic()
+    counts = {"sent": 0, "retrying": 0, "failed": 0, "skipped": 0}
+    for claim in claims:
+        # ``now`` may be a test's clock: the lease runs from it plus the real time elapsed.
+        elapsed = time.monotonic() - started
+        until = now + dt.timedelta(seconds=elapsed + lease_seconds)
+        counts[_deliver_one(store, provider, claim, now, until, max_attempts, rng)] += 1
+    return DeliveryReport(claimed=len(claims), **counts)
 
 
 def deliver_due(store: Store, config: Config, now: dt.datetime | None = None, limit: int = 50,
                 *, provider: SmsProvider | None = None, lease_seconds: float = LEASE_SECONDS,
                 max_attempts: int = MAX_ATTEMPTS,
                 rng: Callable[[], float] = random.random) -> DeliveryReport:
-    """One pass: claim up to ``limit`` due SMS and send them."""
+    """One pass: claim up to ``limit`` due SMS (capped by :func:`batch_size`) and send
+    them with :func:`deliver_claims`."""
     now = now or utcnow()
     provider = provider or make_provider(config)
-    claims = claim_due(store, config, now=now, limit=limit, lease_seconds=lease_seconds)
-    counts = {"sent": 0, "retrying": 0, "failed": 0}
-    for claim in claims:
-        counts[_deliver_one(store, provider, claim, now, max_attempts, rng)] += 1
-    return DeliveryReport(claimed=len(claims), **counts)
+    size = batch_size(limit, lease_seconds, provider)
+    claims = claim_due(store, config, now=now, limit=size, lease_seconds=lease_seconds)
+    return deliver_claims(store, provider, claims, now, lease_seconds=lease_seconds,
+                          max_attempts=max_attempts, rng=rng)
 
 
 def run_worker(store: Store, config: Config, stop_event: threading.Event,
@@ -158,14 +206,15 @@ def run_worker(store: Store, config: Config, stop_event: threading.Event,
     the loop goes on after ``interval``.
     """
     provider = provider or make_provider(config)
+    size = batch_size(limit, LEASE_SECONDS, provider)
     sent = 0
     while not stop_event.is_set():
         try:
-            report = deliver_due(store, config, limit=limit, provider=provider)
+            report = deliver_due(store, config, limit=size, provider=provider)
         except Exception:  # keep the loop alive; the rows stay leased or pending
             log.exception("sms delivery pass failed")
             report = DeliveryReport()
         sent += report.sent
-        if report.claimed < limit:
+        if report.claimed < size:
             stop_event.wait(interval)
     return sent

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,6 +21,7 @@ class FakeProvider:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.script: list[tuple[int, Any]] = []  # responses to give first, in order
+        self.delay = 0.0  # seconds each answer takes (a slow provider)
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -34,6 +36,7 @@ class FakeProvider:
                     fake.requests.append({"path": self.path, "headers": dict(self.headers),
                                           "json": json.loads(raw)})
                     status, body = fake.script.pop(0) if fake.script else fake._ok(self.path)
+                time.sleep(fake.delay)
                 data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

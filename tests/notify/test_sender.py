@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -10,8 +11,15 @@ from sqlalchemy import select
 from qrpay.config import Config
 from qrpay.notify.messages import payment_context, render_sms
 from qrpay.notify.outbox import enqueue
-from qrpay.notify.providers import ConsoleProvider, csms_id, make_provider
-from qrpay.notify.sender import backoff, claim_due, deliver_due, run_worker
+from qrpay.notify.providers import ConsoleProvider, Msg91Provider, csms_id, make_provider
+from qrpay.notify.sender import (
+    backoff,
+    batch_size,
+    claim_due,
+    deliver_claims,
+    deliver_due,
+    run_worker,
+)
 from qrpay.store import Store
 from qrpay.store.schema import outbox
 
@@ -201,3 +209,54 @@ def test_file_provider_and_worker_loop(store: Store, best_config: Config,
     lines = path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 2
     assert "to=919812345678" in lines[0] and "रसीद BEST-000000001" in lines[0]
+
+
+def test_two_senders_with_a_slow_provider_send_each_sms_once(
+        store: Store, best_config: Config, fake_provider: FakeProvider, monkeypatch) -> None:
+    """A pass sends its rows one by one; a row whose batch lease ran out meanwhile is
+    claimed by the other sender, and must then not be sent by the first as well."""
+    monkeypatch.setenv("QRPAY_MSG91_AUTHKEY", "k")
+    config = dataclasses.replace(best_config, sms_provider="msg91", sms_options={
+        "base_url": fake_provider.url, "timeout": "1.0"})
+    n = 10
+    add_sms(store, best_config, n)
+    fake_provider.delay = 0.3
+    reports: list = []
+
+    def sender(start: float) -> None:
+        time.sleep(start)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and {r.status for r in rows(store)} != {"sent"}:
+            reports.append(deliver_due(store, config, lease_seconds=2.0))
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=sender, args=(s,)) for s in (0.0, 0.4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    keys = [r["json"]["recipients"][0]["var3"] for r in fake_provider.requests]
+    assert sorted(keys) == [f"BEST-{i:09d}" for i in range(1, n + 1)]
+    assert sum(r.sent for r in reports) == n
+    assert {r.status for r in rows(store)} == {"sent"}
+
+
+def test_claims_taken_over_after_their_lease_are_skipped_not_sent_again(
+        store: Store, best_config: Config, fake_provider: FakeProvider, monkeypatch) -> None:
+    monkeypatch.setenv("QRPAY_MSG91_AUTHKEY", "k")
+    config = msg91(best_config, fake_provider)
+    add_sms(store, best_config, 3)
+    stale = claim_due(store, config, now=NOW, limit=10, lease_seconds=60)
+    assert deliver_due(store, config, now=later(61)).sent == 3  # the lease ran out
+    late = deliver_claims(store, make_provider(config), stale, later(62), lease_seconds=60)
+    assert (late.claimed, late.sent, late.skipped) == (3, 0, 3)
+    assert len(fake_provider.requests) == 3
+    assert [(r.status, r.attempts) for r in rows(store)] == [("sent", 2)] * 3
+
+
+def test_batch_is_kept_within_lease_over_provider_timeout(best_config: Config) -> None:
+    http = Msg91Provider("http://127.0.0.1:9", "k", timeout=10.0)
+    assert batch_size(50, 60.0, http) == 6
+    assert batch_size(4, 60.0, http) == 4
+    assert batch_size(50, 5.0, http) == 1
+    assert batch_size(50, 60.0, ConsoleProvider()) == 50
