@@ -13,8 +13,9 @@ Order of work, each step committed before the next:
    is written to its row.
 
 Status codes: 401 bad or missing signature, stale timestamp; 400 malformed JSON or
-fields; 422 a well-formed payment that cannot be accepted (``unknown_bill``,
-``currency_mismatch``, ``non_positive_amount``, ``bad_status``...); 409 the transaction
+fields, whatever the shape of a signed body; 422 a well-formed payment that cannot be
+accepted (``unknown_bill``, ``channel_not_allowed``, ``currency_mismatch``,
+``non_positive_amount``, ``bad_status``...); 409 the transaction
 id was seen with another bill or amount; 404 ``unknown_channel``; 500 a profile or
 secret missing.  Any other exception propagates after the row is marked
 ``internal_error`` (the web layer answers 500 and the channel retries).
@@ -133,9 +134,10 @@ def handle_callback(store: Store, config: Config, channel: str, headers: Mapping
         parsed = adapter.parse(channel, hdrs, raw_body)
         if parsed.payment is None:
             with store.begin() as conn:
-                _mark(conn, callback_id, result="ignored", signature_ok=True,
-                      event_id=parsed.event_id)
-            return CallbackResult(200, {"result": "ignored", "receipt_no": None,
+                _mark(conn, callback_id, result=parsed.result, signature_ok=True,
+                      event_id=parsed.event_id[:100] if parsed.event_id else None,
+                      txn_id=parsed.txn_id[:100] if parsed.txn_id else None)
+            return CallbackResult(200, {"result": parsed.result, "receipt_no": None,
                                         "reason": parsed.ignored}, callback_id)
         return _post(store, config, parsed, callback_id, now)
     except AuthError as exc:

@@ -47,6 +47,8 @@ from qrpay.store import utcnow
 from qrpay.store.schema import bills, payments
 
 STATUSES = ("success", "failed", "pending", "reversed")
+COUNTER_CHANNEL = "counter"  # the counter desk: every biller takes it
+MAX_AMOUNT = 10**13  # minor units (1e11 rupees/taka): far above any bill, far below BIGINT
 RESULTS = ("posted", "duplicate", "recorded", "reversed", "ignored", "cancelled")
 
 
@@ -104,6 +106,9 @@ def _check_shape(p: PaymentIn) -> None:
     if p.amount <= 0:
         raise PaymentError("amount must be more than zero", code="non_positive_amount",
                            field="amount")
+    if p.amount > MAX_AMOUNT:
+        raise PaymentError("amount is larger than any bill", code="amount_too_large",
+                           field="amount")
 
 
 def _bill_and_biller(conn: Connection, config: Config, p: PaymentIn) -> tuple[Bill, Biller]:
@@ -111,6 +116,9 @@ def _bill_and_biller(conn: Connection, config: Config, p: PaymentIn) -> tuple[Bi
     if bill is None:
         raise PaymentError(f"no bill {p.bill_no}", code="unknown_bill", field="bill_no")
     biller = config.biller(bill.biller)
+    if p.channel != COUNTER_CHANNEL and p.channel not in biller.channels:
+        raise PaymentError(f"{biller.code} does not take payments through {p.channel}",
+                           code="channel_not_allowed", field="channel")
     if p.currency.upper() != biller.currency:
         raise PaymentError(f"currency {p.currency} does not match the bill's {biller.currency}",
                            code="currency_mismatch", field="currency")
@@ -223,8 +231,10 @@ def post_payment(conn: Connection, config: Config, p: PaymentIn, *,
                  now: dt.datetime | None = None) -> PostingResult:
     """Apply one payment report; see the module docstring for the rules.
 
-    Raises PaymentError (``unknown_bill``, ``currency_mismatch``, ``non_positive_amount``,
-    ``invalid_amount``, ``bad_status``, ``missing_txn_id``) before touching anything, and
+    Raises PaymentError (``unknown_bill``, ``channel_not_allowed`` (a channel not in the
+    bill's biller's ``channels``; ``counter`` is always allowed), ``currency_mismatch``,
+    ``non_positive_amount``, ``amount_too_large``, ``invalid_amount``, ``bad_status``,
+    ``missing_txn_id``) before touching anything, and
     Conflict ``txn_mismatch`` when a known transaction comes back with another bill or
     amount.
     """

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import threading
@@ -226,3 +227,14 @@ def test_replay_an_hour_later_changes_nothing(store: Store, best_config: Config)
     assert first.status == 200
     assert (later.status, later.body["error"]["code"]) == (401, "stale_timestamp")
     assert count(store, ledger, ledger.c.kind == "payment") == 1
+
+
+def test_callback_on_a_channel_the_biller_does_not_take_is_422(store: Store,
+                                                               best_config: Config) -> None:
+    add_bill(store)
+    best = dataclasses.replace(best_config.biller("best"), channels=("razorpay", "phonepe"))
+    config = dataclasses.replace(best_config, billers={**best_config.billers, "best": best})
+    res = call(store, config, body())
+    assert (res.status, res.body["error"]["code"]) == (422, "channel_not_allowed")
+    assert stored(store, res.callback_id).result == "channel_not_allowed"
+    assert count(store, payments) == 0

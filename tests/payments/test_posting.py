@@ -212,3 +212,35 @@ def test_bills_without_importer_charge_are_charged_at_posting(store: Store,
         kinds = [e.kind for e in bill_entries(conn, bill.bill_no)]
     assert kinds == ["charge", "payment"]
     assert dataclasses.replace(status_of(store, bill)).state == "paid"
+
+
+def only_channels(config: Config, *names: str) -> Config:
+    best = dataclasses.replace(config.biller("best"), channels=names)
+    return dataclasses.replace(config, billers={**config.billers, "best": best})
+
+
+def test_channel_not_among_the_billers_channels_is_refused(store: Store,
+                                                           best_config: Config) -> None:
+    add_bill(store)
+    config = only_channels(best_config, "razorpay")
+    for channel in ("upi", "bkash"):
+        with pytest.raises(PaymentError) as exc:
+            pay(store, config, channel=channel)
+        assert (exc.value.code, exc.value.field) == ("channel_not_allowed", "channel")
+    assert count(store, payments) == 0
+    assert pay(store, config, channel="razorpay").result == "posted"
+
+
+def test_counter_channel_is_always_allowed(store: Store, best_config: Config) -> None:
+    add_bill(store)
+    res = pay(store, only_channels(best_config, "razorpay"), channel="counter")
+    assert (res.result, res.status) == ("posted", "success")
+
+
+def test_amount_beyond_any_bill_is_refused_before_storing(store: Store,
+                                                         best_config: Config) -> None:
+    add_bill(store)
+    with pytest.raises(PaymentError) as exc:
+        pay(store, best_config, amount=10**19)
+    assert exc.value.code == "amount_too_large"
+    assert count(store, payments) == 0

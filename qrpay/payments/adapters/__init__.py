@@ -7,7 +7,10 @@ An adapter knows a channel's wire format and nothing of the store:
   raises :class:`~qrpay.errors.AuthError` with a stable code;
 * ``parse(channel, headers, body)`` turns the verified bytes into a
   :class:`ParsedCallback`: a :class:`~qrpay.payments.posting.PaymentIn`, or ``None`` with
-  a reason for events that are acknowledged and not posted.
+  a reason for events that are acknowledged and not posted (``result`` ``ignored``, or
+  ``partial_refund`` for a Razorpay partial refund).  A body that is valid JSON but not
+  the expected shape raises :class:`~qrpay.errors.ValidationError` (400), never
+  AttributeError/TypeError.
 
 ``headers`` always arrive with lower-cased names.  The registry maps the profile's
 ``[channels.<name>] adapter = "..."`` to the adapter.
@@ -29,6 +32,7 @@ class ParsedCallback:
     event_id: str | None = None
     txn_id: str | None = None
     ignored: str | None = None  # why an event is acknowledged without posting
+    result: str = "ignored"  # the answer's and callback row's result when not posting
 
 
 class Adapter(Protocol):

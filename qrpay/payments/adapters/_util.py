@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
 from qrpay.errors import PaymentError, ValidationError
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_UNIX = 253402300799  # 9999-12-31T23:59:59Z: beyond it fromtimestamp overflows
 
 
 def load_json(body: bytes | str, *, what: str = "body") -> dict[str, Any]:
@@ -30,10 +35,38 @@ def need(data: dict[str, Any], key: str, *, prefix: str = "") -> Any:
     return value
 
 
+def obj(value: Any, field: str) -> dict[str, Any]:
+    """``value`` must be a JSON object (a PSP's nested ``data``/``payload``...)."""
+    if not isinstance(value, dict):
+        raise ValidationError(f"{field} must be a JSON object", code="bad_field", field=field)
+    return value
+
+
 def text(value: Any, field: str) -> str:
+    """A string (or integer) field.  NUL and lone surrogates, which no database column
+    takes, are refused here as ``bad_field`` rather than failing the insert later."""
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise ValidationError(f"{field} must be a string", code="bad_field", field=field)
-    return str(value)
+    value = str(value)
+    if "\x00" in value or _SURROGATE.search(value):
+        raise ValidationError(f"{field} has characters that cannot be stored",
+                              code="bad_field", field=field)
+    return value
+
+
+def opt_text(value: Any, field: str, max_len: int) -> str | None:
+    """An optional string field cut to its column's length; empty -> None."""
+    if value is None or value == "":
+        return None
+    return text(value, field)[:max_len] or None
+
+
+def same_secret(expected: str, given: str) -> bool:
+    """Constant-time comparison of a computed hex digest with what the sender gave.
+
+    Bytes, not str: ``hmac.compare_digest`` raises TypeError on non-ASCII str, and a
+    header is whatever the sender put there."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
 
 def minor_units(value: Any, field: str) -> int:
@@ -48,7 +81,7 @@ def minor_units(value: Any, field: str) -> int:
 
 
 def from_unix(value: Any) -> dt.datetime | None:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < MAX_UNIX:
         return dt.datetime.fromtimestamp(value, dt.UTC)
     return None
 

@@ -24,7 +24,7 @@ from typing import Any
 from qrpay.errors import AuthError, ValidationError
 from qrpay.money import parse_amount
 from qrpay.payments.adapters import ParsedCallback
-from qrpay.payments.adapters._util import load_json, need, text
+from qrpay.payments.adapters._util import load_json, need, opt_text, same_secret, text
 from qrpay.payments.posting import PaymentIn
 
 HEADER = "x-qrpay-signature"
@@ -45,7 +45,7 @@ def _parse_header(value: str | None) -> tuple[int, list[str]]:
     sigs: list[str] = []
     for part in value.split(","):
         key, _, val = part.strip().partition("=")
-        if key == "t" and val.isdigit():
+        if key == "t" and val.isascii() and val.isdigit() and len(val) <= 12:
             t = int(val)
         elif key == "v1" and val:
             sigs.append(val.lower())
@@ -66,6 +66,11 @@ def _paid_at(value: Any) -> dt.datetime | None:
     if when.tzinfo is None:
         raise ValidationError("paid_at needs a UTC offset", code="bad_paid_at",
                               field="paid_at")
+    try:
+        when.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00 is before the first UTC instant
+        raise ValidationError(f"paid_at {value!r} is out of range", code="bad_paid_at",
+                              field="paid_at") from None
     return when
 
 
@@ -83,7 +88,7 @@ class GenericAdapter:
         for secret in secrets:
             expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
             for sig in sigs:  # no early exit: time does not depend on which one matched
-                ok |= hmac.compare_digest(expected, sig)
+                ok |= same_secret(expected, sig)
         if not ok:
             raise AuthError("signature does not match", code="bad_signature", field=HEADER)
 
@@ -99,12 +104,9 @@ class GenericAdapter:
             bill_no=text(need(data, "bill_no"), "bill_no"), amount=amount,
             currency=text(need(data, "currency"), "currency"),
             status=text(need(data, "status"), "status"), paid_at=_paid_at(data.get("paid_at")),
-            payer=_opt(data, "payer"), utr=_opt(data, "utr"), mode=_opt(data, "mode"),
-            reference=_opt(data, "event_id"))
-        return ParsedCallback(payment=payment, event_id=_opt(data, "event_id"),
+            payer=opt_text(data.get("payer"), "payer", 200),
+            utr=opt_text(data.get("utr"), "utr", 64),
+            mode=opt_text(data.get("mode"), "mode", 20),
+            reference=opt_text(data.get("event_id"), "event_id", 100))
+        return ParsedCallback(payment=payment, event_id=payment.reference,
                               txn_id=payment.txn_id)
-
-
-def _opt(data: dict[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    return None if value in (None, "") else text(value, key)[:200]

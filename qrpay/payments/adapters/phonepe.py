@@ -21,13 +21,19 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from qrpay.errors import AuthError, ValidationError
 from qrpay.payments.adapters import ParsedCallback
-from qrpay.payments.adapters._util import load_json, minor_units, need, text
+from qrpay.payments.adapters._util import (
+    load_json,
+    minor_units,
+    need,
+    obj,
+    opt_text,
+    same_secret,
+    text,
+)
 from qrpay.payments.posting import PaymentIn
 
 HEADER = "x-verify"
@@ -67,7 +73,7 @@ class PhonePeAdapter:
         for secret in secrets:
             salt_index, salt_key = split_secret(secret)
             expected = hashlib.sha256((response + salt_key).encode()).hexdigest()
-            ok |= hmac.compare_digest(expected, digest.lower()) and salt_index == index
+            ok |= same_secret(expected, digest.lower()) and salt_index == index
         if not ok:
             raise AuthError("X-VERIFY does not match", code="bad_signature", field=HEADER)
 
@@ -78,17 +84,19 @@ class PhonePeAdapter:
             raise ValidationError("response is not base64", code="bad_json",
                                   field="response") from None
         doc = load_json(decoded, what="response")
-        data: dict[str, Any] = need(doc, "data")
-        code = str(doc.get("code", ""))
+        data = obj(need(doc, "data"), "data")
+        code = doc.get("code")
         merchant_txn = text(need(data, "merchantTransactionId"), "merchantTransactionId")
         bill_no = merchant_txn.rpartition("_")[0] or merchant_txn
-        instrument = data.get("paymentInstrument") or {}
+        instrument = data.get("paymentInstrument")
+        if not isinstance(instrument, dict):  # lenient: an odd instrument is not needed
+            instrument = {}
         payment = PaymentIn(
             channel=channel, txn_id=merchant_txn, bill_no=bill_no,
             amount=minor_units(data.get("amount"), "amount"), currency="INR",
-            status=CODES.get(code, "failed"), paid_at=None,
-            utr=(instrument.get("utr") or None) if isinstance(instrument, dict) else None,
-            mode=(instrument.get("type") or None) if isinstance(instrument, dict) else None,
-            reference=data.get("transactionId"))
-        return ParsedCallback(payment=payment, event_id=data.get("transactionId"),
+            status=CODES.get(code, "failed") if isinstance(code, str) else "failed",
+            paid_at=None, utr=opt_text(instrument.get("utr"), "paymentInstrument.utr", 64),
+            mode=opt_text(instrument.get("type"), "paymentInstrument.type", 20),
+            reference=opt_text(data.get("transactionId"), "transactionId", 100))
+        return ParsedCallback(payment=payment, event_id=payment.reference,
                               txn_id=merchant_txn)
