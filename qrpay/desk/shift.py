@@ -20,9 +20,10 @@ from sqlalchemy import Connection, select
 from qrpay.desk.staff import Staff
 from qrpay.errors import Conflict, NotFound
 from qrpay.money import to_decimal_str
+from qrpay.payments.posting import COUNTER_CHANNEL
 from qrpay.store.schema import bills, payments, shifts, staff
 
-COUNTER_CHANNEL = "counter"
+__all__ = ["COUNTER_CHANNEL", "MODES"]
 MODES = ("cash", "card", "cheque")
 IN_FORCE = "success"
 
