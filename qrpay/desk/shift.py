@@ -23,7 +23,6 @@ from qrpay.money import to_decimal_str
 from qrpay.payments.posting import COUNTER_CHANNEL
 from qrpay.store.schema import bills, payments, shifts, staff
 
-__all__ = ["COUNTER_CHANNEL", "MODES"]
 MODES = ("cash", "card", "cheque")
 IN_FORCE = "success"
 
