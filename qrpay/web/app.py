@@ -156,6 +156,7 @@ def create_app(config: Config, store: Store | None = None, *,
             stop.set()
             if thread is not None:
                 thread.join(timeout=10)
+            app.state.reader.close()
             if own_store:
                 app.state.store.dispose()
 

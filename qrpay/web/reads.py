@@ -14,7 +14,9 @@ uncharged bills.  Anything that writes still goes through the payments core.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -59,27 +61,56 @@ class Reader:
         mark = "?" if store.engine.dialect.paramstyle == "qmark" else "%s"
         self.bill_sql = _BILL_SQL.replace("{p}", mark)
         self.payments_sql = _PAYMENTS_SQL.replace("{p}", mark)
+        self._local = threading.local()
 
-    def bill_and_status(self, bill_no: str, today: Callable[[Bill], dt.date]
-                        ) -> tuple[Bill, BillStatus] | None:
-        """The bill and its status on ``today(bill)``, or None if there is no such bill."""
-        raw = self.store.engine.raw_connection()
+    def _connection(self) -> Any:
+        """This thread's own autocommit connection, kept open: no pool checkout, no
+        pre-ping round trip, no rollback on return for every page."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self.store.engine.raw_connection()
+            if not self.store.is_sqlite:
+                conn.driver_connection.autocommit = True
+            self._local.conn = conn
+        return conn
+
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+
+    def _fetch(self, bill_no: str) -> tuple[list[Any], tuple[PaymentSummary, ...]]:
+        cur = self._connection().cursor()
         try:
-            cur = raw.cursor()
             cur.execute(self.bill_sql, (bill_no,))
             rows = cur.fetchall()
-            if not rows:
-                return None
-            sums = _sums(rows)
             summaries: tuple[PaymentSummary, ...] = ()
-            if sums["payments"]:
+            if rows and _sums(rows)["payments"]:
                 cur.execute(self.payments_sql, (bill_no,))
                 summaries = tuple(PaymentSummary(r[0], r[1], r[2], r[3], r[4],
                                                  _datetime(r[5]))
                                   for r in cur.fetchall())
-            cur.close()
+            return rows, summaries
         finally:
-            raw.close()
+            cur.close()
+
+    def close(self) -> None:
+        self._drop()
+
+    def bill_and_status(self, bill_no: str, today: Callable[[Bill], dt.date]
+                        ) -> tuple[Bill, BillStatus] | None:
+        """The bill and its status on ``today(bill)``, or None if there is no such bill."""
+        try:
+            rows, summaries = self._fetch(bill_no)
+        except Exception:
+            # a dropped connection (database restart): reconnect once, then give up
+            self._drop()
+            rows, summaries = self._fetch(bill_no)
+        if not rows:
+            return None
+        sums = _sums(rows)
         mapping = dict(zip(BILL_COLUMNS, rows[0], strict=False))
         mapping["due_date"] = _date(mapping["due_date"])
         bill = row_to_bill(_Row(mapping))

@@ -32,7 +32,9 @@ def assert_same(store: Store, bill_no: str, on: dt.date) -> None:
     with store.connect() as conn:
         bill = get_bill(conn, bill_no)
         expected = (bill, bill_status(conn, bill, on))
-    assert Reader(store).bill_and_status(bill_no, lambda b: on) == expected
+    reader = Reader(store)
+    assert reader.bill_and_status(bill_no, lambda b: on) == expected
+    reader.close()
 
 
 def unpaid(store: Store, config: Config, bill: Bill) -> None:
@@ -96,4 +98,16 @@ def test_fast_read_of_a_bill_never_charged_matches(store: Store, best_config: Co
 
 
 def test_fast_read_of_an_unknown_bill_is_none(store: Store) -> None:
-    assert Reader(store).bill_and_status("B0000", lambda b: DUE) is None
+    reader = Reader(store)
+    assert reader.bill_and_status("B0000", lambda b: DUE) is None
+    reader.close()
+
+
+def test_fast_read_reconnects_after_its_connection_dies(store: Store) -> None:
+    bill = insert_bill(store, make_bill())
+    reader = Reader(store)
+    assert reader.bill_and_status(bill.bill_no, lambda b: DUE) is not None
+    reader._connection().driver_connection.close()  # as if the database restarted
+    found = reader.bill_and_status(bill.bill_no, lambda b: DUE)
+    assert found is not None and found[0] == bill
+    reader.close()
