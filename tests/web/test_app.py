@@ -66,3 +66,11 @@ def test_unexpected_exception_is_a_500_without_its_text(app_for: Any,
     assert r.status_code == 500
     assert r.json()["error"]["code"] == "internal"
     assert "secret internals" not in r.text
+
+
+def test_counter_desk_routes_are_mounted_when_present(client: TestClient) -> None:
+    import importlib.util
+
+    paths = [getattr(r, "path", "") for r in client.app.routes]  # type: ignore[attr-defined]
+    has_desk = importlib.util.find_spec("qrpay.web.desk") is not None
+    assert any(p.startswith("/desk") for p in paths) == has_desk

@@ -193,3 +193,13 @@ def test_pdf_bill_without_token_is_404(client: TestClient, store: Store) -> None
     r = client.get("/b/B2611100000001/bill.pdf")
     assert r.status_code == 404
     assert not r.content.startswith(b"%PDF")
+
+
+def test_neutral_page_follows_accept_language_among_the_deployment_languages(
+        breb_client: TestClient) -> None:
+    bn = breb_client.get("/b/2611104231245", headers={"Accept-Language": "fr, bn;q=0.8"})
+    en = breb_client.get("/b/2611104231245", headers={"Accept-Language": "en-GB"})
+    hi = breb_client.get("/b/2611104231245", headers={"Accept-Language": "hi"})
+    assert '<html lang="bn">' in bn.text
+    assert '<html lang="en">' in en.text
+    assert '<html lang="bn">' in hi.text  # not offered here: the first biller's language
