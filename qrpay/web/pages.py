@@ -34,13 +34,11 @@ from qrpay.config import Biller, Config
 from qrpay.digits import localise, to_ascii
 from qrpay.errors import NotFound
 from qrpay.payload import (
+    amount_payload,
     bill_payload,
-    bill_url,
     payee_id,
     qr_amount,
     resolve_format,
-    upi,
-    upi_params,
 )
 from qrpay.payload.token import check_token, split_token
 from qrpay.payments.ledger import BillStatus
@@ -181,13 +179,8 @@ def dynamic_payload(found: Found, config: Config, amount: int,
     fmt = resolve_format(biller, qr_format)
     if fmt == biller.qr_format and amount == qr_amount(bill, today):
         return bill_payload(bill, biller, config, on=today)
-    url = bill_url(bill, biller, config, amount, qr_format=fmt)
-    if fmt == "upi":
-        return upi.build(upi_params(bill, biller, url, amount))
     # part paid or adjusted: the e-bill's payload, at the amount due now
-    from qrpay.payload import _payload
-
-    return _payload(bill, biller, fmt, url, amount)
+    return amount_payload(bill, biller, config, amount, qr_format=fmt)
 
 
 def upi_intent(found: Found, config: Config, amount: int) -> str | None:
