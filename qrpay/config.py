@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,17 @@ def _secrets_file_values() -> dict[str, str]:
     path = os.environ.get("QRPAY_SECRETS_FILE")
     if not path:
         return {}
+    try:
+        mtime = os.stat(path).st_mtime_ns
+    except OSError as exc:
+        raise ConfigError(f"cannot read QRPAY_SECRETS_FILE {path}: {exc}",
+                          code="secrets_file_unreadable") from exc
+    return _parse_secrets_file(path, mtime)
+
+
+@lru_cache(maxsize=4)
+def _parse_secrets_file(path: str, _mtime_ns: int) -> dict[str, str]:
+    """Parsed once per file version (the modification time is part of the key)."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
