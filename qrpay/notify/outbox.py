@@ -11,17 +11,24 @@ import datetime as dt
 import re
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
 from qrpay.bills import Bill
 from qrpay.config import Biller
 from qrpay.digits import to_ascii
 from qrpay.errors import QrpayError
 from qrpay.notify.messages import payment_context, render_sms, sms_language
+from qrpay.payments.sql import Raw
 from qrpay.store import utcnow
-from qrpay.store.schema import outbox
 
 COUNTRY_CODES = {"IN": "91", "BD": "880"}
+_NON_DIGITS = re.compile(r"\D")
+_IN_MOBILE = re.compile(r"[6-9]\d{9}")
+_BD_MOBILE = re.compile(r"01[3-9]\d{8}")
+_ENQUEUE_SQL = (
+    "INSERT INTO outbox (kind, dedupe_key, biller, recipient, language, template, "
+    "template_id, body, encoding, segments, status, attempts, next_attempt_at, last_error, "
+    "created_at) VALUES ('sms', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) "
+    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id")
 
 
 def normalise_msisdn(mobile: str | None, country: str) -> str | None:
@@ -31,14 +38,14 @@ def normalise_msisdn(mobile: str | None, country: str) -> str | None:
     """
     if not mobile:
         return None
-    digits = re.sub(r"\D", "", to_ascii(mobile))
+    digits = _NON_DIGITS.sub("", to_ascii(mobile))
     if country == "IN":
         digits = digits[-10:] if len(digits) in (10, 11, 12) else ""
-        return "91" + digits if re.fullmatch(r"[6-9]\d{9}", digits) else None
+        return "91" + digits if _IN_MOBILE.fullmatch(digits) else None
     if country == "BD":
         if digits.startswith("880"):
             digits = digits[2:]
-        return "88" + digits if re.fullmatch(r"01[3-9]\d{8}", digits) else None
+        return "88" + digits if _BD_MOBILE.fullmatch(digits) else None
     return None
 
 
@@ -47,16 +54,12 @@ def enqueue(conn: Connection, *, dedupe_key: str, biller: str, recipient: str, l
             template_id: str | None = None, status: str = "pending",
             last_error: str | None = None, now: dt.datetime | None = None) -> int | None:
     """Insert one outbox row unless ``dedupe_key`` exists; return the new id or None."""
-    now = now or utcnow()
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(outbox).values(
-        kind="sms", dedupe_key=dedupe_key, biller=biller, recipient=recipient,
-        language=language, template=template, template_id=template_id, body=body,
-        encoding=encoding, segments=segments, status=status, attempts=0,
-        next_attempt_at=now, last_error=last_error, created_at=now,
-    ).on_conflict_do_nothing(index_elements=[outbox.c.dedupe_key]).returning(outbox.c.id)
-    new_id = conn.execute(stmt).scalar_one_or_none()
-    return int(new_id) if new_id is not None else None
+    raw = Raw(conn)
+    ts = raw.ts(now or utcnow())
+    row = raw.one(_ENQUEUE_SQL, (dedupe_key, biller, recipient, language, template,
+                                 template_id, body, encoding, segments, status, ts,
+                                 last_error, ts))
+    return int(row[0]) if row is not None else None
 
 
 def enqueue_payment_notice(conn: Connection, biller: Biller, bill: Bill, *, notice: str,

@@ -38,6 +38,7 @@ from qrpay.store.schema import ledger, payments
 
 KINDS = ("charge", "adjustment", "carry", "late_fee", "payment", "reversal", "cancel")
 CHARGE_KINDS = ("charge", "adjustment")
+PAID_KINDS = ("payment", "reversal", "cancel")  # their negated sum is what was paid
 STATES = ("unpaid", "part_paid", "paid", "credit", "nothing_due")
 
 
@@ -212,12 +213,17 @@ def _payment_summaries(conn: Connection, bill_no: str) -> tuple[PaymentSummary, 
     return tuple(PaymentSummary(*row) for row in conn.execute(q))
 
 
-def _state(charged: int, paid: int, balance: int) -> str:
+def derive_state(charged: int, paid: int, balance: int) -> str:
+    """A bill's ``state`` from its sums (``charged``, net ``paid``, ``balance``), as
+    :func:`bill_status` derives it; for readers that sum the ledger themselves."""
     if paid <= 0:
         return "nothing_due" if balance <= 0 and charged <= 0 else "unpaid"
     if balance < 0:
         return "credit"
     return "paid" if balance == 0 else "part_paid"
+
+
+_state = derive_state  # the old private name; use derive_state
 
 
 def bill_status(conn: Connection, bill: Bill, on: dt.date) -> BillStatus:
@@ -232,14 +238,14 @@ def bill_status(conn: Connection, bill: Bill, on: dt.date) -> BillStatus:
     else:
         charged = bill.amount
     late_fee = sum(e.amount for e in entries if e.kind == "late_fee")
-    paid = -sum(e.amount for e in entries if e.kind in ("payment", "reversal", "cancel"))
+    paid = -sum(e.amount for e in entries if e.kind in PAID_KINDS)
     balance = charged + late_fee - paid
     pending_late = 0
     if on > bill.due_date and late_fee == 0 and balance > 0:
         pending_late = late_fee_for(bill)
     summaries = _payment_summaries(conn, bill.bill_no)
     return BillStatus(
-        bill_no=bill.bill_no, state=_state(charged, paid, balance),
+        bill_no=bill.bill_no, state=derive_state(charged, paid, balance),
         due_now=max(balance + pending_late, 0), paid=paid, balance=balance, charged=charged,
         late_fee=late_fee,
         receipts=tuple(p.receipt_no for p in summaries

@@ -34,7 +34,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from qrpay.bills import Bill, find_bill
 from qrpay.config import Biller, Config
@@ -42,9 +41,10 @@ from qrpay.errors import Conflict, PaymentError
 from qrpay.money import to_decimal_str
 from qrpay.notify.outbox import enqueue_payment_notice
 from qrpay.payments import ledger
-from qrpay.payments.receipts import next_receipt_no
+from qrpay.payments.receipts import take_receipt_no
+from qrpay.payments.sql import Raw, as_date
 from qrpay.store import utcnow
-from qrpay.store.schema import bills, payments
+from qrpay.store.schema import payments
 
 STATUSES = ("success", "failed", "pending", "reversed")
 COUNTER_CHANNEL = "counter"  # the counter desk: every biller takes it
@@ -111,8 +111,30 @@ def _check_shape(p: PaymentIn) -> None:
                            field="amount")
 
 
-def _bill_and_biller(conn: Connection, config: Config, p: PaymentIn) -> tuple[Bill, Biller]:
-    bill = find_bill(conn, p.bill_no)
+_BILL_SQL = ("SELECT biller, account_no, name, period, amount, due_date, late_amount, "
+             "arrears, mobile, language FROM bills WHERE bill_no = ?")
+_CLAIM_SQL = (
+    "INSERT INTO payments (channel, txn_id, biller, bill_no, account_no, amount, currency, "
+    "status, mode, reference, paid_at, payer, utr, staff_id, shift_id, created_at, "
+    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (channel, txn_id) DO NOTHING RETURNING id")
+
+
+def _find_bill(raw: Raw, bill_no: str, *, lock: bool) -> Bill | None:
+    # PostgreSQL: a posting or reversal locks the bill row first, as the counter desk
+    # does, so that two transactions for one bill take turns (the late-fee decision
+    # must see the other's payment) and lock in the same order.  SQLite's write lock
+    # already serialises.
+    row = raw.one(_BILL_SQL + (" FOR UPDATE" if lock and raw.pg else ""), (bill_no,))
+    if row is None:
+        return None
+    return Bill(bill_no=bill_no, biller=row[0], account_no=row[1], name=row[2], period=row[3],
+                amount=row[4], due_date=as_date(row[5]), late_amount=row[6],
+                arrears=row[7] or 0, mobile=row[8], language=row[9])
+
+
+def _bill_and_biller(raw: Raw, config: Config, p: PaymentIn) -> tuple[Bill, Biller]:
+    bill = _find_bill(raw, p.bill_no, lock=p.status in ("success", "reversed"))
     if bill is None:
         raise PaymentError(f"no bill {p.bill_no}", code="unknown_bill", field="bill_no")
     biller = config.biller(bill.biller)
@@ -125,20 +147,20 @@ def _bill_and_biller(conn: Connection, config: Config, p: PaymentIn) -> tuple[Bi
     return bill, biller
 
 
-def _claim(conn: Connection, p: PaymentIn, bill: Bill, now: dt.datetime) -> tuple[Any, bool]:
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(payments).values(
-        channel=p.channel, txn_id=p.txn_id, biller=bill.biller, bill_no=bill.bill_no,
-        account_no=bill.account_no, amount=p.amount, currency=p.currency.upper(),
-        status=p.status, mode=p.mode, reference=p.reference, paid_at=p.paid_at,
-        payer=p.payer, utr=p.utr, staff_id=p.staff_id, shift_id=p.shift_id,
-        created_at=now, updated_at=now,
-    ).on_conflict_do_nothing(index_elements=[payments.c.channel, payments.c.txn_id])
-    new_id = conn.execute(stmt.returning(payments.c.id)).scalar_one_or_none()
+def _claim(conn: Connection, raw: Raw, p: PaymentIn, bill: Bill, now: dt.datetime
+           ) -> tuple[Any, bool]:
+    found = raw.one(_CLAIM_SQL, (
+        p.channel, p.txn_id, bill.biller, bill.bill_no, bill.account_no, p.amount,
+        p.currency.upper(), p.status, p.mode, p.reference, raw.ts(p.paid_at), p.payer,
+        p.utr, p.staff_id, p.shift_id, raw.ts(now), raw.ts(now)))
+    if found is not None:  # a new row: everything in it is what we just wrote
+        return {"id": int(found[0]), "status": p.status, "bill_no": bill.bill_no,
+                "amount": p.amount, "receipt_no": None, "paid_at": p.paid_at,
+                "utr": p.utr, "payer": p.payer}, True
     q = select(payments).where(payments.c.channel == p.channel, payments.c.txn_id == p.txn_id)
-    if conn.dialect.name == "postgresql":
+    if raw.pg:
         q = q.with_for_update()
-    return conn.execute(q).one()._mapping, new_id is not None
+    return conn.execute(q).one()._mapping, False
 
 
 def _local_day(biller: Biller, when: dt.datetime) -> dt.date:
@@ -156,42 +178,70 @@ def _result(result: str, row: Any, *, status: str | None = None, receipt_no: str
                          late_fee=late_fee, outbox_id=outbox_id)
 
 
-def _lock_bill(conn: Connection, bill: Bill) -> None:
-    # Two different transactions for one bill: the late-fee decision must see the other's
-    # payment.  PostgreSQL needs the row lock; SQLite's write lock already serialises.
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(bills.c.id).where(bills.c.bill_no == bill.bill_no)
-                     .with_for_update())
+_LEDGER_SQL = ("INSERT INTO ledger (biller, account_no, bill_no, kind, amount, payment_id, "
+               "receipt_no, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_POSTED_SQL = ("UPDATE payments SET status = 'success', receipt_no = ?, posted_at = ?, "
+               "updated_at = ?, paid_at = ?, utr = ?, payer = ? WHERE id = ?")
 
 
-def _post(conn: Connection, biller: Biller, bill: Bill, row: Any, p: PaymentIn,
+@dataclass(frozen=True)
+class _Sums:
+    """A bill's own ledger entries summed as :func:`ledger.bill_status` sums them."""
+
+    charged: int
+    late_fee: int
+    paid: int
+
+    @property
+    def balance(self) -> int:
+        return self.charged + self.late_fee - self.paid
+
+
+def _sums(conn: Connection, raw: Raw, bill: Bill, now: dt.datetime) -> _Sums:
+    rows = raw.all("SELECT kind, amount FROM ledger WHERE bill_no = ?", (bill.bill_no,))
+    if not any(kind == "charge" for kind, _ in rows):
+        ledger.charge_bill(conn, bill, now=now)  # bills inserted by other means
+        rows = raw.all("SELECT kind, amount FROM ledger WHERE bill_no = ?", (bill.bill_no,))
+    charged = late = paid = 0
+    for kind, amount in rows:
+        if kind in ledger.CHARGE_KINDS:
+            charged += amount
+        elif kind == "late_fee":
+            late += amount
+        elif kind in ledger.PAID_KINDS:
+            paid -= amount
+    return _Sums(charged, late, paid)
+
+
+def _post(conn: Connection, raw: Raw, biller: Biller, bill: Bill, row: Any, p: PaymentIn,
           now: dt.datetime) -> PostingResult:
-    _lock_bill(conn, bill)
-    ledger.ensure_charged(conn, bill, now=now)
+    """Post a success: one read of the bill's ledger gives the status before and after
+    (the same rules as ``ledger.bill_status``); the receipt number is taken after every
+    read and decision, just before the writes that carry it."""
+    before = _sums(conn, raw, bill, now)
     day = _local_day(biller, p.paid_at or now)
-    before = ledger.bill_status(conn, bill, day)
     late_fee = 0
     if day > bill.due_date and before.late_fee == 0 and before.balance > 0:
         late_fee = ledger.late_fee_for(bill)
-    receipt_no = next_receipt_no(conn, biller.code)
+    amount = row["amount"]
+    ts = raw.ts(now)
     if late_fee:
-        ledger.append(conn, biller=bill.biller, account_no=bill.account_no,
-                      bill_no=bill.bill_no, kind="late_fee", amount=late_fee,
-                      payment_id=row["id"], note=f"paid {day.isoformat()}, due "
-                      f"{bill.due_date.isoformat()}", now=now)
-    ledger.append(conn, biller=bill.biller, account_no=bill.account_no, bill_no=bill.bill_no,
-                  kind="payment", amount=-row["amount"], payment_id=row["id"],
-                  receipt_no=receipt_no, note=f"{p.channel} {p.txn_id}", now=now)
-    conn.execute(payments.update().where(payments.c.id == row["id"]).values(
-        status="success", receipt_no=receipt_no, posted_at=now, updated_at=now,
-        paid_at=p.paid_at or row["paid_at"] or now, utr=p.utr or row["utr"],
-        payer=p.payer or row["payer"]))
+        raw.run(_LEDGER_SQL, (bill.biller, bill.account_no, bill.bill_no, "late_fee", late_fee,
+                              row["id"], None, f"paid {day.isoformat()}, due "
+                              f"{bill.due_date.isoformat()}", ts))
+    receipt_no = take_receipt_no(raw, biller.code)
+    raw.run(_LEDGER_SQL, (bill.biller, bill.account_no, bill.bill_no, "payment", -amount,
+                          row["id"], receipt_no, f"{p.channel} {p.txn_id}", ts))
+    raw.run(_POSTED_SQL, (receipt_no, ts, ts, raw.ts(p.paid_at or row["paid_at"] or now),
+                          p.utr or row["utr"], p.payer or row["payer"], row["id"]))
     outbox_id = enqueue_payment_notice(conn, biller, bill, notice="payment_received",
                                        dedupe_key=f"payment:{row['id']}:received",
-                                       amount=row["amount"], receipt_no=receipt_no, now=now)
-    after = ledger.bill_status(conn, bill, day)
+                                       amount=amount, receipt_no=receipt_no, now=now)
+    paid = before.paid + amount
+    state = ledger.derive_state(before.charged, paid,
+                                before.charged + before.late_fee + late_fee - paid)
     return _result("posted", row, status="success", receipt_no=receipt_no,
-                   bill_state=after.state, late_fee=late_fee, outbox_id=outbox_id)
+                   bill_state=state, late_fee=late_fee, outbox_id=outbox_id)
 
 
 def _undo(conn: Connection, biller: Biller, bill: Bill, row: Any, *, kind: str, status: str,
@@ -240,14 +290,15 @@ def post_payment(conn: Connection, config: Config, p: PaymentIn, *,
     """
     now = now or utcnow()
     _check_shape(p)
-    bill, biller = _bill_and_biller(conn, config, p)
-    row, created = _claim(conn, p, bill, now)
+    raw = Raw(conn)
+    bill, biller = _bill_and_biller(raw, config, p)
+    row, created = _claim(conn, raw, p, bill, now)
     prior = None if created else row["status"]
     if prior is not None:
         _same_payment(row, p)
     if p.status == "success":
         if prior in (None, "failed", "pending"):
-            return _post(conn, biller, bill, row, p, now)
+            return _post(conn, raw, biller, bill, row, p, now)
         return _result("duplicate" if prior == "success" else "ignored", row)
     if prior == p.status:
         return _result("duplicate", row)

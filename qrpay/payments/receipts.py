@@ -20,11 +20,13 @@ Format: ``<BILLER CODE upper-cased>-<9 digits>``, e.g. ``BEST-000000123`` or
 from __future__ import annotations
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
-from qrpay.store.schema import receipt_counters
+from qrpay.payments.sql import Raw
 
 WIDTH = 9
+_TAKE_SQL = ("INSERT INTO receipt_counters (biller, last_no) VALUES (?, 1) "
+             "ON CONFLICT (biller) DO UPDATE SET last_no = receipt_counters.last_no + 1 "
+             "RETURNING last_no")
 
 
 def format_receipt(biller: str, number: int) -> str:
@@ -32,13 +34,13 @@ def format_receipt(biller: str, number: int) -> str:
     return f"{biller.upper()}-{number:0{WIDTH}d}"
 
 
+def take_receipt_no(raw: Raw, biller: str) -> str:
+    """The next receipt number for ``biller`` on a posting's raw connection."""
+    row = raw.one(_TAKE_SQL, (biller,))
+    assert row is not None
+    return format_receipt(biller, int(row[0]))
+
+
 def next_receipt_no(conn: Connection, biller: str) -> str:
     """Take the next receipt number for ``biller``.  Call inside the posting transaction."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    upsert = insert(receipt_counters).values(biller=biller, last_no=1)
-    stmt = upsert.on_conflict_do_update(
-        index_elements=[receipt_counters.c.biller],
-        set_={"last_no": receipt_counters.c.last_no + 1},
-    ).returning(receipt_counters.c.last_no)
-    number = conn.execute(stmt).scalar_one()
-    return format_receipt(biller, int(number))
+    return take_receipt_no(Raw(conn), biller)

@@ -1,0 +1,89 @@
+"""Hot-path SQL: fixed statements with bound parameters, run on the DB-API connection
+underneath the caller's SQLAlchemy transaction.
+
+Building a SQLAlchemy Core statement per execution (``insert().values(...)``, cache key,
+compiled-cache look-up, result wrapping) cost about 70 us a statement, most of a
+callback's CPU.  The statements a posting runs never change, so they are written once
+here with ``?`` placeholders (turned into ``%s`` for psycopg) and executed directly;
+psycopg prepares them server-side after a few runs.  Values are bound exactly as
+SQLAlchemy would bind them: on SQLite ``DateTime`` goes through SQLAlchemy's own bind
+processor, so rows written here and rows written through Core read back the same.
+
+Only the steady path uses this; rare paths (a bill never charged, a reversal, a counter
+cancellation) keep the Core statements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, DateTime
+from sqlalchemy.dialects import sqlite
+
+_SQLITE = sqlite.dialect()
+_SQLITE_TS: Callable[[Any], Any] | None = DateTime(timezone=True).dialect_impl(
+    _SQLITE).bind_processor(_SQLITE)
+
+# Deadlock, serialisation failure, lock not available: the statement lost a race and
+# the same work can simply run again in a later transaction.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+@cache
+def _pg_sql(statement: str) -> str:
+    return statement.replace("?", "%s")
+
+
+class Raw:
+    """The DB-API connection of a SQLAlchemy ``Connection``, with the dialect's quirks."""
+
+    __slots__ = ("pg", "_dbapi")
+
+    def __init__(self, conn: Connection) -> None:
+        self.pg = conn.dialect.name == "postgresql"
+        self._dbapi: Any = conn.connection.driver_connection
+
+    def ts(self, value: dt.datetime | None) -> Any:
+        if value is None or self.pg:
+            return value
+        assert _SQLITE_TS is not None
+        return _SQLITE_TS(value)
+
+    def _exec(self, statement: str, params: Sequence[Any]) -> Any:
+        if self.pg:
+            return self._dbapi.execute(_pg_sql(statement), params)
+        return self._dbapi.execute(statement, params)
+
+    def run(self, statement: str, params: Sequence[Any] = ()) -> None:
+        self._exec(statement, params)
+
+    def one(self, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._exec(statement, params).fetchone()
+        return row
+
+    def all(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = self._exec(statement, params).fetchall()
+        return rows
+
+    def many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if self.pg:
+            with self._dbapi.cursor() as cur:
+                cur.executemany(_pg_sql(statement), rows)
+        else:
+            self._dbapi.executemany(statement, rows)
+
+
+def as_date(value: Any) -> dt.date:
+    """A ``Date`` column as read raw: a date (psycopg) or ISO text (SQLite)."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A PostgreSQL deadlock or serialisation failure (raw or wrapped by SQLAlchemy)."""
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES
