@@ -1,16 +1,31 @@
 """Payment callbacks, framework-free: ``handle_callback(store, config, channel, headers,
-raw_body, remote) -> CallbackResult(status, body)``.  The web layer only passes the raw
-request through and writes the answer.
+raw_body, remote) -> CallbackResult(status, body)`` for one, and :class:`CallbackWriter`
+(group commit) for a server, which batches concurrent callbacks into one transaction.
+The web layer only passes the raw request through and writes the answer.
 
-Order of work, each step committed before the next:
+Order of work for a batch of callbacks (one callback is a batch of one):
 
-1. the callback is stored exactly as received (raw bytes, headers as JSON) in
-   ``callbacks``, in its own transaction, whatever comes next;
-2. the adapter of the channel verifies the signature on the raw bytes and parses them;
-3. ``post_payment`` runs in one write transaction, which also writes the callback row's
-   outcome; only after it commits is ``200 {"result", "receipt_no", ...}`` returned;
+1. outside any transaction, each callback's adapter verifies the signature on the raw
+   bytes and parses them (CPU only, nothing stored yet, nothing acted on);
+2. one write transaction (SQLite: under the cross-process gate, ``BEGIN IMMEDIATE``;
+   PostgreSQL: a transaction-level advisory lock, so batch writers never deadlock on
+   each other's bill and receipt-counter locks) first inserts every callback exactly as
+   received (raw bytes, headers as JSON) in ``callbacks``, then posts each one in its
+   own ``SAVEPOINT`` (``post_payment``), so that one callback's failure rolls back only
+   its own work, then writes every row's outcome, then commits;
+3. only after that commit is any ``200 {"result", "receipt_no", ...}`` returned;
 4. a rejected callback gets ``4xx {"error": {"code", "message", "field"}}`` and the code
-   is written to its row.
+   is written to its row, in the same transaction;
+5. if the batch transaction itself fails (commit, lost connection), nothing of it is
+   acknowledged: each callback is stored as received on its own in a fresh transaction
+   (``result = internal_error``) and the exception propagates (the web layer answers 500,
+   the channel retries).  A PostgreSQL deadlock or serialisation failure of one
+   callback (a desk posting the same bill) only rolls back its savepoint; it runs again
+   in the next transaction.
+
+So a raw row is committed before, or together with, anything done about it, and never
+after an answer; see docs/callbacks.md ("Group commit") for why no acknowledged callback
+can be lost.
 
 Status codes: 401 bad or missing signature, stale timestamp; 400 malformed JSON or
 fields, whatever the shape of a signed body; 422 a well-formed payment that cannot be
@@ -26,23 +41,31 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+import logging
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from typing import Any
-
-from sqlalchemy import Connection
 
 from qrpay.config import Config
 from qrpay.errors import AuthError, ConfigError, Conflict, NotFound, PaymentError, QrpayError
 from qrpay.payments.adapters import ParsedCallback, get_adapter
 from qrpay.payments.adapters._util import lower_headers
-from qrpay.payments.posting import PostingResult, post_payment
+from qrpay.payments.posting import post_payment
+from qrpay.payments.sql import Raw, is_retryable
 from qrpay.store import Store, utcnow
-from qrpay.store.schema import callbacks
+
+log = logging.getLogger("qrpay.payments")
 
 # Headers worth keeping: never store Authorization or cookies.
 DROP_HEADERS = {"authorization", "cookie", "proxy-authorization"}
 MAX_BODY = 64 * 1024
+MAX_BATCH = 128  # callbacks per transaction at most
+MAX_TRIES = 5  # a callback that keeps losing PostgreSQL deadlocks gets 500 after this
+PG_BATCH_LOCK = 0x71727061  # pg_advisory_xact_lock key ("qrpa") of the batch writers
 
 
 @dataclass(frozen=True)
@@ -66,90 +89,252 @@ def _status_for(exc: QrpayError) -> int:
     return 400
 
 
-def _error(exc: QrpayError, callback_id: int | None) -> CallbackResult:
-    return CallbackResult(_status_for(exc), {"error": exc.as_dict()}, callback_id)
+@dataclass(eq=False)
+class _Item:
+    """One received callback on its way through a batch."""
+
+    channel: str
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+    remote: str | None
+    now: dt.datetime
+    future: Future[CallbackResult] = field(default_factory=Future)
+    parsed: ParsedCallback | None = None
+    error: QrpayError | None = None
+    signature_ok: bool | None = None
+    callback_id: int | None = None
+    tries: int = 0
+    # outcome: (result, payment_id) for the row; answer or exception for the caller
+    outcome: tuple[str, int | None] | None = None
+    answer: CallbackResult | None = None
+    exc: BaseException | None = None
 
 
-def _store_raw(store: Store, channel: str, headers: Mapping[str, str], body: bytes,
-               remote: str | None, now: dt.datetime) -> int:
-    kept = {k: v for k, v in headers.items() if k not in DROP_HEADERS}
+def _check(item: _Item, config: Config) -> None:
+    """Verify and parse (no store access).  Sets ``parsed`` or ``error``."""
+    ch = config.channels.get(item.channel)
+    if ch is None:
+        item.error = NotFound(f"no payment channel {item.channel!r}",
+                              code="unknown_channel", field="channel")
+        return
+    try:
+        if len(item.body) > MAX_BODY:
+            raise PaymentError("callback body too large", code="body_too_large")
+        adapter = get_adapter(ch.adapter)
+        adapter.verify(item.headers, item.body, ch.secrets(), item.now.timestamp())
+        item.signature_ok = True
+        item.parsed = adapter.parse(item.channel, item.headers, item.body)
+    except AuthError as exc:
+        item.signature_ok = False
+        item.error = exc
+    except QrpayError as exc:
+        item.error = exc
+
+
+_RAW_SQL = ("INSERT INTO callbacks (channel, received_at, headers, body, remote) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING id")
+_MARK_SQL = ("UPDATE callbacks SET result = ?, signature_ok = ?, event_id = ?, txn_id = ?, "
+             "payment_id = ? WHERE id = ?")
+
+
+def _store_raw(raw: Raw, item: _Item) -> None:
+    kept = {k: v for k, v in item.headers.items() if k not in DROP_HEADERS}
+    row = raw.one(_RAW_SQL, (item.channel[:40], raw.ts(item.now),
+                             json.dumps(kept, sort_keys=True), item.body,
+                             (item.remote or None) and item.remote[:64]))
+    assert row is not None
+    item.callback_id = int(row[0])
+
+
+def _mark_row(item: _Item) -> tuple[Any, ...]:
+    assert item.outcome is not None and item.callback_id is not None
+    parsed = item.parsed
+    return (item.outcome[0][:40], item.signature_ok,
+            parsed.event_id[:100] if parsed and parsed.event_id else None,
+            parsed.txn_id[:100] if parsed and parsed.txn_id else None,
+            item.outcome[1], item.callback_id)
+
+
+def _fail(item: _Item, exc: QrpayError) -> None:
+    item.outcome = (exc.code, None)
+    item.answer = CallbackResult(_status_for(exc), {"error": exc.as_dict()}, item.callback_id)
+
+
+def _act(conn: Any, raw: Raw, config: Config, item: _Item) -> bool:
+    """Decide one callback inside the batch transaction; False: run it again later."""
+    if item.error is not None:
+        _fail(item, item.error)
+        return True
+    parsed = item.parsed
+    assert parsed is not None
+    if parsed.payment is None:
+        item.outcome = (parsed.result, None)
+        item.answer = CallbackResult(200, {"result": parsed.result, "receipt_no": None,
+                                           "reason": parsed.ignored}, item.callback_id)
+        return True
+    raw.run("SAVEPOINT qrpay_cb")
+    try:
+        res = post_payment(conn, config, parsed.payment, now=item.now)
+    except QrpayError as exc:
+        raw.run("ROLLBACK TO SAVEPOINT qrpay_cb")
+        _fail(item, exc)
+    except Exception as exc:  # noqa: BLE001 - the caller answers 500 and the channel retries
+        raw.run("ROLLBACK TO SAVEPOINT qrpay_cb")
+        if is_retryable(exc) and item.tries < MAX_TRIES:
+            raw.run("RELEASE SAVEPOINT qrpay_cb")
+            return False
+        item.outcome = ("internal_error", None)
+        item.exc = exc
+    else:
+        item.outcome = (res.result, res.payment_id)
+        item.answer = CallbackResult(200, res.as_dict(), item.callback_id)
+    raw.run("RELEASE SAVEPOINT qrpay_cb")
+    return True
+
+
+def _run_batch(store: Store, config: Config, items: list[_Item]) -> list[_Item]:
+    """Store, post and commit ``items`` in one transaction; return those to run again."""
+    again: list[_Item] = []
     with store.begin() as conn:
-        res = conn.execute(callbacks.insert().values(
-            channel=channel[:40], received_at=now, headers=json.dumps(kept, sort_keys=True),
-            body=body, remote=(remote or None) and remote[:64]))
-        key = res.inserted_primary_key
-        assert key is not None
-        return int(key[0])
+        raw = Raw(conn)
+        if raw.pg:
+            raw.run("SELECT pg_advisory_xact_lock(?)", (PG_BATCH_LOCK,))
+        for item in items:
+            item.tries += 1
+            if item.callback_id is None:
+                _store_raw(raw, item)
+        done = []
+        for item in items:
+            (done if _act(conn, raw, config, item) else again).append(item)
+        raw.many(_MARK_SQL, [_mark_row(item) for item in done])
+    return again
 
 
-def _mark(conn: Connection, callback_id: int, **values: Any) -> None:
-    conn.execute(callbacks.update().where(callbacks.c.id == callback_id).values(**values))
+def _rescue(store: Store, items: list[_Item]) -> None:
+    """The batch failed: keep each callback as received, on its own, before answering."""
+    for item in items:
+        try:
+            with store.begin() as conn:
+                raw = Raw(conn)
+                if item.callback_id is None:
+                    _store_raw(raw, item)
+                item.outcome = ("internal_error", None)
+                raw.run(_MARK_SQL, _mark_row(item))
+        except Exception:  # noqa: BLE001 - the store is down; the answer is 500 anyway
+            log.exception("could not store callback %s as received", item.channel)
 
 
-def _mark_error(store: Store, callback_id: int, code: str, *, signature_ok: bool | None,
-                parsed: ParsedCallback | None) -> None:
-    with store.begin() as conn:
-        _mark(conn, callback_id, result=code[:40], signature_ok=signature_ok,
-              event_id=parsed.event_id[:100] if parsed and parsed.event_id else None,
-              txn_id=parsed.txn_id[:100] if parsed and parsed.txn_id else None)
-
-
-def _answer(res: PostingResult, callback_id: int) -> CallbackResult:
-    return CallbackResult(200, res.as_dict(), callback_id)
-
-
-def _post(store: Store, config: Config, parsed: ParsedCallback, callback_id: int,
-          now: dt.datetime) -> CallbackResult:
-    assert parsed.payment is not None
-    with store.begin() as conn:
-        res = post_payment(conn, config, parsed.payment, now=now)
-        _mark(conn, callback_id, result=res.result, signature_ok=True,
-              event_id=parsed.event_id[:100] if parsed.event_id else None,
-              txn_id=parsed.txn_id[:100] if parsed.txn_id else None,
-              payment_id=res.payment_id)
-    return _answer(res, callback_id)
+def process(store: Store, config: Config, items: list[_Item],
+            lock: Callable[[], AbstractContextManager[Any]] | None = None) -> list[_Item]:
+    """Run one batch and complete its futures; return the items to run again."""
+    for item in items:
+        if item.parsed is None and item.error is None:
+            _check(item, config)
+    try:
+        with lock() if lock is not None else contextlib.nullcontext():
+            again = _run_batch(store, config, items)
+    except Exception as exc:  # noqa: BLE001 - nothing of this batch was committed
+        for item in items:
+            item.callback_id = None  # its raw row rolled back with the batch
+        _rescue(store, items)
+        for item in items:
+            item.future.set_exception(exc)
+        return []
+    retry = {id(item) for item in again}
+    for item in items:
+        if id(item) in retry:
+            continue
+        if item.exc is not None:
+            item.future.set_exception(item.exc)
+        else:
+            assert item.answer is not None
+            item.future.set_result(item.answer)
+    return again
 
 
 def handle_callback(store: Store, config: Config, channel: str, headers: Mapping[str, str],
                     raw_body: bytes, remote: str | None, now: dt.datetime | None = None
                     ) -> CallbackResult:
     """Store, verify, parse and post one callback; see the module docstring."""
-    now = now or utcnow()
-    hdrs = lower_headers(headers)
-    callback_id = _store_raw(store, channel, hdrs, raw_body, remote, now)
-    ch = config.channels.get(channel)
-    if ch is None:
-        exc: QrpayError = NotFound(f"no payment channel {channel!r}", code="unknown_channel",
-                                   field="channel")
-        _mark_error(store, callback_id, exc.code, signature_ok=None, parsed=None)
-        return _error(exc, callback_id)
-    parsed: ParsedCallback | None = None
-    signature_ok: bool | None = None
-    try:
-        if len(raw_body) > MAX_BODY:
-            raise PaymentError("callback body too large", code="body_too_large")
-        adapter = get_adapter(ch.adapter)
-        adapter.verify(hdrs, raw_body, ch.secrets(), now.timestamp())
-        signature_ok = True
-        parsed = adapter.parse(channel, hdrs, raw_body)
-        if parsed.payment is None:
-            with store.begin() as conn:
-                _mark(conn, callback_id, result=parsed.result, signature_ok=True,
-                      event_id=parsed.event_id[:100] if parsed.event_id else None,
-                      txn_id=parsed.txn_id[:100] if parsed.txn_id else None)
-            return CallbackResult(200, {"result": parsed.result, "receipt_no": None,
-                                        "reason": parsed.ignored}, callback_id)
-        return _post(store, config, parsed, callback_id, now)
-    except AuthError as exc:
-        _mark_error(store, callback_id, exc.code, signature_ok=False, parsed=parsed)
-        return _error(exc, callback_id)
-    except QrpayError as exc:
-        _mark_error(store, callback_id, exc.code, signature_ok=signature_ok, parsed=parsed)
-        return _error(exc, callback_id)
-    except Exception:
-        # The posting transaction rolled back: record that, let the caller answer 500
-        # so that the channel retries.
-        with contextlib.suppress(Exception):
-            _mark_error(store, callback_id, "internal_error", signature_ok=signature_ok,
-                        parsed=parsed)
-        raise
+    item = _Item(channel, lower_headers(headers), raw_body, remote, now or utcnow())
+    pending = [item]
+    while pending:
+        pending = process(store, config, pending)
+    return item.future.result()
+
+
+class CallbackWriter:
+    """Group commit: callbacks submitted from many threads or tasks are posted by one
+    writer thread, as many per transaction as have queued up while the previous
+    transaction ran (up to :data:`MAX_BATCH`).  ``lock`` (optional) is held around each
+    transaction, e.g. a cross-process gate on SQLite.
+
+    ``submit`` returns a future that completes only after the callback's transaction
+    committed (or with the exception that made it fail).
+    """
+
+    def __init__(self, store: Store, config: Config, *,
+                 lock: Callable[[], AbstractContextManager[Any]] | None = None,
+                 max_batch: int = MAX_BATCH) -> None:
+        self._store = store
+        self._config = config
+        self._lock = lock
+        self._max = max_batch
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+
+    def submit(self, channel: str, headers: Mapping[str, str], raw_body: bytes,
+               remote: str | None, now: dt.datetime | None = None
+               ) -> Future[CallbackResult]:
+        item = _Item(channel, lower_headers(headers), raw_body, remote, now or utcnow())
+        self._queue.put(item)
+        if self._thread is None:
+            with self._start:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, daemon=True,
+                                                    name="qrpay-callback-writer")
+                    self._thread.start()
+        return item.future
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Finish what is queued, then stop the writer thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+
+    def _take(self, pending: list[_Item]) -> tuple[list[_Item], bool]:
+        batch = list(pending)
+        stop = False
+        if not batch:
+            first = self._queue.get()
+            if first is None:
+                return [], True
+            batch.append(first)
+        while len(batch) < self._max:
+            try:
+                nxt = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if nxt is None:
+                stop = True
+                break
+            batch.append(nxt)
+        return batch, stop
+
+    def _run(self) -> None:
+        pending: list[_Item] = []
+        stop = False
+        while not stop or pending:
+            batch, stop_now = self._take(pending)
+            stop = stop or stop_now
+            if not batch:
+                continue
+            try:
+                pending = process(self._store, self._config, batch, self._lock)
+            except BaseException as exc:  # noqa: BLE001 - never leave a caller waiting
+                log.exception("callback writer")
+                pending = []
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(exc)

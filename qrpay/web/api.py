@@ -7,10 +7,10 @@ The resolver and the bill look-up need ``Authorization: Bearer <API key>`` (made
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -126,23 +126,18 @@ async def get_bill_api(request: Request) -> Response:
 
 
 async def callback(request: Request) -> Response:
-    """A payment channel's callback; verified on the raw bytes and posted exactly once."""
+    """A payment channel's callback; verified on the raw bytes and posted exactly once.
+
+    Posted by the process's group-commit writer (``qrpay.web.gate.callback_writer``); the
+    answer comes back only after the callback's transaction committed."""
     raw = await read_body(request, MAX_CALLBACK_BODY)
-    from qrpay.payments.callbacks import handle_callback
+    from qrpay.web.gate import callback_writer
 
-    channel = request.path_params["channel"]
-    headers = dict(request.headers)
     remote = request.client.host if request.client else None
-    result = await run_in_threadpool(
-        _limited, request, handle_callback, request.app.state.store,
-        request.app.state.config, channel, headers, raw, remote)
+    future = callback_writer(request.app.state).submit(
+        request.path_params["channel"], dict(request.headers), raw, remote)
+    result = await asyncio.wrap_future(future)
     return JSONResponse(result.body, status_code=result.status)
-
-
-def _limited(request: Request, fn: Any, *args: Any) -> Any:
-    # See qrpay.web.gate: on SQLite callbacks queue here, not in SQLite's busy handler.
-    with request.app.state.write_gate.held():
-        return fn(*args)
 
 
 ROUTES = [

@@ -1,4 +1,10 @@
-"""How many callbacks post at once, per server process and across processes.
+"""How callbacks reach the store: one group-commit writer per server process, and one
+writer transaction at a time across processes.
+
+Each process posts callbacks through a :class:`~qrpay.payments.callbacks.CallbackWriter`
+(:func:`callback_writer`): the request hands the raw callback to the writer thread and
+awaits its answer, and the writer posts whatever has queued up in one transaction, each
+callback in its own savepoint.  The writer holds the gate below around each transaction.
 
 On SQLite every write transaction holds the one database write lock, so callbacks post
 one at a time whatever we do.  Left alone, concurrent writers wait in SQLite's busy
@@ -7,8 +13,9 @@ p99 latency explodes.  The gate queues them instead: a thread lock within the pr
 an ``flock`` on ``<database>.callbacks.lock`` across the server's worker processes, both
 of which wake the next waiter the moment the lock is free.
 
-On PostgreSQL rows lock individually; the gate only bounds each process's concurrent
-postings to its connection pool.
+On PostgreSQL rows lock individually; the batch writers of all processes take turns on
+an advisory lock inside the transaction (see ``qrpay.payments.callbacks``), and the gate
+is a no-op there.
 """
 
 from __future__ import annotations
@@ -18,7 +25,10 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator
+from typing import Any
 
+from qrpay.config import Config
+from qrpay.payments.callbacks import CallbackWriter
 from qrpay.store import Store
 
 PG_CONCURRENCY = 2
@@ -51,6 +61,23 @@ class WriteGate:
                 yield
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def callback_writer(state: Any) -> CallbackWriter:
+    """The process's callback writer on ``app.state`` (made on first use), holding
+    ``state.write_gate`` around each transaction."""
+    writer: CallbackWriter | None = getattr(state, "callback_writer", None)
+    if writer is None:
+        with _MAKE:
+            writer = getattr(state, "callback_writer", None)
+            if writer is None:
+                config: Config = state.config
+                writer = CallbackWriter(state.store, config, lock=state.write_gate.held)
+                state.callback_writer = writer
+    return writer
+
+
+_MAKE = threading.Lock()
 
 
 def _lock_path(store: Store) -> str | None:
