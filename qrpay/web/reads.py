@@ -70,7 +70,9 @@ class Reader:
         if conn is None:
             conn = self.store.engine.raw_connection()
             if not self.store.is_sqlite:
-                conn.driver_connection.autocommit = True
+                driver = conn.driver_connection
+                assert driver is not None  # a fresh raw connection always has one
+                driver.autocommit = True
             self._local.conn = conn
         return conn
 
