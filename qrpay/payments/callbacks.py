@@ -137,13 +137,17 @@ _MARK_SQL = ("UPDATE callbacks SET result = ?, signature_ok = ?, event_id = ?, t
              "payment_id = ? WHERE id = ?")
 
 
-def _store_raw(raw: Raw, item: _Item) -> None:
+def _raw_row(raw: Raw, item: _Item) -> tuple[Any, ...]:
     kept = {k: v for k, v in item.headers.items() if k not in DROP_HEADERS}
-    row = raw.one(_RAW_SQL, (item.channel[:40], raw.ts(item.now),
-                             json.dumps(kept, sort_keys=True), item.body,
-                             (item.remote or None) and item.remote[:64]))
-    assert row is not None
-    item.callback_id = int(row[0])
+    return (item.channel[:40], raw.ts(item.now), json.dumps(kept, sort_keys=True),
+            item.body, (item.remote or None) and item.remote[:64])
+
+
+def _store_raw(raw: Raw, items: list[_Item]) -> None:
+    new = [item for item in items if item.callback_id is None]
+    rows = raw.many_returning(_RAW_SQL, [_raw_row(raw, item) for item in new])
+    for item, row in zip(new, rows, strict=True):
+        item.callback_id = int(row[0])
 
 
 def _mark_row(item: _Item) -> tuple[Any, ...]:
@@ -160,7 +164,32 @@ def _fail(item: _Item, exc: QrpayError) -> None:
     item.answer = CallbackResult(_status_for(exc), {"error": exc.as_dict()}, item.callback_id)
 
 
-def _act(conn: Any, raw: Raw, config: Config, item: _Item) -> bool:
+class _Savepoint:
+    """One savepoint per callback; releasing one and opening the next is one round trip."""
+
+    NAME = "qrpay_cb"
+
+    def __init__(self, raw: Raw) -> None:
+        self.raw = raw
+        self.open = False
+
+    def begin(self) -> None:
+        if self.open:
+            self.raw.script(f"RELEASE SAVEPOINT {self.NAME}", f"SAVEPOINT {self.NAME}")
+        else:
+            self.raw.script(f"SAVEPOINT {self.NAME}")
+        self.open = True
+
+    def rollback(self) -> None:
+        self.raw.script(f"ROLLBACK TO SAVEPOINT {self.NAME}")
+
+    def finish(self) -> None:
+        if self.open:
+            self.raw.script(f"RELEASE SAVEPOINT {self.NAME}")
+            self.open = False
+
+
+def _act(conn: Any, sp: _Savepoint, config: Config, item: _Item) -> bool:
     """Decide one callback inside the batch transaction; False: run it again later."""
     if item.error is not None:
         _fail(item, item.error)
@@ -172,23 +201,21 @@ def _act(conn: Any, raw: Raw, config: Config, item: _Item) -> bool:
         item.answer = CallbackResult(200, {"result": parsed.result, "receipt_no": None,
                                            "reason": parsed.ignored}, item.callback_id)
         return True
-    raw.run("SAVEPOINT qrpay_cb")
+    sp.begin()
     try:
         res = post_payment(conn, config, parsed.payment, now=item.now)
     except QrpayError as exc:
-        raw.run("ROLLBACK TO SAVEPOINT qrpay_cb")
+        sp.rollback()
         _fail(item, exc)
     except Exception as exc:  # noqa: BLE001 - the caller answers 500 and the channel retries
-        raw.run("ROLLBACK TO SAVEPOINT qrpay_cb")
+        sp.rollback()
         if is_retryable(exc) and item.tries < MAX_TRIES:
-            raw.run("RELEASE SAVEPOINT qrpay_cb")
             return False
         item.outcome = ("internal_error", None)
         item.exc = exc
     else:
         item.outcome = (res.result, res.payment_id)
         item.answer = CallbackResult(200, res.as_dict(), item.callback_id)
-    raw.run("RELEASE SAVEPOINT qrpay_cb")
     return True
 
 
@@ -201,11 +228,12 @@ def _run_batch(store: Store, config: Config, items: list[_Item]) -> list[_Item]:
             raw.run("SELECT pg_advisory_xact_lock(?)", (PG_BATCH_LOCK,))
         for item in items:
             item.tries += 1
-            if item.callback_id is None:
-                _store_raw(raw, item)
+        _store_raw(raw, items)
         done = []
+        sp = _Savepoint(raw)
         for item in items:
-            (done if _act(conn, raw, config, item) else again).append(item)
+            (done if _act(conn, sp, config, item) else again).append(item)
+        sp.finish()
         raw.many(_MARK_SQL, [_mark_row(item) for item in done])
     return again
 
@@ -216,8 +244,7 @@ def _rescue(store: Store, items: list[_Item]) -> None:
         try:
             with store.begin() as conn:
                 raw = Raw(conn)
-                if item.callback_id is None:
-                    _store_raw(raw, item)
+                _store_raw(raw, [item])
                 item.outcome = ("internal_error", None)
                 raw.run(_MARK_SQL, _mark_row(item))
         except Exception:  # noqa: BLE001 - the store is down; the answer is 500 anyway

@@ -60,6 +60,15 @@ class Raw:
     def run(self, statement: str, params: Sequence[Any] = ()) -> None:
         self._exec(statement, params)
 
+    def script(self, *statements: str) -> None:
+        """Parameterless statements; on PostgreSQL sent as one simple query (one round
+        trip), on SQLite one by one (``executescript`` would commit)."""
+        if self.pg:
+            self._dbapi.execute("; ".join(statements))
+        else:
+            for statement in statements:
+                self._dbapi.execute(statement)
+
     def one(self, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = self._exec(statement, params).fetchone()
         return row
@@ -67,6 +76,25 @@ class Raw:
     def all(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = self._exec(statement, params).fetchall()
         return rows
+
+    def many_returning(self, statement: str, rows: Sequence[Sequence[Any]]
+                       ) -> list[tuple[Any, ...]]:
+        """One ``RETURNING`` row per parameter row, in order (pipelined on PostgreSQL)."""
+        if not self.pg:
+            out = []
+            for params in rows:
+                row = self.one(statement, params)
+                assert row is not None
+                out.append(row)
+            return out
+        with self._dbapi.cursor() as cur:
+            cur.executemany(_pg_sql(statement), rows, returning=True)
+            out = []
+            while True:
+                out.append(cur.fetchone())
+                if not cur.nextset():
+                    break
+            return out
 
     def many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:

@@ -238,3 +238,33 @@ def test_callback_on_a_channel_the_biller_does_not_take_is_422(store: Store,
     assert (res.status, res.body["error"]["code"]) == (422, "channel_not_allowed")
     assert stored(store, res.callback_id).result == "channel_not_allowed"
     assert count(store, payments) == 0
+
+
+def test_group_commit_posts_a_batch_and_one_failure_rolls_back_only_itself(
+        store: Store, best_config: Config) -> None:
+    from qrpay.payments.callbacks import CallbackWriter
+
+    add_bill(store)
+    gate = threading.Lock()
+    writer = CallbackWriter(store, best_config, lock=lambda: gate)
+
+    def submit(raw: bytes):  # type: ignore[no-untyped-def]
+        hdrs = {"X-Qrpay-Signature": sign(SECRET, raw, T)}
+        return writer.submit("upi", hdrs, raw, "127.0.0.1", now=NOW)
+
+    with gate:  # the first batch waits here; the next three queue up behind it
+        first = submit(body(txn_id="G0", amount="100.00"))
+        rest = [submit(body(txn_id="G1", bill_no="B0000000000000")),
+                submit(body(txn_id="G2", amount="200.00")),
+                submit(body(txn_id="G2", amount="200.00"))]
+    answers = [f.result(timeout=30) for f in [first, *rest]]
+    writer.close()
+    assert [a.status for a in answers] == [200, 422, 200, 200]
+    assert [a.body.get("result") for a in answers] == ["posted", None, "posted", "duplicate"]
+    assert answers[1].body["error"]["code"] == "unknown_bill"
+    assert [a.body.get("receipt_no") for a in answers] == [
+        "BEST-000000001", None, "BEST-000000002", "BEST-000000002"]
+    assert count(store, payments) == 2
+    assert count(store, outbox) == 2
+    assert [stored(store, a.callback_id).result for a in answers] == [
+        "posted", "unknown_bill", "posted", "duplicate"]
