@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from qrpay.bills import Bill, row_to_bill
-from qrpay.payments.ledger import BillStatus, PaymentSummary, _state, late_fee_for
+from qrpay.payments.ledger import BillStatus, PaymentSummary, derive_state, late_fee_for
 from qrpay.store import Store
 
 BILL_COLUMNS = ("bill_no", "biller", "account_no", "name", "period", "amount", "due_date",
@@ -151,7 +151,7 @@ def status_from_sums(bill: Bill, on: dt.date, *, n_charge: int, charged: int, la
     if on > bill.due_date and late_fee == 0 and balance > 0:
         pending_late = late_fee_for(bill)
     return BillStatus(
-        bill_no=bill.bill_no, state=_state(charged, paid, balance),
+        bill_no=bill.bill_no, state=derive_state(charged, paid, balance),
         due_now=max(balance + pending_late, 0), paid=paid, balance=balance, charged=charged,
         late_fee=late_fee,
         receipts=tuple(p.receipt_no for p in summaries
