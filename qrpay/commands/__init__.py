@@ -6,6 +6,7 @@ MODULES = (
     "qrpay.commands.explain",
     "qrpay.commands.db",
     "qrpay.commands.bills",
+    "qrpay.commands.callback",
     "qrpay.commands.qr",
     "qrpay.commands.render",
     "qrpay.commands.serve",
