@@ -62,11 +62,12 @@ def enqueue(conn: Connection, *, dedupe_key: str, biller: str, recipient: str, l
     return int(row[0]) if row is not None else None
 
 
-def enqueue_payment_notice(conn: Connection, biller: Biller, bill: Bill, *, notice: str,
-                           dedupe_key: str, amount: int, receipt_no: str | None,
-                           now: dt.datetime | None = None) -> int | None:
-    """The SMS for a posting.  No mobile, no row; a template fault gives a ``failed`` row
-    (the posting itself must never fail because of its SMS)."""
+def payment_notice_row(biller: Biller, bill: Bill, *, notice: str, dedupe_key: str,
+                       amount: int, receipt_no: str | None,
+                       ts: object) -> tuple[object, ...] | None:
+    """The parameters of :data:`_ENQUEUE_SQL` for a posting's SMS (``ts`` already bound
+    for the backend), or None when the bill has no valid mobile number.  A template
+    fault gives a ``failed`` row: the posting itself must never fail because of its SMS."""
     recipient = normalise_msisdn(bill.mobile, biller.country)
     if recipient is None:
         return None
@@ -75,9 +76,31 @@ def enqueue_payment_notice(conn: Connection, biller: Biller, bill: Bill, *, noti
         sms = render_sms(biller, notice, lang, payment_context(
             biller, lang, amount=amount, bill_no=bill.bill_no, receipt_no=receipt_no))
     except QrpayError as exc:
-        return enqueue(conn, dedupe_key=dedupe_key, biller=biller.code, recipient=recipient,
-                       language=lang, template=notice, body="", encoding="GSM-7",
-                       segments=0, status="failed", last_error=f"{exc.code}: {exc}", now=now)
-    return enqueue(conn, dedupe_key=dedupe_key, biller=biller.code, recipient=recipient,
-                   language=lang, template=notice, template_id=sms.template_id,
-                   body=sms.body, encoding=sms.encoding, segments=sms.segments, now=now)
+        return (dedupe_key, biller.code, recipient, lang, notice, None, "", "GSM-7", 0,
+                "failed", ts, f"{exc.code}: {exc}", ts)
+    return (dedupe_key, biller.code, recipient, lang, notice, sms.template_id, sms.body,
+            sms.encoding, sms.segments, "pending", ts, None, ts)
+
+
+_ENQUEUE_MANY_SQL = _ENQUEUE_SQL.removesuffix(" RETURNING id")
+
+
+def enqueue_rows(conn: Connection, rows: list[tuple[object, ...]]) -> None:
+    """Insert many :func:`payment_notice_row` rows (pipelined on PostgreSQL); a dedupe
+    key that exists is skipped."""
+    Raw(conn).many(_ENQUEUE_MANY_SQL, rows)
+
+
+def enqueue_payment_notice(conn: Connection, biller: Biller, bill: Bill, *, notice: str,
+                           dedupe_key: str, amount: int, receipt_no: str | None,
+                           now: dt.datetime | None = None) -> int | None:
+    """The SMS for a posting.  No mobile, no row; a template fault gives a ``failed`` row
+    (the posting itself must never fail because of its SMS)."""
+    raw = Raw(conn)
+    params = payment_notice_row(biller, bill, notice=notice, dedupe_key=dedupe_key,
+                                amount=amount, receipt_no=receipt_no,
+                                ts=raw.ts(now or utcnow()))
+    if params is None:
+        return None
+    row = raw.one(_ENQUEUE_SQL, params)
+    return int(row[0]) if row is not None else None

@@ -8,11 +8,13 @@ Order of work for a batch of callbacks (one callback is a batch of one):
 1. outside any transaction, each callback's adapter verifies the signature on the raw
    bytes and parses them (CPU only, nothing stored yet, nothing acted on);
 2. one write transaction (SQLite: under the cross-process gate, ``BEGIN IMMEDIATE``;
-   PostgreSQL: a transaction-level advisory lock, so batch writers never deadlock on
-   each other's bill and receipt-counter locks) first inserts every callback exactly as
-   received (raw bytes, headers as JSON) in ``callbacks``, then posts each one in its
-   own ``SAVEPOINT`` (``post_payment``), so that one callback's failure rolls back only
-   its own work, then writes every row's outcome, then commits;
+   PostgreSQL: batches of the server processes run side by side) first inserts every
+   callback exactly as received (raw bytes, headers as JSON) in ``callbacks``, then
+   posts each one in its own ``SAVEPOINT`` (``post_payment``), in bill-number order, so
+   that one callback's failure rolls back only its own work and concurrent batches lock
+   bill rows in the same order; then takes the batch's receipt numbers with one counter
+   update per biller (the last lock, see ``posting.Batch``) and writes the postings'
+   ledger entries, payment updates and SMS rows, then every row's outcome, then commits;
 3. only after that commit is any ``200 {"result", "receipt_no", ...}`` returned;
 4. a rejected callback gets ``4xx {"error": {"code", "message", "field"}}`` and the code
    is written to its row, in the same transaction;
@@ -54,7 +56,7 @@ from qrpay.config import Config
 from qrpay.errors import AuthError, ConfigError, Conflict, NotFound, PaymentError, QrpayError
 from qrpay.payments.adapters import ParsedCallback, get_adapter
 from qrpay.payments.adapters._util import lower_headers
-from qrpay.payments.posting import post_payment
+from qrpay.payments.posting import Batch, post_payment
 from qrpay.payments.sql import Raw, is_retryable
 from qrpay.store import Store, utcnow
 
@@ -65,7 +67,6 @@ DROP_HEADERS = {"authorization", "cookie", "proxy-authorization"}
 MAX_BODY = 64 * 1024
 MAX_BATCH = 128  # callbacks per transaction at most
 MAX_TRIES = 5  # a callback that keeps losing PostgreSQL deadlocks gets 500 after this
-PG_BATCH_LOCK = 0x71727061  # pg_advisory_xact_lock key ("qrpa") of the batch writers
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ class _Savepoint:
             self.open = False
 
 
-def _act(conn: Any, sp: _Savepoint, config: Config, item: _Item) -> bool:
+def _act(conn: Any, sp: _Savepoint, config: Config, item: _Item, batch: Batch) -> bool:
     """Decide one callback inside the batch transaction; False: run it again later."""
     if item.error is not None:
         _fail(item, item.error)
@@ -203,7 +204,7 @@ def _act(conn: Any, sp: _Savepoint, config: Config, item: _Item) -> bool:
         return True
     sp.begin()
     try:
-        res = post_payment(conn, config, parsed.payment, now=item.now)
+        res = post_payment(conn, config, parsed.payment, now=item.now, batch=batch)
     except QrpayError as exc:
         sp.rollback()
         _fail(item, exc)
@@ -219,21 +220,41 @@ def _act(conn: Any, sp: _Savepoint, config: Config, item: _Item) -> bool:
     return True
 
 
+def _order(item: _Item) -> tuple[str, str]:
+    """Posting order within a batch: by bill, so that concurrent batches (the other
+    server process, a counter desk) lock bill rows in one order and cannot deadlock."""
+    payment = item.parsed.payment if item.parsed is not None else None
+    return (payment.bill_no, payment.txn_id) if payment is not None else ("", "")
+
+
+def _fill_receipts(items: list[_Item], batch: Batch) -> None:
+    """Receipt numbers taken at the end of the batch, also for an in-batch duplicate."""
+    for item in items:
+        answer = item.answer
+        if answer is None or answer.status != 200 or answer.body.get("receipt_no"):
+            continue
+        number = batch.receipts.get(answer.body.get("payment_id"))  # type: ignore[arg-type]
+        if number is not None:
+            item.answer = CallbackResult(200, {**answer.body, "receipt_no": number},
+                                         answer.callback_id)
+
+
 def _run_batch(store: Store, config: Config, items: list[_Item]) -> list[_Item]:
     """Store, post and commit ``items`` in one transaction; return those to run again."""
     again: list[_Item] = []
     with store.begin() as conn:
         raw = Raw(conn)
-        if raw.pg:
-            raw.run("SELECT pg_advisory_xact_lock(?)", (PG_BATCH_LOCK,))
         for item in items:
             item.tries += 1
         _store_raw(raw, items)
-        done = []
+        done: list[_Item] = []
         sp = _Savepoint(raw)
-        for item in items:
-            (done if _act(conn, sp, config, item) else again).append(item)
+        batch = Batch()
+        for item in sorted(items, key=_order):
+            (done if _act(conn, sp, config, item, batch) else again).append(item)
         sp.finish()
+        batch.finish(conn)
+        _fill_receipts(done, batch)
         raw.many(_MARK_SQL, [_mark_row(item) for item in done])
     return again
 

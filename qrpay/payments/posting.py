@@ -29,7 +29,7 @@ Exactly once, on both backends:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,9 +39,9 @@ from qrpay.bills import Bill, find_bill
 from qrpay.config import Biller, Config
 from qrpay.errors import Conflict, PaymentError
 from qrpay.money import to_decimal_str
-from qrpay.notify.outbox import enqueue_payment_notice
+from qrpay.notify.outbox import enqueue_payment_notice, enqueue_rows, payment_notice_row
 from qrpay.payments import ledger
-from qrpay.payments.receipts import take_receipt_no
+from qrpay.payments.receipts import take_receipt_no, take_receipt_nos
 from qrpay.payments.sql import Raw, as_date
 from qrpay.store import utcnow
 from qrpay.store.schema import payments
@@ -120,6 +120,14 @@ _CLAIM_SQL = (
     "ON CONFLICT (channel, txn_id) DO NOTHING RETURNING id")
 
 
+# PostgreSQL: the claim and the read of the bill's ledger in one round trip.  The bill row
+# is already locked by this transaction, so the statement's snapshot sees every payment
+# committed for the bill before (a duplicate of an in-flight claim reads a ledger it
+# does not use).
+_CLAIM_READ_SQL = ("WITH c AS (" + _CLAIM_SQL + ") SELECT 'c', id FROM c "
+                   "UNION ALL SELECT kind, amount FROM ledger WHERE bill_no = ?")
+
+
 def _find_bill(raw: Raw, bill_no: str, *, lock: bool) -> Bill | None:
     # PostgreSQL: a posting or reversal locks the bill row first, as the counter desk
     # does, so that two transactions for one bill take turns (the late-fee decision
@@ -148,19 +156,27 @@ def _bill_and_biller(raw: Raw, config: Config, p: PaymentIn) -> tuple[Bill, Bill
 
 
 def _claim(conn: Connection, raw: Raw, p: PaymentIn, bill: Bill, now: dt.datetime
-           ) -> tuple[Any, bool]:
-    found = raw.one(_CLAIM_SQL, (
-        p.channel, p.txn_id, bill.biller, bill.bill_no, bill.account_no, p.amount,
-        p.currency.upper(), p.status, p.mode, p.reference, raw.ts(p.paid_at), p.payer,
-        p.utr, p.staff_id, p.shift_id, raw.ts(now), raw.ts(now)))
+           ) -> tuple[Any, bool, list[tuple[Any, ...]] | None]:
+    """The payment row, whether this call created it, and (PostgreSQL, success) the
+    bill's ledger rows read in the same statement."""
+    params = (p.channel, p.txn_id, bill.biller, bill.bill_no, bill.account_no, p.amount,
+              p.currency.upper(), p.status, p.mode, p.reference, raw.ts(p.paid_at),
+              p.payer, p.utr, p.staff_id, p.shift_id, raw.ts(now), raw.ts(now))
+    entries: list[tuple[Any, ...]] | None = None
+    if raw.pg and p.status == "success":
+        rows = raw.all(_CLAIM_READ_SQL, (*params, bill.bill_no))
+        found = next(((r[1],) for r in rows if r[0] == "c"), None)
+        entries = [r for r in rows if r[0] != "c"]
+    else:
+        found = raw.one(_CLAIM_SQL, params)
     if found is not None:  # a new row: everything in it is what we just wrote
         return {"id": int(found[0]), "status": p.status, "bill_no": bill.bill_no,
                 "amount": p.amount, "receipt_no": None, "paid_at": p.paid_at,
-                "utr": p.utr, "payer": p.payer}, True
+                "utr": p.utr, "payer": p.payer}, True, entries
     q = select(payments).where(payments.c.channel == p.channel, payments.c.txn_id == p.txn_id)
     if raw.pg:
         q = q.with_for_update()
-    return conn.execute(q).one()._mapping, False
+    return conn.execute(q).one()._mapping, False, entries
 
 
 def _local_day(biller: Biller, when: dt.datetime) -> dt.date:
@@ -197,8 +213,12 @@ class _Sums:
         return self.charged + self.late_fee - self.paid
 
 
-def _sums(conn: Connection, raw: Raw, bill: Bill, now: dt.datetime) -> _Sums:
-    rows = raw.all("SELECT kind, amount FROM ledger WHERE bill_no = ?", (bill.bill_no,))
+def _sums(conn: Connection, raw: Raw, bill: Bill, now: dt.datetime,
+          rows: list[tuple[Any, ...]] | None = None, pending: int = 0) -> _Sums:
+    """``rows``: the bill's ledger if already read; ``pending``: payments of the same
+    batch whose ledger rows are not written yet."""
+    if rows is None:
+        rows = raw.all("SELECT kind, amount FROM ledger WHERE bill_no = ?", (bill.bill_no,))
     if not any(kind == "charge" for kind, _ in rows):
         ledger.charge_bill(conn, bill, now=now)  # bills inserted by other means
         rows = raw.all("SELECT kind, amount FROM ledger WHERE bill_no = ?", (bill.bill_no,))
@@ -210,15 +230,82 @@ def _sums(conn: Connection, raw: Raw, bill: Bill, now: dt.datetime) -> _Sums:
             late += amount
         elif kind in ledger.PAID_KINDS:
             paid -= amount
-    return _Sums(charged, late, paid)
+    return _Sums(charged, late, paid + pending)
+
+
+@dataclass(frozen=True)
+class _Todo:
+    biller: Biller
+    bill: Bill
+    payment_id: int
+    amount: int
+    note: str
+    paid_at: Any
+    utr: str | None
+    payer: str | None
+    ts: Any
+
+
+@dataclass
+class Batch:
+    """Postings of one transaction whose receipt numbers are taken together at the end.
+
+    ``post_payment(..., batch=b)`` decides and claims as usual but leaves the receipt
+    number, the payment's ledger entry, the payment row's update and the SMS to
+    :meth:`finish`, which takes the numbers with one counter update per biller (so the
+    receipt counter is the last lock a batch takes, after all its bill rows) and writes
+    the rest with one pipelined ``executemany`` each.  Payments of the batch not yet in
+    the ledger count in the next posting of the same bill (its row is locked by this
+    transaction, so nobody else can change them).  Call :meth:`finish` after the last
+    posting and before commit; ``receipts`` then maps payment id -> receipt number.
+    """
+
+    todo: list[_Todo] = field(default_factory=list)
+    pending: dict[str, int] = field(default_factory=dict)  # bill_no -> minor units
+    receipts: dict[int, str] = field(default_factory=dict)
+
+    def add(self, todo: _Todo) -> None:
+        self.todo.append(todo)
+        self.pending[todo.bill.bill_no] = self.pending.get(todo.bill.bill_no, 0) + todo.amount
+
+    def finish(self, conn: Connection) -> None:
+        if not self.todo:
+            return
+        raw = Raw(conn)
+        by_biller: dict[str, list[_Todo]] = {}
+        for todo in self.todo:
+            by_biller.setdefault(todo.biller.code, []).append(todo)
+        for code in sorted(by_biller):
+            todos = by_biller[code]
+            for todo, no in zip(todos, take_receipt_nos(raw, code, len(todos)), strict=True):
+                self.receipts[todo.payment_id] = no
+        entries, updates, sms = [], [], []
+        for t in self.todo:
+            no = self.receipts[t.payment_id]
+            entries.append((t.bill.biller, t.bill.account_no, t.bill.bill_no, "payment",
+                            -t.amount, t.payment_id, no, t.note, t.ts))
+            updates.append((no, t.ts, t.ts, t.paid_at, t.utr, t.payer, t.payment_id))
+            notice = payment_notice_row(t.biller, t.bill, notice="payment_received",
+                                        dedupe_key=f"payment:{t.payment_id}:received",
+                                        amount=t.amount, receipt_no=no, ts=t.ts)
+            if notice is not None:
+                sms.append(notice)
+        raw.many(_LEDGER_SQL, entries)
+        raw.many(_POSTED_SQL, updates)
+        enqueue_rows(conn, sms)
+        self.todo.clear()
+        self.pending.clear()
 
 
 def _post(conn: Connection, raw: Raw, biller: Biller, bill: Bill, row: Any, p: PaymentIn,
-          now: dt.datetime) -> PostingResult:
+          now: dt.datetime, entries: list[tuple[Any, ...]] | None,
+          batch: Batch | None) -> PostingResult:
     """Post a success: one read of the bill's ledger gives the status before and after
     (the same rules as ``ledger.bill_status``); the receipt number is taken after every
-    read and decision, just before the writes that carry it."""
-    before = _sums(conn, raw, bill, now)
+    read and decision, just before the writes that carry it (with ``batch``: at the end
+    of the batch, see :class:`Batch`)."""
+    before = _sums(conn, raw, bill, now, entries,
+                   batch.pending.get(bill.bill_no, 0) if batch is not None else 0)
     day = _local_day(biller, p.paid_at or now)
     late_fee = 0
     if day > bill.due_date and before.late_fee == 0 and before.balance > 0:
@@ -229,6 +316,14 @@ def _post(conn: Connection, raw: Raw, biller: Biller, bill: Bill, row: Any, p: P
         raw.run(_LEDGER_SQL, (bill.biller, bill.account_no, bill.bill_no, "late_fee", late_fee,
                               row["id"], None, f"paid {day.isoformat()}, due "
                               f"{bill.due_date.isoformat()}", ts))
+    paid = before.paid + amount
+    state = ledger.derive_state(before.charged, paid,
+                                before.charged + before.late_fee + late_fee - paid)
+    if batch is not None:
+        batch.add(_Todo(biller, bill, row["id"], amount, f"{p.channel} {p.txn_id}",
+                        raw.ts(p.paid_at or row["paid_at"] or now), p.utr or row["utr"],
+                        p.payer or row["payer"], ts))
+        return _result("posted", row, status="success", bill_state=state, late_fee=late_fee)
     receipt_no = take_receipt_no(raw, biller.code)
     raw.run(_LEDGER_SQL, (bill.biller, bill.account_no, bill.bill_no, "payment", -amount,
                           row["id"], receipt_no, f"{p.channel} {p.txn_id}", ts))
@@ -237,9 +332,6 @@ def _post(conn: Connection, raw: Raw, biller: Biller, bill: Bill, row: Any, p: P
     outbox_id = enqueue_payment_notice(conn, biller, bill, notice="payment_received",
                                        dedupe_key=f"payment:{row['id']}:received",
                                        amount=amount, receipt_no=receipt_no, now=now)
-    paid = before.paid + amount
-    state = ledger.derive_state(before.charged, paid,
-                                before.charged + before.late_fee + late_fee - paid)
     return _result("posted", row, status="success", receipt_no=receipt_no,
                    bill_state=state, late_fee=late_fee, outbox_id=outbox_id)
 
@@ -278,7 +370,7 @@ def _same_payment(row: Any, p: PaymentIn) -> None:
 
 
 def post_payment(conn: Connection, config: Config, p: PaymentIn, *,
-                 now: dt.datetime | None = None) -> PostingResult:
+                 now: dt.datetime | None = None, batch: Batch | None = None) -> PostingResult:
     """Apply one payment report; see the module docstring for the rules.
 
     Raises PaymentError (``unknown_bill``, ``channel_not_allowed`` (a channel not in the
@@ -286,19 +378,20 @@ def post_payment(conn: Connection, config: Config, p: PaymentIn, *,
     ``non_positive_amount``, ``amount_too_large``, ``invalid_amount``, ``bad_status``,
     ``missing_txn_id``) before touching anything, and
     Conflict ``txn_mismatch`` when a known transaction comes back with another bill or
-    amount.
+    amount.  With ``batch`` a new posting's receipt number is taken later, in
+    :meth:`Batch.finish` (``receipt_no`` is None in the result until then).
     """
     now = now or utcnow()
     _check_shape(p)
     raw = Raw(conn)
     bill, biller = _bill_and_biller(raw, config, p)
-    row, created = _claim(conn, raw, p, bill, now)
+    row, created, entries = _claim(conn, raw, p, bill, now)
     prior = None if created else row["status"]
     if prior is not None:
         _same_payment(row, p)
     if p.status == "success":
         if prior in (None, "failed", "pending"):
-            return _post(conn, raw, biller, bill, row, p, now)
+            return _post(conn, raw, biller, bill, row, p, now, entries, batch)
         return _result("duplicate" if prior == "success" else "ignored", row)
     if prior == p.status:
         return _result("duplicate", row)

@@ -41,6 +41,20 @@ def take_receipt_no(raw: Raw, biller: str) -> str:
     return format_receipt(biller, int(row[0]))
 
 
+_TAKE_MANY_SQL = ("INSERT INTO receipt_counters (biller, last_no) VALUES (?, ?) "
+                  "ON CONFLICT (biller) DO UPDATE SET last_no = receipt_counters.last_no + ? "
+                  "RETURNING last_no")
+
+
+def take_receipt_nos(raw: Raw, biller: str, count: int) -> list[str]:
+    """The next ``count`` receipt numbers for ``biller`` in one counter update (a batch of
+    postings takes its numbers together, after every posting of the batch is decided)."""
+    row = raw.one(_TAKE_MANY_SQL, (biller, count, count))
+    assert row is not None
+    last = int(row[0])
+    return [format_receipt(biller, n) for n in range(last - count + 1, last + 1)]
+
+
 def next_receipt_no(conn: Connection, biller: str) -> str:
     """Take the next receipt number for ``biller``.  Call inside the posting transaction."""
     return take_receipt_no(Raw(conn), biller)

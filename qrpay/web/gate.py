@@ -13,9 +13,9 @@ p99 latency explodes.  The gate queues them instead: a thread lock within the pr
 an ``flock`` on ``<database>.callbacks.lock`` across the server's worker processes, both
 of which wake the next waiter the moment the lock is free.
 
-On PostgreSQL rows lock individually; the batch writers of all processes take turns on
-an advisory lock inside the transaction (see ``qrpay.payments.callbacks``), and the gate
-is a no-op there.
+On PostgreSQL rows lock individually; the batch writers of all processes run side by
+side (each batch locks its bill rows in bill-number order and the receipt counter last,
+see ``qrpay.payments.callbacks``), and the gate is a no-op there.
 """
 
 from __future__ import annotations
