@@ -250,6 +250,9 @@ def _run_batch(store: Store, config: Config, items: list[_Item]) -> list[_Item]:
         done: list[_Item] = []
         sp = _Savepoint(raw)
         batch = Batch()
+        batch.lock_bills(conn, {item.parsed.payment.bill_no for item in items
+                                if item.parsed is not None and item.parsed.payment is not None
+                                and len(item.parsed.payment.bill_no) <= 40})
         for item in sorted(items, key=_order):
             (done if _act(conn, sp, config, item, batch) else again).append(item)
         sp.finish()

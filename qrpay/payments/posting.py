@@ -136,13 +136,21 @@ def _find_bill(raw: Raw, bill_no: str, *, lock: bool) -> Bill | None:
     row = raw.one(_BILL_SQL + (" FOR UPDATE" if lock and raw.pg else ""), (bill_no,))
     if row is None:
         return None
+    return _bill_of(bill_no, row)
+
+
+def _bill_of(bill_no: str, row: tuple[Any, ...]) -> Bill:
     return Bill(bill_no=bill_no, biller=row[0], account_no=row[1], name=row[2], period=row[3],
                 amount=row[4], due_date=as_date(row[5]), late_amount=row[6],
                 arrears=row[7] or 0, mobile=row[8], language=row[9])
 
 
-def _bill_and_biller(raw: Raw, config: Config, p: PaymentIn) -> tuple[Bill, Biller]:
-    bill = _find_bill(raw, p.bill_no, lock=p.status in ("success", "reversed"))
+def _bill_and_biller(raw: Raw, config: Config, p: PaymentIn,
+                     batch: Batch | None = None) -> tuple[Bill, Biller]:
+    if batch is not None and p.bill_no in batch.bills:
+        bill = batch.bills[p.bill_no]
+    else:
+        bill = _find_bill(raw, p.bill_no, lock=p.status in ("success", "reversed"))
     if bill is None:
         raise PaymentError(f"no bill {p.bill_no}", code="unknown_bill", field="bill_no")
     biller = config.biller(bill.biller)
@@ -261,8 +269,24 @@ class Batch:
     """
 
     todo: list[_Todo] = field(default_factory=list)
+    bills: dict[str, Bill | None] = field(default_factory=dict)  # locked by lock_bills
     pending: dict[str, int] = field(default_factory=dict)  # bill_no -> minor units
     receipts: dict[int, str] = field(default_factory=dict)
+
+    def lock_bills(self, conn: Connection, bill_nos: set[str]) -> None:
+        """Read (PostgreSQL: and lock, in bill-number order) every bill of the batch in
+        one statement, before any posting, so that concurrent batches never hold each
+        other's bills; unknown numbers are remembered as None."""
+        if not bill_nos:
+            return
+        raw = Raw(conn)
+        ordered = sorted(bill_nos)
+        q = (_BILL_SQL.replace("SELECT ", "SELECT bill_no, ", 1).replace(
+             "bill_no = ?", "bill_no IN (" + ", ".join("?" * len(ordered)) + ")")
+             + " ORDER BY bill_no" + (" FOR UPDATE" if raw.pg else ""))
+        self.bills.update(dict.fromkeys(ordered))
+        for row in raw.all(q, ordered):
+            self.bills[row[0]] = _bill_of(row[0], row[1:])
 
     def add(self, todo: _Todo) -> None:
         self.todo.append(todo)
@@ -384,7 +408,7 @@ def post_payment(conn: Connection, config: Config, p: PaymentIn, *,
     now = now or utcnow()
     _check_shape(p)
     raw = Raw(conn)
-    bill, biller = _bill_and_biller(raw, config, p)
+    bill, biller = _bill_and_biller(raw, config, p, batch)
     row, created, entries = _claim(conn, raw, p, bill, now)
     prior = None if created else row["status"]
     if prior is not None:
