@@ -165,16 +165,28 @@ def _fail(item: _Item, exc: QrpayError) -> None:
     item.answer = CallbackResult(_status_for(exc), {"error": exc.as_dict()}, item.callback_id)
 
 
+class _Redo(Exception):
+    """A callback of a batch run without savepoints failed: run the batch again with."""
+
+
 class _Savepoint:
-    """One savepoint per callback; releasing one and opening the next is one round trip."""
+    """One savepoint per callback; releasing one and opening the next is one round trip.
+
+    Disabled (PostgreSQL's first attempt at a batch, where each savepoint is a round
+    trip per callback), ``rollback`` raises :class:`_Redo` instead: the whole batch
+    transaction rolls back and runs again with savepoints, so one callback's failure
+    still never undoes or half-keeps anything."""
 
     NAME = "qrpay_cb"
 
-    def __init__(self, raw: Raw) -> None:
+    def __init__(self, raw: Raw, enabled: bool = True) -> None:
         self.raw = raw
+        self.enabled = enabled
         self.open = False
 
     def begin(self) -> None:
+        if not self.enabled:
+            return
         if self.open:
             self.raw.script(f"RELEASE SAVEPOINT {self.NAME}", f"SAVEPOINT {self.NAME}")
         else:
@@ -182,6 +194,8 @@ class _Savepoint:
         self.open = True
 
     def rollback(self) -> None:
+        if not self.enabled:
+            raise _Redo
         self.raw.script(f"ROLLBACK TO SAVEPOINT {self.NAME}")
 
     def finish(self) -> None:
@@ -240,7 +254,24 @@ def _fill_receipts(items: list[_Item], batch: Batch) -> None:
 
 
 def _run_batch(store: Store, config: Config, items: list[_Item]) -> list[_Item]:
-    """Store, post and commit ``items`` in one transaction; return those to run again."""
+    """Store, post and commit ``items`` in one transaction; return those to run again.
+
+    PostgreSQL: first without a savepoint per callback; if any callback fails, that
+    transaction rolls back and the batch runs again with savepoints."""
+    if store.is_sqlite:
+        return _run_once(store, config, items, savepoints=True)
+    try:
+        return _run_once(store, config, items, savepoints=False)
+    except _Redo:
+        for item in items:
+            item.tries -= 1
+            item.callback_id = None  # its raw row rolled back with the attempt
+            item.outcome = item.answer = item.exc = None
+        return _run_once(store, config, items, savepoints=True)
+
+
+def _run_once(store: Store, config: Config, items: list[_Item], *,
+              savepoints: bool) -> list[_Item]:
     again: list[_Item] = []
     with store.begin() as conn:
         raw = Raw(conn)
@@ -248,7 +279,7 @@ def _run_batch(store: Store, config: Config, items: list[_Item]) -> list[_Item]:
             item.tries += 1
         _store_raw(raw, items)
         done: list[_Item] = []
-        sp = _Savepoint(raw)
+        sp = _Savepoint(raw, savepoints)
         batch = Batch()
         batch.lock_bills(conn, {item.parsed.payment.bill_no for item in items
                                 if item.parsed is not None and item.parsed.payment is not None
