@@ -2,11 +2,11 @@
 
 The file is read once, row by row, in bounded memory (a bill number seen twice is found
 in the database, where this import's own rows carry its ``import_id``).  Valid rows are
-written in batches inside one transaction; the first invalid row stops the writing,
-validation goes on to report up to ``max_errors`` errors, and the transaction is rolled
-back: one bad row means nothing from the file is written.  Re-importing the same file
-changes nothing; the same bill number with different content is a conflict unless
-``replace``.
+written in batches inside one transaction; the whole file is checked (so duplicates and
+conflicts are reported beside bad values, up to ``max_errors`` errors), and on any error
+the transaction is rolled back: one bad row means nothing from the file is written.
+Re-importing the same file changes nothing; the same bill number with different content is
+a conflict unless ``replace``.
 """
 
 from __future__ import annotations
@@ -392,13 +392,13 @@ class _Writer:
                                   .values(**row))
                 adjust_bill(self.conn, bill, old["amount"], now=self.now)
                 self.report.replaced += 1
-        if errors:
-            return errors
+        # Rows are written even when the batch has errors: the transaction is rolled back
+        # then anyway, and what is written lets later batches find duplicates and conflicts.
         if inserts:
             self.conn.execute(insert(bills_t), inserts)
         if charges:
             self.conn.execute(insert(ledger_t), charges)
-        return []
+        return errors
 
     def _ledger(self, bill: Bill, kind: str, amount: int, note: str) -> dict[str, Any]:
         return {"biller": bill.biller, "account_no": bill.account_no, "bill_no": bill.bill_no,
@@ -439,8 +439,8 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
             for line, record in _records(path, text):
                 report.rows += 1
                 bill = _parse_or_record(record, config, path, line, report, max_errors)
-                if bill is None or report.errors:
-                    continue  # keep validating, stop writing
+                if bill is None:
+                    continue
                 batch.append((line, bill))
                 if len(batch) >= batch_size:
                     for e in writer.flush(batch):
@@ -448,9 +448,8 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
                     batch = []
                     if progress:
                         progress(report.rows)
-            if not report.errors:
-                for e in writer.flush(batch):
-                    _add_error(report, max_errors, e)
+            for e in writer.flush(batch):
+                _add_error(report, max_errors, e)
         except ImportError_ as exc:
             _add_error(report, max_errors, exc)
         except UnicodeDecodeError as exc:

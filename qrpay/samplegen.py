@@ -81,8 +81,9 @@ def rows(profile: str, n: int, *, seed: int = 7, period: str = "2026-11",
 
 
 def _awkward(row: dict[str, str], i: int, country: str) -> None:
-    if i == 1:  # nothing to pay this month
-        row.update(amount="0.00", charges="", history=row["history"], units="0")
+    if i == 1:  # nothing to pay this month: no consumption
+        months = row["history"].split(";")[:-1] + ["0"]
+        row.update(amount="0.00", charges="", history=";".join(months), units="0")
     elif i == 2:  # credit balance carried forward
         row.update(amount="-125.50", charges="", arrears="-125.50")
     elif i == 3:  # a very long name

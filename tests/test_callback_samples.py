@@ -70,3 +70,15 @@ def test_cli_unknown_channel_is_an_error(best, capsys):
     assert main(["--config", str(SAMPLES / "best.toml"), "callback", "sign",
                  str(CALLBACKS / "upi-success.json"), "--channel", "bkash"]) == 2
     assert "error[unknown_channel]" in capsys.readouterr().err
+
+
+def test_cli_send_to_no_server_is_a_clear_error(best, capsys):
+    import socket
+
+    with socket.socket() as s:  # a port with nobody listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert main(["--config", str(SAMPLES / "best.toml"), "callback", "send",
+                 str(CALLBACKS / "upi-success.json"), "--channel", "upi",
+                 "--url", f"http://127.0.0.1:{port}"]) == 2
+    assert capsys.readouterr().err.startswith("error[connection_failed]")

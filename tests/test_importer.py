@@ -235,3 +235,16 @@ def test_cli_link_prints_the_tokenised_bill_page(best_config, capsys, monkeypatc
         bill = get_bill(conn, "B2611100000000")
     expected = bill_url(bill, best_config.default_biller, best_config, bill.amount)
     assert url == "http://localhost:9" + expected[expected.index("/b/"):]
+
+
+def test_duplicates_are_reported_beside_bad_values(store, best_config, tmp_path):
+    rows = ["123456701,A,2026-11,1.005,2026-12-05",  # bad amount
+            "123456702,B,2026-11,10.00,2026-12-05",
+            "123456703,C,2026-11,10.00,2026-13-01",  # bad date
+            "123456702,B,2026-11,10.00,2026-12-05"]  # duplicate of row 3
+    report = import_bills(store, best_config,
+                          _write(tmp_path, HEADER + "\n" + "\n".join(rows) + "\n"),
+                          batch_size=2)
+    assert [(e.row, e.code) for e in report.errors] == [
+        (2, "too_many_decimals"), (4, "invalid_date"), (5, "duplicate_bill")]
+    assert _count(store) == 0 and _count(store, ledger) == 0

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from qrpay.config import Config
-from qrpay.errors import ConfigError
+from qrpay.errors import ConfigError, QrpayError
 
 
 def register(sub: Any) -> None:
@@ -67,6 +67,10 @@ def send_cmd(args: argparse.Namespace, ctx: Any) -> int:
     headers = signature_headers(ctx.config, args.channel, body, args.time)
     headers["Content-Type"] = "application/json"
     url = f"{args.url.rstrip('/')}/api/v1/callbacks/{args.channel}"
-    response = httpx.post(url, content=body, headers=headers, timeout=30)
+    try:
+        response = httpx.post(url, content=body, headers=headers, timeout=30)
+    except httpx.HTTPError as exc:
+        raise QrpayError(f"cannot reach {url}: {exc} (is `qrpay serve` running there? "
+                         "pass --url)", code="connection_failed") from None
     print(f"{response.status_code} {response.text}", file=ctx.out)
     return 0 if response.status_code == 200 else 1

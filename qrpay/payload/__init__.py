@@ -42,6 +42,7 @@ from typing import Any
 from qrpay.bills import Bill
 from qrpay.config import Biller, Config
 from qrpay.errors import PayloadError
+from qrpay.money import to_decimal_str
 from qrpay.payload import emv, upi
 from qrpay.payload.fields import FieldInfo
 from qrpay.payload.token import check_token, make_token, split_token
@@ -199,7 +200,9 @@ class Resolution:
 
     def as_dict(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "format": self.format, "biller": self.biller,
-                "bill_no": self.bill_no, "amount": self.amount, "code": self.code,
+                "bill_no": self.bill_no,
+                "amount": None if self.amount is None else to_decimal_str(self.amount),
+                "code": self.code,
                 "reasons": list(self.reasons), "payee": self.payee,
                 "fields": [f.as_dict() for f in self.fields]}
 

@@ -350,7 +350,8 @@ def parse(text: str) -> EmvPayload:
         raise _fail("bad_length", "the CRC (tag 63) must be 4 characters", "63")
     expected = crc16(text[:offset])
     if crc_value.upper() != expected:
-        raise _fail("bad_crc", f"CRC is {crc_value}, the payload gives {expected}", "63")
+        raise _fail("bad_crc", f"the payload's CRC is {crc_value}, its content computes to "
+                    f"{expected}", "63")
     objects = []
     seen: set[str] = set()
     for tag, value, _ in raw:

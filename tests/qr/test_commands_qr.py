@@ -85,6 +85,8 @@ def test_check_explains_a_genuine_image_and_flags_an_altered_text(cli, capsys, t
     assert run("check", forged, "--json") == 3
     data = json.loads(capsys.readouterr().out)
     assert data["verdict"] == "altered" and data["bill_no"] == bill.bill_no
+    from qrpay.money import to_decimal_str
+    assert data["amount"] == to_decimal_str(bill.amount)  # a decimal string, as the API gives
 
 
 def test_check_of_junk_is_invalid_and_decode_of_a_blank_image_finds_nothing(cli, capsys,
