@@ -32,8 +32,9 @@ def register(sub: Any) -> None:
     dis.set_defaults(func=disable_cmd)
 
     au = sub.add_parser("audit", help="print the staff audit trail")
-    au.add_argument("--since", required=True, metavar="DATE",
-                    help="YYYY-MM-DD (UTC midnight) or an ISO timestamp")
+    au.add_argument("--since", metavar="DATE",
+                    help="YYYY-MM-DD (midnight in the biller's time zone) or an ISO "
+                         "timestamp; default: today")
     au.add_argument("--until", metavar="DATE", help="up to, not including")
     au.add_argument("--user", metavar="USER", help="only this staff member")
     au.add_argument("--action", metavar="ACTION", help="only this action (login, collect...)")
@@ -119,8 +120,9 @@ def disable_cmd(args: argparse.Namespace, ctx: Any) -> int:
     return 0
 
 
-def parse_when(text: str, field: str) -> dt.datetime:
-    """``YYYY-MM-DD`` (UTC midnight) or an ISO timestamp (UTC when it has no offset)."""
+def parse_when(text: str, field: str, tz: dt.tzinfo = dt.UTC) -> dt.datetime:
+    """``YYYY-MM-DD`` (midnight in ``tz``) or an ISO timestamp (in ``tz`` when it has no
+    offset)."""
     from qrpay.digits import to_ascii
     from qrpay.errors import ValidationError
 
@@ -131,14 +133,23 @@ def parse_when(text: str, field: str) -> dt.datetime:
     except ValueError:
         raise ValidationError(f"{field}: {text!r} is not a date (YYYY-MM-DD)",
                               code="bad_date", field=field) from None
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    return when if when.tzinfo else when.replace(tzinfo=tz)
 
 
 def audit_cmd(args: argparse.Namespace, ctx: Any) -> int:
-    from qrpay.desk import audit
+    from zoneinfo import ZoneInfo
 
-    since = parse_when(args.since, "since")
-    until = parse_when(args.until, "until") if args.until else None
+    from qrpay.desk import audit
+    from qrpay.errors import ValidationError
+
+    tz = ZoneInfo(ctx.config.default_biller.timezone)
+    if args.action and args.action not in audit.ACTIONS:
+        raise ValidationError(f"unknown action {args.action!r}; known: "
+                              f"{', '.join(sorted(audit.ACTIONS))}", code="unknown_action",
+                              field="action")
+    today = dt.datetime.now(tz).date().isoformat()
+    since = parse_when(args.since or today, "since", tz)
+    until = parse_when(args.until, "until", tz) if args.until else None
     with ctx.store.connect() as conn:
         for e in audit.entries(conn, since=since, until=until, actor=args.user,
                                action=args.action):
@@ -147,6 +158,7 @@ def audit_cmd(args: argparse.Namespace, ctx: Any) -> int:
                 continue
             where = "/".join(x for x in (e.biller, e.counter) if x) or "-"
             detail = json.dumps(e.detail, ensure_ascii=False, sort_keys=True)
-            print(f"{e.at.isoformat(timespec='seconds')}  {e.actor:<16} {e.action:<13} "
+            print(f"{e.at.astimezone(tz).isoformat(timespec='seconds')}  {e.actor:<16} "
+                  f"{e.action:<13} "
                   f"{where:<24} {e.remote or '-':<15} {detail}", file=ctx.out)
     return 0

@@ -53,3 +53,18 @@ def test_audit_command_prints_rows_since_date(store: Store, db_url: str,
     assert "B2611100000001" in capsys.readouterr().out
     assert main(["--config", config, "audit", "--since", "yesterday"]) == 2
     assert "error[bad_date]" in capsys.readouterr().err
+
+
+def test_audit_command_speaks_the_billers_time_and_checks_the_action(
+        store: Store, db_url: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("QRPAY_DATABASE_URL", db_url)
+    now = dt.datetime.now(dt.UTC)
+    with store.begin() as conn:
+        audit.record(conn, "asha", "collect", audit.Where("best", "C1"), at=now)
+    config = str(SAMPLES / "best.toml")
+    assert main(["--config", config, "audit"]) == 0  # default: since today
+    out = capsys.readouterr().out
+    assert "asha" in out and "+05:30" in out  # BEST's time zone, not UTC
+    assert main(["--config", config, "audit", "--action", "bogus"]) == 2
+    assert "error[unknown_action]" in capsys.readouterr().err
