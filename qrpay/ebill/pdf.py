@@ -8,7 +8,11 @@ subsets that keep the font's own glyph ids (so content never depends on the subs
 subset is cached by its glyph set), and text goes out as the glyphs HarfBuzz chose.
 
 Fonts are Type0/CIDFontType2 with Identity-H encoding and a ToUnicode map, so text can
-be searched and extracted.
+be searched and extracted.  A per-glyph map cannot say a conjunct or a vowel sign drawn
+before its consonant, so a run whose glyphs do not spell its text in drawing order is
+wrapped in a marked-content span whose ``/ActualText`` is the original string (what
+pdfium, poppler and Acrobat extract); the ToUnicode map gives each character of a
+cluster to one glyph only, so readers that ignore ActualText never see text twice.
 """
 
 from __future__ import annotations
@@ -131,10 +135,12 @@ class Layer:
         if colour:
             ops.append(_fill_op(colour))
         ops.append("BT")
-        for font_op, pieces, used in _compiled(shaped.text, bold, size):
+        for font_op, pieces, used, end in _compiled(shaped.text, bold, size):
             ops.append(font_op)
             for dx, dy, show in pieces:
                 ops.append(f"1 0 0 1 {x + dx:.2f} {y + dy:.2f} Tm {show}")
+            if end:
+                ops.append(end)
             for role, glyphs in used:
                 target = self.glyphs.get(role)
                 if target is None:
@@ -160,7 +166,12 @@ def _chunk_ops(key: tuple[int, bytes]) -> str:
 
 Piece = tuple[float, float, str]  # dx, dy from the text origin, show operator
 Used = tuple[tuple[str, tuple[tuple[int, str], ...]], ...]
-Compiled = tuple[str, tuple[Piece, ...], Used]  # font operator, pieces, glyphs used
+Compiled = tuple[str, tuple[Piece, ...], Used, str]  # font op, pieces, glyphs used, end op
+
+
+def actual_text_open(text: str) -> str:
+    """Begin a marked-content span whose extracted text is ``text``."""
+    return f"/Span <</ActualText <FEFF{_utf16_hex(text)}>>> BDC"
 
 
 @lru_cache(maxsize=32768)
@@ -194,7 +205,11 @@ def _compiled(text: str, bold: bool, size: float) -> tuple[Compiled, ...]:
         if seg:
             pieces.append((seg_x, 0.0, f"[{''.join(seg)}] TJ"))
         used = ((run.role, tuple(dict(zip(run.gids, run.texts, strict=True)).items())),)
-        out.append((f"/{RESOURCE[run.role]} {size:.2f} Tf", tuple(pieces), used))
+        font_op = f"/{RESOURCE[run.role]} {size:.2f} Tf"
+        if run.needs_actual_text:
+            out.append((f"{actual_text_open(run.source)} {font_op}", tuple(pieces), used, "EMC"))
+        else:
+            out.append((font_op, tuple(pieces), used, ""))
     return tuple(out)
 
 

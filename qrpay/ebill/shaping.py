@@ -26,7 +26,15 @@ class Run:
     gids: tuple[int, ...]
     advances: tuple[int, ...]  # 1/1000 em
     offsets: tuple[tuple[int, int], ...]  # (dx, dy) per glyph, 1/1000 em
-    texts: tuple[str, ...]  # what each glyph stands for, for text extraction
+    texts: tuple[str, ...]  # what each glyph stands for (ToUnicode), no text twice
+    source: str = ""  # the text this run draws (ActualText when ``texts`` can't say it)
+
+    @property
+    def needs_actual_text(self) -> bool:
+        """True when the glyphs, read in drawing order, do not spell the source text
+        (conjuncts, reordered vowel signs) or marks are placed apart from the pen (which
+        text extractors read as word breaks): extraction then needs ``/ActualText``."""
+        return "".join(self.texts) != self.source or any(dx or dy for dx, dy in self.offsets)
 
     @property
     def width(self) -> int:
@@ -111,15 +119,46 @@ def shape_run(f: Font, chunk: str) -> Run:
                               f"in {chunk!r}", code="missing_glyph", field="text")
         nominal[info.cluster] = nominal.get(info.cluster, "") + f.to_unicode.get(
             info.codepoint, "")
-    gids, advances, offsets, texts = [], [], [], []
+    gids, advances, offsets = [], [], []
     for info, pos in zip(infos, positions, strict=True):
         gids.append(info.codepoint)
         advances.append(round(pos.x_advance * scale))
         offsets.append((round(pos.x_offset * scale), round(pos.y_offset * scale)))
-        texts.append(f.to_unicode.get(info.codepoint)
-                     or _rest(cluster_text.get(info.cluster, ""), nominal[info.cluster]))
+    texts = _glyph_texts(f, [info.codepoint for info in infos], clusters, cluster_text,
+                         nominal)
     return Run(role=f.role, gids=tuple(gids), advances=tuple(advances),
-               offsets=tuple(offsets), texts=tuple(texts))
+               offsets=tuple(offsets), texts=tuple(texts), source=chunk)
+
+
+_PRE_BASE = frozenset("\u093f\u09bf\u09c7\u09c8")  # vowel signs drawn before the base
+
+
+def _glyph_texts(f: Font, gids: list[int], clusters: list[int],
+                 cluster_text: dict[int, str], nominal: dict[int, str]) -> list[str]:
+    """What each glyph stands for, each character of a cluster given to one glyph only.
+
+    A glyph with a cmap entry stands for its character.  The rest of a cluster (a
+    conjunct, a vowel-sign variant) goes to its other glyphs: a pre-base vowel sign to
+    a leading glyph, everything else to the first remaining glyph, nothing to the others.
+    """
+    rest = {c: _rest(t, nominal.get(c, "")) for c, t in cluster_text.items()}
+    texts = []
+    for i, (gid, cluster) in enumerate(zip(gids, clusters, strict=True)):
+        own = f.to_unicode.get(gid)
+        if own:
+            texts.append(own)
+            continue
+        left = rest.get(cluster, "")
+        leading = i + 1 < len(gids) and clusters[i + 1] == cluster and (
+            i == 0 or clusters[i - 1] != cluster)
+        matra = next((ch for ch in left if ch in _PRE_BASE), "") if leading else ""
+        if matra and len(left) > 1:
+            texts.append(matra)
+            rest[cluster] = left.replace(matra, "", 1)
+        else:
+            texts.append(left)
+            rest[cluster] = ""
+    return texts
 
 
 @lru_cache(maxsize=65536)
