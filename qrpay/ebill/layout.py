@@ -92,13 +92,19 @@ def label(layer: Layer, x: float, top: float, lab: Labels, key: str, size: float
         layer.text(x, Y(top), english, size, bold=True, colour=colour, align=align)
 
 
-def chunks(text: str, size: float, width: float, lines: int) -> list[str]:
-    """Cut an unbreakable string (a URL) into at most ``lines`` lines of ``width``."""
-    if not text:
-        return []
-    per_char = shape(text).width * size / 1000 / len(text)
-    n = max(8, int(width / per_char * 0.97))
-    return [text[i:i + n] for i in range(0, len(text), n)][:lines]
+URL_MIN_SIZE = 3.5
+
+
+def url_lines(url: str, size: float, width: float) -> tuple[list[str], float]:
+    """The bill-page URL on one line, or two with the second starting at ``?t=`` (a
+    token is never cut); the font shrinks (down to ``URL_MIN_SIZE``) until each line
+    fits ``width``.  Returns the lines and the font size."""
+    if not url:
+        return [], size
+    cut = url.find("?t=")
+    lines = [url] if shape(url).width_at(size) <= width or cut < 0 else [url[:cut], url[cut:]]
+    widest = max(shape(line).width for line in lines)
+    return lines, max(URL_MIN_SIZE, min(size, width * 1000 / widest))
 
 
 # -- blocks ------------------------------------------------------------------------------
@@ -155,16 +161,23 @@ def amount_panel(out: Out, lab: Labels, view: BillView) -> None:
     s.fill(ACCENT_LIGHT)
     s.round_rect(x, Y(top + 142), RIGHT_W, 142, 5)
     label(s, cx, top + 18, lab, "amount_due", 9, colour=ACCENT, align="center")
-    size = 22.0
-    while shape(view.amount, True).width * size / 1000 > RIGHT_W - 16 and size > 12:
+    main, english = view.amount_box
+    size = 22.0 if view.payable else 16.0
+    while shape(main, True).width * size / 1000 > RIGHT_W - 16 and size > 9:
         size -= 1
-    d.text(cx, Y(top + 62), view.amount, size, bold=True, colour=ACCENT, align="center")
+    d.text(cx, Y(top + (62 if view.payable or not english else 52)), main, size, bold=True,
+           colour=ACCENT, align="center")
+    if english:
+        d.text(cx, Y(top + 65), fit(english, 9, RIGHT_W - 16), 9, colour=GREY,
+               align="center")
     s.stroke(RULE, 0.5)
     s.line(x + 12, Y(top + 74), x + RIGHT_W - 12, Y(top + 74))
-    label(s, x + 12, top + 90, lab, "due_date")
+    if not view.payable:  # a credit or zero bill: no pay-by date, no late amount
+        return
+    label(d, x + 12, top + 90, lab, "due_date")
     d.text(x + RIGHT_W - 12, Y(top + 93), view.due_date, 10, bold=True, colour=HIGHLIGHT,
            align="right")
-    label(s, x + 12, top + 118, lab, "after_due")
+    label(d, x + 12, top + 118, lab, "after_due")
     d.text(x + RIGHT_W - 12, Y(top + 121), view.late_amount, 10, bold=True, colour=INK,
            align="right")
 
@@ -179,9 +192,14 @@ def charges_table(out: Out, lab: Labels, view: BillView) -> None:
     label(s, M + 10, top + 11, lab, "charges", 8, colour="#FFFFFF", sub="#DDE6EE")
     rows = view.charges
     step = min(20.0, (height - 24 - 40) / max(len(rows), 1))
-    for i, (head, amount) in enumerate(rows):
-        base = top + 24 + step * (i + 1) - 5
+    below = step >= 16  # room for the English head under the local one
+    for i, (head, english, amount) in enumerate(rows):
+        base = top + 24 + step * (i + 1) - (7 if english and below else 5)
+        if english and not below:
+            head = f"{head} / {english}"
         d.text(M + 12, Y(base), fit(head, 9, LEFT_W - 130), 9, colour=INK)
+        if english and below:
+            d.text(M + 12, Y(base + 8), fit(english, 6.5, LEFT_W - 130), 6.5, colour=GREY)
         d.text(M + LEFT_W - 12, Y(base), amount, 9, colour=INK, align="right")
     s.stroke(ACCENT, 0.8)
     s.line(M + 8, Y(top + height - 34), M + LEFT_W - 8, Y(top + height - 34))
@@ -207,7 +225,9 @@ def qr_panel(out: Out, biller: Biller, lab: Labels, view: BillView,
         label(d, cx, top + 90, lab, "amount_due", 9, colour=GREY, align="center")
         d.text(cx, Y(top + 118), fit(view.nothing_due, 9.5, RIGHT_W - 16, True), 9.5,
                bold=True, colour=ACCENT, align="center")
-        d.text(cx, Y(top + 140), view.amount, 12, bold=True, colour=INK, align="center")
+        main = view.amount_box[0] if view.amount_box[1] else view.amount  # credit: "जमा ₹ 5"
+        d.text(cx, Y(top + 140), fit(main, 12, RIGHT_W - 16, True), 12, bold=True, colour=INK,
+               align="center")
         return
     if biller.country == "IN":
         label(d, cx, top + 13, lab, "scan_upi", 8.5, colour=ACCENT, align="center")
@@ -228,8 +248,9 @@ def qr_panel(out: Out, biller: Biller, lab: Labels, view: BillView,
     d.text(cx, Y(below + 6), f"{local} · {english}" if local else english, 6.5, colour=GREY,
            align="center")
     d.text(cx, Y(below + 20), view.qr_amount, 11, bold=True, colour=ACCENT, align="center")
-    for i, line in enumerate(chunks(view.url, 5.5, RIGHT_W - 16, 3)):
-        d.text(cx, Y(below + 30 + i * 6.5), line, 5.5, colour=GREY, align="center")
+    lines, size = url_lines(view.url, 5.5, RIGHT_W - 16)
+    for i, line in enumerate(lines):
+        d.text(cx, Y(below + 30 + i * 6.5), line, size, colour=GREY, align="center")
 
 
 def usage(out: Out, lab: Labels, view: BillView) -> None:

@@ -69,9 +69,11 @@ class BillView:
     due_date: str
     amount: str
     late_amount: str
+    amount_box: tuple[str, str]  # amount box: main line, and its English under it ("": none)
+    payable: bool  # amount > 0: the page shows the pay-by date and the late amount
     units: str
     average: str
-    charges: tuple[tuple[str, str], ...]  # (head label, amount text)
+    charges: tuple[tuple[str, str, str], ...]  # (head label, English head, amount text)
     total: str
     history: tuple[tuple[str, int, str], ...]  # (month label, kWh, kWh text)
     payload: str | None  # QR text; None when nothing is due
@@ -97,17 +99,41 @@ def _month(period: str, lab: Labels, key: str = "months_full") -> str:
     return localise(f"{months[month - 1]} {year}", lab.numerals)
 
 
-def charge_rows(bill: Bill, lab: Labels, biller: Biller) -> tuple[tuple[str, str], ...]:
-    """Rows that add up exactly to ``bill.amount`` (minor units)."""
-    rows: list[tuple[str, int]] = [(lab.word("charges_heads", h), v) for h, v in bill.charges]
+def charge_rows(bill: Bill, lab: Labels, biller: Biller
+                ) -> tuple[tuple[str, str, str], ...]:
+    """Rows ``(head, English head, amount)`` that add up exactly to ``bill.amount``; the
+    English head is "" on English bills."""
+    rows: list[tuple[str, int]] = list(bill.charges)
     if bill.arrears:
-        rows.append((lab.word("charges_heads", "arrears"), bill.arrears))
+        rows.append(("arrears", bill.arrears))
     rest = bill.amount - sum(v for _, v in rows)
     if rest:
-        key = "adjustment" if bill.charges else "current"
-        rows.append((lab.word("charges_heads", key), rest))
+        rows.append(("adjustment" if bill.charges else "current", rest))
     assert sum(v for _, v in rows) == bill.amount
-    return tuple((head, _money(v, biller, lab.numerals)) for head, v in rows)
+    english = lab.english.get("charges_heads", {})
+    return tuple((lab.word("charges_heads", head),
+                  str(english.get(head) or head) if lab.bilingual else "",
+                  _money(v, biller, lab.numerals)) for head, v in rows)
+
+
+def average(history: tuple[int, ...]) -> int:
+    """The mean of the last 12 months, rounded half up (integers only)."""
+    hist = history[-12:]
+    return (2 * sum(hist) + len(hist)) // (2 * len(hist)) if hist else 0
+
+
+def amount_box(bill: Bill, biller: Biller, lab: Labels) -> tuple[str, str]:
+    """What the amount box says: the amount due; or, when nothing is due, "Credit ₹ 125.50"
+    or "Nothing to pay" (in the bill's language, English under it)."""
+    n = lab.numerals
+    if bill.amount > 0:
+        return _money(bill.amount, biller, n), ""
+    key = "amount_credit" if bill.amount < 0 else "amount_zero"
+    local, english = lab.pair(key)
+    if bill.amount < 0:
+        money = _money(-bill.amount, biller, n)
+        local, english = (f"{local} {money}" if local else ""), f"{english} {money}"
+    return (local, english) if local else (english, "")
 
 
 def _history(bill: Bill, lab: Labels) -> tuple[tuple[str, int, str], ...]:
@@ -146,8 +172,6 @@ def make_view(bill: Bill, biller: Biller, config: Config, lab: Labels, *,
                               field=exc.field) from exc
         url = bill_url(bill, biller, config, due)
         nothing = ""
-    hist = bill.history[-12:]
-    average = sum(hist) // len(hist) if hist else 0
     return BillView(
         bill_no=bill.bill_no, account_no=bill.account_no, name=bill.name,
         address=bill.address or "",
@@ -157,8 +181,9 @@ def make_view(bill: Bill, biller: Biller, config: Config, lab: Labels, *,
         meter_no=bill.meter_no or "—", month=_month(bill.period, lab),
         due_date=_date(bill.due_date, lab), amount=_money(bill.amount, biller, n),
         late_amount=_money(_late(bill, biller), biller, n),
+        amount_box=amount_box(bill, biller, lab), payable=bill.amount > 0,
         units=localise(str(bill.units if bill.units is not None else 0), n),
-        average=localise(str(average), n), charges=charge_rows(bill, lab, biller),
+        average=localise(str(average(bill.history)), n), charges=charge_rows(bill, lab, biller),
         total=_money(bill.amount, biller, n), history=_history(bill, lab),
         payload=payload, qr_amount=_money(due, biller, n) if due is not None else "",
         qr_amount_minor=due, url=url,

@@ -72,6 +72,7 @@ def test_qr_modules_are_at_least_0_4_mm_on_a5(best_bills: list[Bill],
     r = render_bill(bill, best_config.biller(bill.biller), best_config, size="A5")
     from qrpay.qr import make_symbol
 
+    assert r.payload is not None
     modules = len(make_symbol(r.payload).matrix) + 8
     assert r.qr_box is not None
     assert r.qr_box[2] / modules >= 0.4 * 72 / 25.4 - 1e-6
@@ -95,11 +96,11 @@ def test_charges_always_add_up_to_the_amount(best_bills: list[Bill],
     lab = labels_for(biller, "en")
     bill = dataclasses.replace(best_bills[0], arrears=12_345, amount=best_bills[0].amount + 99)
     rows = charge_rows(bill, lab, biller)
-    heads = [h for h, _ in rows]
+    heads = [h for h, _, _ in rows]
     assert "Arrears" in heads and "Adjustment" in heads
     from qrpay.money import parse_amount
 
-    assert sum(parse_amount(v.removeprefix("₹ ")) for _, v in rows) == bill.amount
+    assert sum(parse_amount(v.removeprefix("₹ ")) for _, _, v in rows) == bill.amount
 
 
 def test_same_bill_renders_to_the_same_bytes(breb_bills: list[Bill],
@@ -121,3 +122,83 @@ def test_print_book_has_a_cover_then_one_page_per_bill(breb_bills: list[Bill],
         doc.close()
     assert bills[0].bill_no in page_text(pdf, 1)
     assert bills[2].bill_no in page_text(pdf, 3)
+
+
+def test_credit_bill_shows_the_credit_and_no_pay_by_date(best_bills: list[Bill],
+                                                         best_config: Config) -> None:
+    bill = next(b for b in best_bills if b.amount < 0 and (b.language or "hi") == "hi")
+    lab = labels_for(best_config.biller(bill.biller), "hi")
+    text = page_text(render_bill(bill, best_config.biller(bill.biller), best_config).pdf)
+    credit = money(bill, best_config, -bill.amount)
+    assert f"Credit {credit}" in text and f"{lab.local['amount_credit']} {credit}" in text
+    for gone in ("Pay by", "After due date", lab.local["due_date"], "05 दिस 2026"):
+        assert gone not in text
+
+
+def test_zero_bill_says_nothing_to_pay_and_has_no_pay_by_date(best_bills: list[Bill],
+                                                               best_config: Config) -> None:
+    bill = next(b for b in best_bills if b.amount == 0 and (b.language or "hi") == "hi")
+    text = page_text(render_bill(bill, best_config.biller(bill.biller), best_config).pdf)
+    assert "Nothing to pay" in text and "कोई भुगतान नहीं" in text
+    assert "Pay by" not in text and "After due date" not in text
+
+
+def test_payable_bill_still_shows_pay_by_and_late_amount(best_bills: list[Bill],
+                                                         best_config: Config) -> None:
+    bill = by_language(best_bills, "hi")
+    text = page_text(render_bill(bill, best_config.biller(bill.biller), best_config).pdf)
+    assert "Pay by" in text and "After due date" in text and "Credit" not in text
+
+
+@pytest.mark.parametrize("lang", ["en", "hi", "mr", "bn"])
+def test_every_language_words_credit_nothing_to_pay_and_every_charge_head(lang: str) -> None:
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates" / "bill"
+    own = tomllib.loads((root / f"{lang}.toml").read_text(encoding="utf-8"))
+    english = tomllib.loads((root / "en.toml").read_text(encoding="utf-8"))
+    assert own["amount_credit"] and own["amount_zero"]
+    assert set(english["charges_heads"]) <= set(own["charges_heads"])
+
+
+def test_arrears_and_current_rows_carry_an_english_sub_label(best_bills: list[Bill],
+                                                             best_config: Config) -> None:
+    biller = best_config.biller("best")
+    bill = dataclasses.replace(by_language(best_bills, "hi"), language="hi", charges=(),
+                               arrears=5_000)
+    text = page_text(render_bill(bill, biller, best_config).pdf)
+    assert "बकाया" in text and "Arrears" in text
+    assert "चालू शुल्क" in text and "Current charges" in text
+    rows = charge_rows(bill, labels_for(biller, "hi"), biller)
+    assert all(english for _, english, _ in rows)
+
+
+def test_bill_url_is_never_cut_inside_its_token(best_bills: list[Bill],
+                                                best_config: Config) -> None:
+    from qrpay.ebill.layout import URL_MIN_SIZE, url_lines
+    from qrpay.ebill.shaping import shape
+    from qrpay.payload import bill_url
+
+    url = "https://pay.bestundertaking.example/b/B2611100000000?t=k1.0CKnP7tI3uEIabcdef"
+    for width in (60.0, 120.0, 181.0, 400.0):
+        lines, size = url_lines(url, 5.5, width)
+        assert "".join(lines) == url
+        assert len(lines) == 1 or lines[1].startswith("?t=")
+        assert size == URL_MIN_SIZE or all(shape(ln).width_at(size) <= width + 1e-6
+                                           for ln in lines)
+    bill = by_language(best_bills, "hi")
+    biller = best_config.biller(bill.biller)
+    query = bill_url(bill, biller, best_config, bill.amount).split("?")[1]
+    for paper in ("A4", "A5"):
+        assert query in page_text(render_bill(bill, biller, best_config, size=paper).pdf)
+
+
+@pytest.mark.parametrize(("history", "shown"), [((3610,) + (0,) * 11, 301),
+                                                ((300,) * 11 + (306,), 301),
+                                                ((300,) * 11 + (305,), 300),
+                                                ((), 0)])
+def test_twelve_month_average_rounds_half_up(history: tuple[int, ...], shown: int) -> None:
+    from qrpay.ebill.view import average
+
+    assert average(history) == shown
