@@ -82,13 +82,13 @@ def payment_notice_row(biller: Biller, bill: Bill, *, notice: str, dedupe_key: s
             sms.encoding, sms.segments, "pending", ts, None, ts)
 
 
-_ENQUEUE_MANY_SQL = _ENQUEUE_SQL.removesuffix(" RETURNING id")
+ENQUEUE_MANY_SQL = _ENQUEUE_SQL.removesuffix(" RETURNING id")
 
 
 def enqueue_rows(conn: Connection, rows: list[tuple[object, ...]]) -> None:
     """Insert many :func:`payment_notice_row` rows (pipelined on PostgreSQL); a dedupe
     key that exists is skipped."""
-    Raw(conn).many(_ENQUEUE_MANY_SQL, rows)
+    Raw(conn).many(ENQUEUE_MANY_SQL, rows)
 
 
 def enqueue_payment_notice(conn: Connection, biller: Biller, bill: Bill, *, notice: str,

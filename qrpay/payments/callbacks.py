@@ -46,7 +46,7 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -56,7 +56,7 @@ from qrpay.config import Config
 from qrpay.errors import AuthError, ConfigError, Conflict, NotFound, PaymentError, QrpayError
 from qrpay.payments.adapters import ParsedCallback, get_adapter
 from qrpay.payments.adapters._util import lower_headers
-from qrpay.payments.posting import Batch, post_payment
+from qrpay.payments.posting import Batch, post_payment, precheck
 from qrpay.payments.sql import Raw, is_retryable
 from qrpay.store import Store, utcnow
 
@@ -216,6 +216,12 @@ def _act(conn: Any, sp: _Savepoint, config: Config, item: _Item, batch: Batch) -
         item.answer = CallbackResult(200, {"result": parsed.result, "receipt_no": None,
                                            "reason": parsed.ignored}, item.callback_id)
         return True
+    if parsed.payment.bill_no in batch.bills:
+        try:  # the checks made before any write: failing one needs no rollback
+            precheck(config, parsed.payment, batch)
+        except QrpayError as exc:
+            _fail(item, exc)
+            return True
     sp.begin()
     try:
         res = post_payment(conn, config, parsed.payment, now=item.now, batch=batch)
@@ -253,43 +259,93 @@ def _fill_receipts(items: list[_Item], batch: Batch) -> None:
                                          answer.callback_id)
 
 
-def _run_batch(store: Store, config: Config, items: list[_Item]) -> list[_Item]:
+Begin = Callable[[], AbstractContextManager[Any]]
+
+
+class _HeldConnection:
+    """A writer thread's PostgreSQL connection, kept from one batch to the next: a pool
+    checkout pre-pings the server, a round trip per batch.  Dropped after any error
+    (the next batch checks a fresh one out).  SQLite: ``store.begin()`` as usual."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._conn: Any = None
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Any]:
+        if self._store.is_sqlite:
+            with self._store.begin() as conn:
+                yield conn
+            return
+        if self._conn is None:
+            self._conn = self._store.engine.connect()
+        ok = False
+        try:
+            with self._conn.begin():
+                yield self._conn
+            ok = True
+        finally:
+            if not ok:
+                self.close()
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+def _run_batch(store: Store, config: Config, items: list[_Item],
+               begin: Begin | None = None) -> list[_Item]:
     """Store, post and commit ``items`` in one transaction; return those to run again.
 
     PostgreSQL: first without a savepoint per callback; if any callback fails, that
     transaction rolls back and the batch runs again with savepoints."""
+    begin = begin or store.begin
     if store.is_sqlite:
-        return _run_once(store, config, items, savepoints=True)
+        return _run_once(begin, config, items, savepoints=True)
     try:
-        return _run_once(store, config, items, savepoints=False)
+        return _run_once(begin, config, items, savepoints=False)
     except _Redo:
         for item in items:
             item.tries -= 1
             item.callback_id = None  # its raw row rolled back with the attempt
             item.outcome = item.answer = item.exc = None
-        return _run_once(store, config, items, savepoints=True)
+        return _run_once(begin, config, items, savepoints=True)
 
 
-def _run_once(store: Store, config: Config, items: list[_Item], *,
+def _run_once(begin: Begin, config: Config, items: list[_Item], *,
               savepoints: bool) -> list[_Item]:
     again: list[_Item] = []
-    with store.begin() as conn:
+    with begin() as conn:
         raw = Raw(conn)
         for item in items:
             item.tries += 1
-        _store_raw(raw, items)
         done: list[_Item] = []
         sp = _Savepoint(raw, savepoints)
         batch = Batch()
-        batch.lock_bills(conn, {item.parsed.payment.bill_no for item in items
-                                if item.parsed is not None and item.parsed.payment is not None
-                                and len(item.parsed.payment.bill_no) <= 40})
+        # the raw rows first, then the bills locked and their ledgers read, in one pipeline
+        new = [item for item in items if item.callback_id is None]
+        ids = batch.lock_bills(conn, {item.parsed.payment.bill_no for item in items
+                                      if item.parsed is not None
+                                      and item.parsed.payment is not None
+                                      and len(item.parsed.payment.bill_no) <= 40},
+                               first=(_RAW_SQL, [_raw_row(raw, item) for item in new]))
+        for item, row in zip(new, ids, strict=True):
+            item.callback_id = int(row[0])
+        if not savepoints:  # the attempt rolls back as a whole if any posting fails
+            batch.claim_all(conn, config, [(item.parsed.payment, item.now) for item in items
+                                           if item.parsed is not None
+                                           and item.parsed.payment is not None])
         for item in sorted(items, key=_order):
             (done if _act(conn, sp, config, item, batch) else again).append(item)
         sp.finish()
-        batch.finish(conn)
-        _fill_receipts(done, batch)
-        raw.many(_MARK_SQL, [_mark_row(item) for item in done])
+
+        def marks() -> tuple[str, list[tuple[Any, ...]]]:
+            _fill_receipts(done, batch)
+            return _MARK_SQL, [_mark_row(item) for item in done]
+
+        batch.finish(conn, marks)
     return again
 
 
@@ -307,14 +363,15 @@ def _rescue(store: Store, items: list[_Item]) -> None:
 
 
 def process(store: Store, config: Config, items: list[_Item],
-            lock: Callable[[], AbstractContextManager[Any]] | None = None) -> list[_Item]:
+            lock: Callable[[], AbstractContextManager[Any]] | None = None,
+            begin: Begin | None = None) -> list[_Item]:
     """Run one batch and complete its futures; return the items to run again."""
     for item in items:
         if item.parsed is None and item.error is None:
             _check(item, config)
     try:
         with lock() if lock is not None else contextlib.nullcontext():
-            again = _run_batch(store, config, items)
+            again = _run_batch(store, config, items, begin)
     except Exception as exc:  # noqa: BLE001 - nothing of this batch was committed
         for item in items:
             item.callback_id = None  # its raw row rolled back with the batch
@@ -370,6 +427,10 @@ class CallbackWriter:
                remote: str | None, now: dt.datetime | None = None
                ) -> Future[CallbackResult]:
         item = _Item(channel, lower_headers(headers), raw_body, remote, now or utcnow())
+        try:  # verify and parse in the caller's thread, while the writer is on the store
+            _check(item, self._config)
+        except Exception:  # noqa: BLE001 - the writer checks it again and answers
+            item.parsed = item.error = item.signature_ok = None
         self._queue.put(item)
         if self._thread is None:
             with self._start:
@@ -405,6 +466,13 @@ class CallbackWriter:
         return batch, stop
 
     def _run(self) -> None:
+        held = _HeldConnection(self._store)
+        try:
+            self._loop(held)
+        finally:
+            held.close()
+
+    def _loop(self, held: _HeldConnection) -> None:
         pending: list[_Item] = []
         stop = False
         while not stop or pending:
@@ -413,7 +481,7 @@ class CallbackWriter:
             if not batch:
                 continue
             try:
-                pending = process(self._store, self._config, batch, self._lock)
+                pending = process(self._store, self._config, batch, self._lock, held.begin)
             except BaseException as exc:  # noqa: BLE001 - never leave a caller waiting
                 log.exception("callback writer")
                 pending = []

@@ -29,6 +29,7 @@ Exactly once, on both backends:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,9 +38,9 @@ from sqlalchemy import Connection, select
 
 from qrpay.bills import Bill, find_bill
 from qrpay.config import Biller, Config
-from qrpay.errors import Conflict, PaymentError
+from qrpay.errors import Conflict, PaymentError, QrpayError
 from qrpay.money import to_decimal_str
-from qrpay.notify.outbox import enqueue_payment_notice, enqueue_rows, payment_notice_row
+from qrpay.notify.outbox import ENQUEUE_MANY_SQL, enqueue_payment_notice, payment_notice_row
 from qrpay.payments import ledger
 from qrpay.payments.receipts import take_receipt_no, take_receipt_nos
 from qrpay.payments.sql import Raw, as_date
@@ -151,6 +152,10 @@ def _bill_and_biller(raw: Raw, config: Config, p: PaymentIn,
         bill = batch.bills[p.bill_no]
     else:
         bill = _find_bill(raw, p.bill_no, lock=p.status in ("success", "reversed"))
+    return _check_bill(config, p, bill)
+
+
+def _check_bill(config: Config, p: PaymentIn, bill: Bill | None) -> tuple[Bill, Biller]:
     if bill is None:
         raise PaymentError(f"no bill {p.bill_no}", code="unknown_bill", field="bill_no")
     biller = config.biller(bill.biller)
@@ -163,24 +168,37 @@ def _bill_and_biller(raw: Raw, config: Config, p: PaymentIn,
     return bill, biller
 
 
-def _claim(conn: Connection, raw: Raw, p: PaymentIn, bill: Bill, now: dt.datetime
-           ) -> tuple[Any, bool, list[tuple[Any, ...]] | None]:
+def _claim_params(raw: Raw, p: PaymentIn, bill: Bill, now: dt.datetime) -> tuple[Any, ...]:
+    return (p.channel, p.txn_id, bill.biller, bill.bill_no, bill.account_no, p.amount,
+            p.currency.upper(), p.status, p.mode, p.reference, raw.ts(p.paid_at),
+            p.payer, p.utr, p.staff_id, p.shift_id, raw.ts(now), raw.ts(now))
+
+
+def _new_row(p: PaymentIn, payment_id: int) -> dict[str, Any]:
+    """A payment row just inserted: everything in it is what we wrote."""
+    return {"id": payment_id, "status": p.status, "bill_no": p.bill_no, "amount": p.amount,
+            "receipt_no": None, "paid_at": p.paid_at, "utr": p.utr, "payer": p.payer}
+
+
+def _claim(conn: Connection, raw: Raw, p: PaymentIn, bill: Bill, now: dt.datetime,
+           batch: Batch | None = None) -> tuple[Any, bool, list[tuple[Any, ...]] | None]:
     """The payment row, whether this call created it, and (PostgreSQL, success) the
     bill's ledger rows read in the same statement."""
-    params = (p.channel, p.txn_id, bill.biller, bill.bill_no, bill.account_no, p.amount,
-              p.currency.upper(), p.status, p.mode, p.reference, raw.ts(p.paid_at),
-              p.payer, p.utr, p.staff_id, p.shift_id, raw.ts(now), raw.ts(now))
+    if batch is not None:
+        hit = batch.claims.pop((p.channel, p.txn_id), None)
+        if hit is not None:  # claimed with the whole batch (Batch.claim_all)
+            return hit[0], hit[1], None
+    params = _claim_params(raw, p, bill, now)
     entries: list[tuple[Any, ...]] | None = None
-    if raw.pg and p.status == "success":
+    read = batch is None or bill.bill_no not in batch.ledger
+    if raw.pg and p.status == "success" and read:
         rows = raw.all(_CLAIM_READ_SQL, (*params, bill.bill_no))
         found = next(((r[1],) for r in rows if r[0] == "c"), None)
         entries = [r for r in rows if r[0] != "c"]
     else:
         found = raw.one(_CLAIM_SQL, params)
     if found is not None:  # a new row: everything in it is what we just wrote
-        return {"id": int(found[0]), "status": p.status, "bill_no": bill.bill_no,
-                "amount": p.amount, "receipt_no": None, "paid_at": p.paid_at,
-                "utr": p.utr, "payer": p.payer}, True, entries
+        return _new_row(p, int(found[0])), True, entries
     q = select(payments).where(payments.c.channel == p.channel, payments.c.txn_id == p.txn_id)
     if raw.pg:
         q = q.with_for_update()
@@ -241,6 +259,19 @@ def _sums(conn: Connection, raw: Raw, bill: Bill, now: dt.datetime,
     return _Sums(charged, late, paid + pending)
 
 
+_ROW_KEYS = ("id", "status", "bill_no", "amount", "receipt_no", "paid_at", "utr", "payer")
+
+
+def precheck(config: Config, p: PaymentIn, batch: Batch) -> tuple[Bill, Biller]:
+    """The checks ``post_payment`` makes before it writes anything, for a bill read by
+    ``batch.lock_bills`` (its errors need no rollback)."""
+    _check_shape(p)
+    if p.bill_no not in batch.bills:
+        raise PaymentError("bill not read with the batch", code="unknown_bill",
+                           field="bill_no")
+    return _check_bill(config, p, batch.bills[p.bill_no])
+
+
 @dataclass(frozen=True)
 class _Todo:
     biller: Biller
@@ -270,32 +301,111 @@ class Batch:
 
     todo: list[_Todo] = field(default_factory=list)
     bills: dict[str, Bill | None] = field(default_factory=dict)  # locked by lock_bills
+    # bill_no -> its ledger summed per kind, read right after the lock (used once: a
+    # posting that writes to the bill's ledger takes it out)
+    ledger: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    # (channel, txn_id) -> (payment row, created) claimed by claim_all, used once
+    claims: dict[tuple[str, str], tuple[Any, bool]] = field(default_factory=dict)
     pending: dict[str, int] = field(default_factory=dict)  # bill_no -> minor units
     receipts: dict[int, str] = field(default_factory=dict)
 
-    def lock_bills(self, conn: Connection, bill_nos: set[str]) -> None:
+    def lock_bills(self, conn: Connection, bill_nos: set[str],
+                   first: tuple[str, list[tuple[Any, ...]]] | None = None
+                   ) -> list[tuple[Any, ...]]:
         """Read (PostgreSQL: and lock, in bill-number order) every bill of the batch in
         one statement, before any posting, so that concurrent batches never hold each
-        other's bills; unknown numbers are remembered as None."""
-        if not bill_nos:
-            return
+        other's bills; unknown numbers are remembered as None.  Then read the ledger
+        sums of all those bills, in the same round trip (a pipeline on PostgreSQL) but
+        a statement of its own, so its snapshot is taken after the locks are held and
+        sees everything committed for these bills.
+
+        ``first``: an ``executemany`` (statement, rows) sent ahead of these in the same
+        round trip (the batch's raw callback rows); its ``RETURNING`` rows are returned."""
         raw = Raw(conn)
+        if not bill_nos:
+            return raw.query_many(*first).rows() if first else []
         ordered = sorted(bill_nos)
+        marks = "(" + ", ".join("?" * len(ordered)) + ")"
         q = (_BILL_SQL.replace("SELECT ", "SELECT bill_no, ", 1).replace(
-             "bill_no = ?", "bill_no IN (" + ", ".join("?" * len(ordered)) + ")")
+             "bill_no = ?", "bill_no IN " + marks)
              + " ORDER BY bill_no" + (" FOR UPDATE" if raw.pg else ""))
+        sums = ("SELECT bill_no, kind, CAST(SUM(amount) AS BIGINT) FROM ledger "
+                "WHERE bill_no IN " + marks + " GROUP BY bill_no, kind")
+        with raw.pipeline():
+            before = raw.query_many(*first) if first else None
+            bills_q = raw.query(q, ordered)
+            ledger_q = raw.query(sums, ordered)
+        returned = before.rows() if before is not None else []
+        bill_rows, ledger_rows = bills_q.rows(), ledger_q.rows()
         self.bills.update(dict.fromkeys(ordered))
-        for row in raw.all(q, ordered):
+        for row in bill_rows:
             self.bills[row[0]] = _bill_of(row[0], row[1:])
+            self.ledger[row[0]] = []
+        for bill_no, kind, amount in ledger_rows:
+            if bill_no in self.ledger:
+                self.ledger[bill_no].append((kind, int(amount)))
+        return returned
+
+    def claim_all(self, conn: Connection, config: Config,
+                  reports: list[tuple[PaymentIn, dt.datetime]]) -> None:
+        """Claim every payment of the batch that passes :func:`precheck` in one
+        ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (rows in key order), and read the
+        rows that existed already in one ``SELECT ... FOR UPDATE``.  ``post_payment``
+        then takes each claim once; a second report of the same key in the batch claims
+        as usual.  Only for a batch that rolls back as a whole when any posting fails
+        (PostgreSQL without savepoints): a claim is not undone by a savepoint rollback."""
+        raw = Raw(conn)
+        wanted: dict[tuple[str, str], tuple[PaymentIn, Bill, dt.datetime]] = {}
+        for p, now in reports:
+            key = (p.channel, p.txn_id)
+            if key in wanted or key in self.claims:
+                continue
+            try:
+                bill, _ = precheck(config, p, self)
+            except QrpayError:
+                continue
+            wanted[key] = (p, bill, now)
+        if not wanted:
+            return
+        keys = sorted(wanted)
+        params: list[Any] = []
+        for key in keys:
+            params.extend(_claim_params(raw, *wanted[key]))
+        values = "(" + ", ".join("?" * 17) + ")"
+        sql = (_CLAIM_SQL.split(" VALUES ", 1)[0] + " VALUES "
+               + ", ".join([values] * len(keys))
+               + " ON CONFLICT (channel, txn_id) DO NOTHING RETURNING id, channel, txn_id")
+        created = {(ch, txn): int(pid) for pid, ch, txn in raw.all(sql, params)}
+        old = [key for key in keys if key not in created]
+        for key in keys:
+            if key in created:
+                self.claims[key] = (_new_row(wanted[key][0], created[key]), True)
+        if old:
+            q = ("SELECT id, status, bill_no, amount, receipt_no, paid_at, utr, payer, "
+                 "channel, txn_id FROM payments WHERE (channel, txn_id) IN ("
+                 + ", ".join(["(?, ?)"] * len(old)) + ") ORDER BY channel, txn_id"
+                 + (" FOR UPDATE" if raw.pg else ""))
+            for r in raw.all(q, [v for key in old for v in key]):
+                self.claims[(r[8], r[9])] = (dict(zip(_ROW_KEYS, r[:8], strict=True)), False)
 
     def add(self, todo: _Todo) -> None:
         self.todo.append(todo)
         self.pending[todo.bill.bill_no] = self.pending.get(todo.bill.bill_no, 0) + todo.amount
 
-    def finish(self, conn: Connection) -> None:
-        if not self.todo:
-            return
+    def finish(self, conn: Connection,
+               after: Callable[[], tuple[str, list[tuple[Any, ...]]]] | None = None
+               ) -> None:
+        """Take the receipt numbers (one counter update per biller), then send every
+        write of the batch in one round trip (a pipeline on PostgreSQL): the counter
+        rows stay locked from their update to the commit, so the fewer round trips in
+        between, the shorter the other server process waits.  ``after``: called once
+        ``receipts`` is filled, gives one more ``executemany`` (statement, rows) for
+        that round trip."""
         raw = Raw(conn)
+        if not self.todo:
+            if after is not None:
+                raw.many(*after())
+            return
         by_biller: dict[str, list[_Todo]] = {}
         for todo in self.todo:
             by_biller.setdefault(todo.biller.code, []).append(todo)
@@ -314,9 +424,13 @@ class Batch:
                                         amount=t.amount, receipt_no=no, ts=t.ts)
             if notice is not None:
                 sms.append(notice)
-        raw.many(_LEDGER_SQL, entries)
-        raw.many(_POSTED_SQL, updates)
-        enqueue_rows(conn, sms)
+        extra = after() if after is not None else None
+        with raw.pipeline():
+            raw.query_many(_LEDGER_SQL, entries)
+            raw.query_many(_POSTED_SQL, updates)
+            raw.query_many(ENQUEUE_MANY_SQL, sms)
+            if extra is not None:
+                raw.query_many(*extra)
         self.todo.clear()
         self.pending.clear()
 
@@ -409,7 +523,12 @@ def post_payment(conn: Connection, config: Config, p: PaymentIn, *,
     _check_shape(p)
     raw = Raw(conn)
     bill, biller = _bill_and_biller(raw, config, p, batch)
-    row, created, entries = _claim(conn, raw, p, bill, now)
+    row, created, entries = _claim(conn, raw, p, bill, now, batch)
+    if batch is not None:
+        # the batch's ledger read serves one posting of the bill: a posting, late fee or
+        # reversal writes to that ledger, so a later report of the bill reads it again
+        found = batch.ledger.pop(bill.bill_no, None)
+        entries = found if entries is None else entries
     prior = None if created else row["status"]
     if prior is not None:
         _same_payment(row, p)

@@ -15,8 +15,10 @@ cancellation) keep the Core statements.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from functools import cache
 from typing import Any
 
@@ -96,6 +98,34 @@ class Raw:
                     break
             return out
 
+    def pipeline(self) -> AbstractContextManager[Any]:
+        """On PostgreSQL, statements sent inside are pipelined: one round trip at the
+        end of the block, whose results :meth:`Pending.rows` then gives.  Each statement
+        still runs after the one before it has finished, with its own snapshot (a read
+        after a ``FOR UPDATE`` sees what the lock holder committed).  SQLite: runs each
+        statement at once."""
+        return self._dbapi.pipeline() if self.pg else contextlib.nullcontext()
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> Pending:
+        """Run ``statement``; its rows from ``.rows()`` (after the pipeline block)."""
+        if self.pg:
+            return Pending(self._dbapi.execute(_pg_sql(statement), params), many=False)
+        return Pending(None, self.all(statement, params))
+
+    def query_many(self, statement: str, rows: Sequence[Sequence[Any]]) -> Pending:
+        """``executemany``: with ``RETURNING``, one row per parameter row, in order."""
+        returning = "RETURNING" in statement
+        if not rows:
+            return Pending(None, [])
+        if not self.pg:
+            if returning:
+                return Pending(None, self.many_returning(statement, rows))
+            self.many(statement, rows)
+            return Pending(None, [])
+        cur = self._dbapi.cursor()
+        cur.executemany(_pg_sql(statement), rows, returning=returning)
+        return Pending(cur, None if returning else [], many=True)
+
     def many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
@@ -104,6 +134,32 @@ class Raw:
                 cur.executemany(_pg_sql(statement), rows)
         else:
             self._dbapi.executemany(statement, rows)
+
+
+class Pending:
+    """The result of a statement that may still be in a pipeline."""
+
+    __slots__ = ("_cur", "_rows", "_many")
+
+    def __init__(self, cur: Any, rows: list[tuple[Any, ...]] | None = None, *,
+                 many: bool = False) -> None:
+        self._cur = cur
+        self._rows = rows
+        self._many = many
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        if self._rows is None:
+            if not self._many:
+                self._rows = self._cur.fetchall() if self._cur.description else []
+            else:
+                out = []
+                while True:
+                    out.append(self._cur.fetchone())
+                    if not self._cur.nextset():
+                        break
+                self._rows = out
+                self._cur.close()
+        return self._rows
 
 
 def as_date(value: Any) -> dt.date:

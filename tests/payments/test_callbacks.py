@@ -335,3 +335,47 @@ def test_two_writers_batches_on_the_same_bills_at_once_post_all_gap_free(
                                    .where(ledger.c.kind == "payment")).scalars())
     assert stored_nos == entries == expected
     assert count(store, outbox) == n
+
+
+def test_batch_claims_known_and_new_transactions_and_reads_each_ledger_afresh(
+        store: Store, best_config: Config) -> None:
+    """One batch with: a transaction first reported failed (its row exists) now a
+    success, a repeat of a payment posted by an earlier batch, a late payment (late fee
+    written) followed by a second payment of the same bill, and a new transaction
+    reported twice.  Claimed together, each gets the answer it would get alone."""
+    from qrpay.payments.callbacks import CallbackWriter
+
+    add_bill(store, bill_no="B2405100000001")
+    add_bill(store, bill_no="B2405100000002")
+    late = "2024-06-30T11:30:00+05:30"  # after the due date: the late amount is due
+    assert call(store, best_config, body(txn_id="F1", status="failed",
+                                         amount="100.00")).body["result"] == "recorded"
+    assert call(store, best_config, body(txn_id="K1", amount="100.00")
+                ).body["receipt_no"] == "BEST-000000001"
+    gate = threading.Lock()
+    writer = CallbackWriter(store, best_config, lock=lambda: gate)
+    with gate:
+        futures = [_writer_submit(writer, raw) for raw in [
+            body(txn_id="F1", amount="100.00"),
+            body(txn_id="K1", amount="100.00"),
+            body(txn_id="L1", bill_no="B2405100000002", amount="1000.00", paid_at=late),
+            body(txn_id="L2", bill_no="B2405100000002", amount="250.00", paid_at=late),
+            body(txn_id="N1", amount="50.00"),
+            body(txn_id="N1", amount="50.00")]]
+    answers = [f.result(timeout=30) for f in futures]
+    writer.close()
+    assert [a.body["result"] for a in answers] == [
+        "posted", "duplicate", "posted", "posted", "posted", "duplicate"]
+    assert answers[1].body["receipt_no"] == "BEST-000000001"
+    assert answers[5].body["receipt_no"] == answers[4].body["receipt_no"]
+    # bill 2: 1,234.50 due, late amount 1,250.00 after the due date; the fee once
+    assert [a.body["bill_state"] for a in answers[2:4]] == ["part_paid", "paid"]
+    with store.connect() as conn:
+        fees = conn.execute(select(ledger.c.amount).where(
+            ledger.c.kind == "late_fee")).scalars().all()
+        nos = conn.execute(select(payments.c.receipt_no).where(
+            payments.c.receipt_no.is_not(None))).scalars().all()
+    assert fees == [125000 - 123450]
+    assert sorted(nos) == [f"BEST-{i:09d}" for i in range(1, 6)]
+    assert count(store, payments) == 5
+    assert count(store, outbox) == 5
