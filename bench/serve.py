@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import hashlib
 import hmac
 import json
@@ -37,6 +38,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import uuid
@@ -361,6 +363,20 @@ def drive(args: argparse.Namespace, port: int, reqs: list[Request], work: Path, 
     return run_python(port, reqs, duration, args.connections, sequential)
 
 
+def connection_split(port: int) -> str:
+    """How the load generator's connections are spread over the server's worker
+    processes (the kernel hands each one to whichever worker accepts first; a lopsided
+    split leaves one process, one GIL, with most of the work)."""
+    try:
+        out = subprocess.run(["ss", "-Htnp", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    per_pid = collections.Counter(re.findall(r"pid=(\d+)", out))
+    return "  connections/worker " + "/".join(str(n) for n in sorted(per_pid.values(),
+                                                                       reverse=True))
+
+
 def count_payments(url: str) -> int:
     engine = create_engine(url)
     with engine.connect() as conn:
@@ -401,10 +417,15 @@ def bench_backend(args: argparse.Namespace, label: str, url: str, work: Path) ->
               sequential=True)
         before = count_payments(url)
         want = int(args.duration * 3000) + 1000
+        split: list[str] = []
+        peek = threading.Timer(args.duration * 0.6,
+                               lambda: split.append(connection_split(port)))
+        peek.start()
         r = drive(args, port, callback_requests(bills, want, "C"), work, "callbacks",
                   args.duration, sequential=True)
+        peek.join()
         posted = count_payments(url) - before
-        rows.append(_row(label, "callbacks", r, posted=posted))
+        rows.append(_row(label, "callbacks", r, posted=posted) + "".join(split))
         print(rows[-1], flush=True)
     finally:
         stop_server(proc)

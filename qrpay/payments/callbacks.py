@@ -5,11 +5,15 @@ The web layer only passes the raw request through and writes the answer.
 
 Order of work for a batch of callbacks (one callback is a batch of one):
 
-1. outside any transaction, each callback's adapter verifies the signature on the raw
-   bytes and parses them (CPU only, nothing stored yet, nothing acted on);
+1. outside any transaction (with the writer: in the submitting thread), each callback's
+   adapter verifies the signature on the raw bytes and parses them (CPU only, nothing
+   stored yet, nothing acted on);
 2. one write transaction (SQLite: under the cross-process gate, ``BEGIN IMMEDIATE``;
    PostgreSQL: batches of the server processes run side by side) first inserts every
    callback exactly as received (raw bytes, headers as JSON) in ``callbacks``, then
+   locks all the batch's bills in one statement in bill-number order and reads their
+   ledger sums (PostgreSQL: these three in one pipeline; a first attempt without
+   savepoints also claims all payments in one statement, ``Batch.claim_all``), then
    posts each one in its own ``SAVEPOINT`` (``post_payment``), in bill-number order, so
    that one callback's failure rolls back only its own work and concurrent batches lock
    bill rows in the same order; then takes the batch's receipt numbers with one counter
