@@ -61,7 +61,7 @@ from qrpay.errors import AuthError, ConfigError, Conflict, NotFound, PaymentErro
 from qrpay.payments.adapters import ParsedCallback, get_adapter
 from qrpay.payments.adapters._util import lower_headers
 from qrpay.payments.posting import Batch, post_payment, precheck
-from qrpay.payments.sql import Raw, is_retryable
+from qrpay.payments.sql import Pending, Raw, is_retryable
 from qrpay.store import Store, utcnow
 
 log = logging.getLogger("qrpay.payments")
@@ -146,6 +146,18 @@ def _raw_row(raw: Raw, item: _Item) -> tuple[Any, ...]:
     kept = {k: v for k, v in item.headers.items() if k not in DROP_HEADERS}
     return (item.channel[:40], raw.ts(item.now), json.dumps(kept, sort_keys=True),
             item.body, (item.remote or None) and item.remote[:64])
+
+
+def _insert_raw(raw: Raw, items: list[_Item]) -> Pending:
+    """The raw rows of ``items``; PostgreSQL: one multi-row ``INSERT ... RETURNING id``
+    (one message that a pipeline need not wait on; ``executemany ... RETURNING`` waits
+    for its own results).  Its ids come from the sequence in VALUES order: sort them."""
+    rows = [_raw_row(raw, item) for item in items]
+    if not raw.pg or not rows:
+        return raw.query_many(_RAW_SQL, rows)
+    values = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
+    return raw.query(_RAW_SQL.replace("VALUES (?, ?, ?, ?, ?)", "VALUES " + values),
+                     [v for row in rows for v in row])
 
 
 def _store_raw(raw: Raw, items: list[_Item]) -> None:
@@ -334,7 +346,9 @@ def _run_once(begin: Begin, config: Config, items: list[_Item], *,
                                       if item.parsed is not None
                                       and item.parsed.payment is not None
                                       and len(item.parsed.payment.bill_no) <= 40},
-                               first=(_RAW_SQL, [_raw_row(raw, item) for item in new]))
+                               first=lambda r: _insert_raw(r, new))
+        if raw.pg:
+            ids = sorted(ids)
         for item, row in zip(new, ids, strict=True):
             item.callback_id = int(row[0])
         if not savepoints:  # the attempt rolls back as a whole if any posting fails

@@ -43,7 +43,7 @@ from qrpay.money import to_decimal_str
 from qrpay.notify.outbox import ENQUEUE_MANY_SQL, enqueue_payment_notice, payment_notice_row
 from qrpay.payments import ledger
 from qrpay.payments.receipts import take_receipt_no, take_receipt_nos
-from qrpay.payments.sql import Raw, as_date
+from qrpay.payments.sql import Pending, Raw, as_date
 from qrpay.store import utcnow
 from qrpay.store.schema import payments
 
@@ -310,7 +310,7 @@ class Batch:
     receipts: dict[int, str] = field(default_factory=dict)
 
     def lock_bills(self, conn: Connection, bill_nos: set[str],
-                   first: tuple[str, list[tuple[Any, ...]]] | None = None
+                   first: Callable[[Raw], Pending] | None = None
                    ) -> list[tuple[Any, ...]]:
         """Read (PostgreSQL: and lock, in bill-number order) every bill of the batch in
         one statement, before any posting, so that concurrent batches never hold each
@@ -319,11 +319,11 @@ class Batch:
         a statement of its own, so its snapshot is taken after the locks are held and
         sees everything committed for these bills.
 
-        ``first``: an ``executemany`` (statement, rows) sent ahead of these in the same
-        round trip (the batch's raw callback rows); its ``RETURNING`` rows are returned."""
+        ``first``: sends a statement ahead of these in the same round trip (the batch's
+        raw callback rows); its rows are returned."""
         raw = Raw(conn)
         if not bill_nos:
-            return raw.query_many(*first).rows() if first else []
+            return first(raw).rows() if first else []
         ordered = sorted(bill_nos)
         marks = "(" + ", ".join("?" * len(ordered)) + ")"
         q = (_BILL_SQL.replace("SELECT ", "SELECT bill_no, ", 1).replace(
@@ -332,7 +332,7 @@ class Batch:
         sums = ("SELECT bill_no, kind, CAST(SUM(amount) AS BIGINT) FROM ledger "
                 "WHERE bill_no IN " + marks + " GROUP BY bill_no, kind")
         with raw.pipeline():
-            before = raw.query_many(*first) if first else None
+            before = first(raw) if first else None
             bills_q = raw.query(q, ordered)
             ledger_q = raw.query(sums, ordered)
         returned = before.rows() if before is not None else []
