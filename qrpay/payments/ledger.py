@@ -233,17 +233,26 @@ def bill_status(conn: Connection, bill: Bill, on: dt.date) -> BillStatus:
     charged ``bill.amount``.
     """
     entries = [e for e in bill_entries(conn, bill.bill_no) if e.kind != "carry"]
-    if any(e.kind == "charge" for e in entries):
-        charged = sum(e.amount for e in entries if e.kind in CHARGE_KINDS)
-    else:
+    return status_from_sums(
+        bill, on, has_charge=any(e.kind == "charge" for e in entries),
+        charged=sum(e.amount for e in entries if e.kind in CHARGE_KINDS),
+        late_fee=sum(e.amount for e in entries if e.kind == "late_fee"),
+        paid=-sum(e.amount for e in entries if e.kind in PAID_KINDS),
+        summaries=_payment_summaries(conn, bill.bill_no))
+
+
+def status_from_sums(bill: Bill, on: dt.date, *, has_charge: bool, charged: int,
+                     late_fee: int, paid: int,
+                     summaries: tuple[PaymentSummary, ...]) -> BillStatus:
+    """The status rules, from the sums of a bill's ledger entries (``carry`` left out).
+
+    Shared by :func:`bill_status` and the web layer's one-query read."""
+    if not has_charge:
         charged = bill.amount
-    late_fee = sum(e.amount for e in entries if e.kind == "late_fee")
-    paid = -sum(e.amount for e in entries if e.kind in PAID_KINDS)
     balance = charged + late_fee - paid
     pending_late = 0
     if on > bill.due_date and late_fee == 0 and balance > 0:
         pending_late = late_fee_for(bill)
-    summaries = _payment_summaries(conn, bill.bill_no)
     return BillStatus(
         bill_no=bill.bill_no, state=derive_state(charged, paid, balance),
         due_now=max(balance + pending_late, 0), paid=paid, balance=balance, charged=charged,

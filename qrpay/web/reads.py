@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from qrpay.bills import Bill, row_to_bill
-from qrpay.payments.ledger import BillStatus, PaymentSummary, derive_state, late_fee_for
+from qrpay.payments.ledger import BillStatus, PaymentSummary, status_from_sums
 from qrpay.store import Store
 
 BILL_COLUMNS = ("bill_no", "biller", "account_no", "name", "period", "amount", "due_date",
@@ -116,7 +116,7 @@ class Reader:
         mapping = dict(zip(BILL_COLUMNS, rows[0], strict=False))
         mapping["due_date"] = _date(mapping["due_date"])
         bill = row_to_bill(_Row(mapping))
-        return bill, status_from_sums(bill, today(bill), n_charge=sums["n_charge"],
+        return bill, status_from_sums(bill, today(bill), has_charge=bool(sums["n_charge"]),
                                       charged=sums["charged"], late_fee=sums["late_fee"],
                                       paid=-sums["paid"], summaries=summaries)
 
@@ -139,21 +139,3 @@ def _sums(rows: list[Any]) -> dict[str, int]:
             out["paid"] += int(amount)
             out["payments"] += 1
     return out
-
-
-def status_from_sums(bill: Bill, on: dt.date, *, n_charge: int, charged: int, late_fee: int,
-                     paid: int, summaries: tuple[PaymentSummary, ...]) -> BillStatus:
-    """``bill_status`` from the ledger sums (the same rules, see its docstring)."""
-    if not n_charge:
-        charged = bill.amount
-    balance = charged + late_fee - paid
-    pending_late = 0
-    if on > bill.due_date and late_fee == 0 and balance > 0:
-        pending_late = late_fee_for(bill)
-    return BillStatus(
-        bill_no=bill.bill_no, state=derive_state(charged, paid, balance),
-        due_now=max(balance + pending_late, 0), paid=paid, balance=balance, charged=charged,
-        late_fee=late_fee,
-        receipts=tuple(p.receipt_no for p in summaries
-                       if p.status == "success" and p.receipt_no),
-        payments=summaries)
