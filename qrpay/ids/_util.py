@@ -14,7 +14,7 @@ spacing and dashes.  :func:`clean` turns all of that into ASCII digits or raises
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,3 +148,13 @@ def group(digits: str, sizes: tuple[int, ...], sep: str = " ") -> str:
     if i < len(digits):
         out.append(digits[i:])
     return sep.join(out)
+
+
+def validates(validate: Callable[..., object], text: object, **options: Any) -> bool:
+    """``is_valid`` for every scheme: True when ``validate`` accepts ``text``; never raises
+    for bad input (only ValidationError means "not valid")."""
+    try:
+        validate(text, **options)
+    except ValidationError:
+        return False
+    return True

@@ -30,8 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qrpay.errors import ValidationError
-from qrpay.ids._util import Shape, check_length, clean, coded_part, group, part
+from qrpay.ids._util import Shape, check_length, clean, coded_part, group, part, validates
 
 NAME = "bd_account"
 TITLE = "Bangladesh consumer account number (WZPDCL)"
@@ -73,11 +72,7 @@ def validate(text: object) -> str:
 
 
 def is_valid(text: object) -> bool:
-    try:
-        validate(text)
-    except ValidationError:
-        return False
-    return True
+    return validates(validate, text)
 
 
 def format(text: object) -> str:

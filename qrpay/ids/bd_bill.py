@@ -27,6 +27,7 @@ from qrpay.ids._util import (
     invalid_component,
     part,
     require_str,
+    validates,
 )
 
 NAME = "bd_bill"
@@ -59,11 +60,7 @@ def validate(text: object) -> str:
 
 
 def is_valid(text: object) -> bool:
-    try:
-        validate(text)
-    except ValidationError:
-        return False
-    return True
+    return validates(validate, text)
 
 
 def format(text: object) -> str:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from qrpay.errors import ValidationError
 from qrpay.ids._util import (
     Shape,
     check_length,
@@ -34,6 +33,7 @@ from qrpay.ids._util import (
     group,
     invalid_component,
     part,
+    validates,
 )
 
 NAME = "bd_meter"
@@ -86,11 +86,7 @@ def validate(text: object) -> str:
 
 
 def is_valid(text: object) -> bool:
-    try:
-        validate(text)
-    except ValidationError:
-        return False
-    return True
+    return validates(validate, text)
 
 
 def format(text: object) -> str:

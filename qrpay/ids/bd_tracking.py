@@ -45,6 +45,7 @@ from qrpay.ids._util import (
     group,
     invalid_component,
     part,
+    validates,
 )
 
 NAME = "bd_tracking"
@@ -131,11 +132,7 @@ def validate(text: object) -> str:
 
 
 def is_valid(text: object) -> bool:
-    try:
-        validate(text)
-    except ValidationError:
-        return False
-    return True
+    return validates(validate, text)
 
 
 def format(text: object) -> str:

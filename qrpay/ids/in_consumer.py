@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from qrpay.digits import to_ascii
-from qrpay.errors import ConfigError, ValidationError
-from qrpay.ids._util import Shape, check_length, clean, group, invalid_component, part
+from qrpay.errors import ConfigError
+from qrpay.ids._util import Shape, check_length, clean, group, invalid_component, part, validates
 
 NAME = "in_consumer"
 TITLE = "Indian consumer number"
@@ -74,11 +74,7 @@ def validate(text: object, *, length: int = DEFAULT_LENGTH,
 
 def is_valid(text: object, *, length: int = DEFAULT_LENGTH,
              prefix: str = DEFAULT_PREFIX) -> bool:
-    try:
-        validate(text, length=length, prefix=prefix)
-    except ValidationError:
-        return False
-    return True
+    return validates(validate, text, length=length, prefix=prefix)
 
 
 def format(text: object, *, length: int = DEFAULT_LENGTH,
