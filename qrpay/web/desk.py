@@ -1,10 +1,11 @@
 """Counter-desk pages under ``/desk``: login, scan, collect, receipt, cancel, shift close.
 
-Every page but the login form needs a live desk session (:mod:`qrpay.web.auth`) and a
-minimum role (:data:`PROTECTED` lists them all); every POST checks the CSRF token.
-Errors on these pages become a short HTML page in the desk's language with the error
-code; an anonymous GET is sent to the login page.  Each staff action is written to the
-audit trail in the same transaction as the action itself.
+This module holds forms, cookies, templates and routes only; what each action does (one
+transaction and its audit rows) is in :mod:`qrpay.desk.actions`.  Every page but the
+login form needs a live desk session (:mod:`qrpay.web.auth`) and a minimum role, set by
+:func:`staff_page` on the endpoint (:data:`PROTECTED` is derived from the routes); every
+POST checks the CSRF token.  Errors on these pages become a short HTML page in the
+desk's language with the error code; an anonymous GET is sent to the login page.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from qrpay.config import Biller, Config
-from qrpay.desk import audit, counter, shift
+from qrpay.desk import actions, audit, counter, shift
+from qrpay.desk.actions import Actor
 from qrpay.desk.audit import Where
-from qrpay.desk.sessions import DeskSession, create_session, end_session
-from qrpay.desk.staff import LoginCheck, record_login, verify_login
+from qrpay.desk.sessions import DeskSession
+from qrpay.desk.staff import verify_login
 from qrpay.errors import AuthError, QrpayError, ValidationError
 from qrpay.money import parse_amount, to_decimal_str
 from qrpay.store import Store
@@ -46,6 +48,7 @@ HEADERS = {
     "X-Robots-Tag": "noindex, nofollow",
 }
 Endpoint = Callable[[Request, DeskSession], Awaitable[Response]]
+Action = Callable[..., Any]
 
 
 # ------------------------------------------------------------------------------ plumbing
@@ -62,10 +65,8 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _where(request: Request, sess: DeskSession | None) -> Where:
-    if sess is None:
-        return Where(remote=auth.client_ip(request))
-    return Where(sess.staff.biller, sess.staff.counter, auth.client_ip(request))
+def _actor(request: Request, sess: DeskSession) -> Actor:
+    return Actor(sess.staff, sess.shift_id, auth.client_ip(request), sess.id)
 
 
 def _language(request: Request, sess: DeskSession | None) -> tuple[str, bool]:
@@ -107,20 +108,23 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
-def _write(store: Store, fn: Callable[..., Any], *args: Any) -> Any:
+def _write(store: Store, config: Config, fn: Action, *args: Any) -> Any:
     with store.begin() as conn:
+        return fn(conn, config, *args, utcnow())
+
+
+async def act(request: Request, fn: Action, *args: Any) -> Any:
+    """Run the action ``fn(conn, config, *args, now)`` in one write transaction."""
+    return await run_in_threadpool(_write, _store(request), _config(request), fn, *args)
+
+
+def _read(store: Store, fn: Callable[..., Any], *args: Any) -> Any:
+    with store.connect() as conn:
         return fn(conn, *args)
 
 
-async def in_tx(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
-    """Run ``fn(conn, *args)`` in one write transaction, off the event loop."""
-    return await run_in_threadpool(_write, _store(request), fn, *args)
-
-
-def _record_refusal(conn: Any, sess: DeskSession, where: Where, code: str,
-                    path: str) -> None:
-    audit.record(conn, sess.staff.username, "refused", where,
-                 detail={"code": code, "path": path})
+async def in_read(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
+    return await run_in_threadpool(_read, _store(request), fn, *args)
 
 
 async def error_page(request: Request, exc: QrpayError) -> Response:
@@ -129,8 +133,7 @@ async def error_page(request: Request, exc: QrpayError) -> Response:
         return redirect("/desk/login")
     status = auth.status_for(exc.code, 401 if isinstance(exc, AuthError) else exc.http_status)
     if sess is not None and exc.code in ("forbidden", "csrf_failed"):
-        await in_tx(request, _record_refusal, sess, _where(request, sess), exc.code,
-                    request.url.path)
+        await act(request, actions.refuse, _actor(request, sess), exc.code, request.url.path)
     response = render(request, "error.html", sess, status=status, code=exc.code,
                       message=exc.message)
     if exc.code == "login_required":
@@ -181,31 +184,6 @@ def _login_form(request: Request, error: str | None = None, username: str = "",
     return response
 
 
-def _login_tx(conn: Any, config: Config, check: LoginCheck,
-              where: Where) -> tuple[str | None, str | None]:
-    """Record the checked login, open or join the shift, start the session, audit it all."""
-    now = utcnow()
-    outcome = record_login(conn, check, now)
-    if outcome.staff is None:
-        audit.record(conn, outcome.username or "?", "login_failed", where,
-                     detail={"code": outcome.code}, at=now)
-        return None, outcome.code
-    who = outcome.staff
-    if who.biller not in config.billers:
-        audit.record(conn, who.username, "login_failed", where,
-                     detail={"code": "unknown_biller"}, at=now)
-        return None, "unknown_biller"
-    desk = Where(who.biller, who.counter, where.remote)
-    current, opened = shift.join_or_open(conn, who, now)
-    if opened:
-        audit.record(conn, who.username, "shift_open", desk, detail={"shift": current.id},
-                     at=now)
-    token, _ = create_session(conn, who, shift_id=current.id, remote=where.remote, now=now)
-    audit.record(conn, who.username, "login", desk,
-                 detail={"shift": current.id, "role": who.role}, at=now)
-    return token, None
-
-
 async def login_post(request: Request) -> Response:
     try:
         form = await auth.read_form(request)
@@ -216,24 +194,18 @@ async def login_post(request: Request) -> Response:
     password = str(form.get("password", ""))[:1024]
     # The argon2 check (~50 ms) runs on a read connection, outside the write transaction.
     check = await run_in_threadpool(verify_login, _store(request), username, password)
-    token, code = await in_tx(request, _login_tx, _config(request), check,
-                              _where(request, None))
-    if token is None:
-        return _login_form(request, code, username, status=401)
+    done = await act(request, actions.login, Where(remote=auth.client_ip(request)), check)
+    if done.token is None:
+        return _login_form(request, done.code, username, status=401)
     response = redirect("/desk")
-    auth.set_session_cookie(response, request, token)
+    auth.set_session_cookie(response, request, done.token)
     auth.clear_login_cookie(response, request)
     return response
 
 
-def _logout_tx(conn: Any, sess: DeskSession, where: Where) -> None:
-    end_session(conn, sess.id, utcnow())
-    audit.record(conn, sess.staff.username, "logout", where, detail={"shift": sess.shift_id})
-
-
 @staff_page("cashier")
 async def logout(request: Request, sess: DeskSession) -> Response:
-    await in_tx(request, _logout_tx, sess, _where(request, sess))
+    await act(request, actions.logout, _actor(request, sess))
     response = redirect("/desk/login")
     auth.clear_session_cookie(response, request)
     return response
@@ -241,46 +213,20 @@ async def logout(request: Request, sess: DeskSession) -> Response:
 
 # ------------------------------------------------------------------------------ scan
 
-def _shift_closed(conn: Any, sess: DeskSession) -> bool:
-    return sess.shift_id is None or not shift.get_shift(conn, sess.shift_id).is_open
-
-
-def _read(store: Store, fn: Callable[..., Any], *args: Any) -> Any:
-    with store.connect() as conn:
-        return fn(conn, *args)
-
-
-async def in_read(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
-    return await run_in_threadpool(_read, _store(request), fn, *args)
-
-
 @staff_page("cashier")
 async def desk_home(request: Request, sess: DeskSession) -> Response:
-    closed = await in_read(request, _shift_closed, sess)
+    closed = await in_read(request, actions.shift_closed, _actor(request, sess))
     return render(request, "scan.html", sess, outcome=None, error=None, shift_closed=closed)
 
 
-def _scan_tx(conn: Any, config: Config, sess: DeskSession, text: str, source: str,
-             where: Where) -> tuple[counter.ScanOutcome | str, bool]:
-    receipt_no = counter.scanned_receipt(conn, sess.staff, text)
-    if receipt_no is not None:
-        audit.record(conn, sess.staff.username, "scan", where,
-                     detail={"source": source, "receipt_no": receipt_no})
-        return receipt_no, False
-    outcome = counter.scan(conn, config, sess.staff, text)
-    audit.record(conn, sess.staff.username, "scan", where,
-                 detail={"source": source, **outcome.audit_detail()})
-    return outcome, _shift_closed(conn, sess)
-
-
 async def _show_scan(request: Request, sess: DeskSession, text: str, source: str) -> Response:
-    outcome, closed = await in_tx(request, _scan_tx, _config(request), sess, text, source,
-                                  _where(request, sess))
-    if isinstance(outcome, str):  # a receipt's own QR: show the receipt
-        return redirect(f"/desk/receipt/{outcome}")
+    done = await act(request, actions.scan, _actor(request, sess), actions.ScanIn(text, source))
+    if done.receipt_no is not None:  # a receipt's own QR: show the receipt
+        return redirect(f"/desk/receipt/{done.receipt_no}")
+    outcome = done.outcome
     due = outcome.status.due_now if outcome.status else 0
     return render(request, "scan.html", sess, outcome=outcome, error=None,
-                  shift_closed=closed, txn_id=counter.new_txn_id(),
+                  shift_closed=done.shift_closed, txn_id=counter.new_txn_id(),
                   modes=shift.MODES, amount_default=to_decimal_str(due) if due > 0 else "")
 
 
@@ -314,23 +260,10 @@ def _collect_form(form: Any) -> counter.CollectIn:
         confirm_paid=form.get("confirm_paid") in ("1", "on", "yes"))
 
 
-def _collect_tx(conn: Any, config: Config, sess: DeskSession, data: counter.CollectIn,
-                where: Where) -> counter.Collected:
-    now = utcnow()
-    done = counter.collect(conn, config, sess.staff, sess.shift_id, data, now)
-    audit.record(conn, sess.staff.username, "collect", where, at=now, detail={
-        "bill_no": data.bill_no, "receipt_no": done.receipt_no, "amount": data.amount,
-        "mode": data.mode, "reference": data.reference.strip(), "txn_id": data.txn_id,
-        "duplicate": done.duplicate, "confirm_paid": data.confirm_paid,
-        "shift": sess.shift_id})
-    return done
-
-
 @staff_page("cashier")
 async def collect_post(request: Request, sess: DeskSession) -> Response:
     data = _collect_form(await auth.read_form(request))
-    done = await in_tx(request, _collect_tx, _config(request), sess, data,
-                       _where(request, sess))
+    done = await act(request, actions.collect, _actor(request, sess), data)
     return redirect(f"/desk/receipt/{done.receipt_no}")
 
 
@@ -370,41 +303,16 @@ async def receipt_pdf(request: Request, sess: DeskSession) -> Response:
         "Content-Disposition": f'inline; filename="receipt-{r.receipt_no}.pdf"'})
 
 
-def _cancel_tx(conn: Any, config: Config, sess: DeskSession, receipt_no: str, reason: str,
-               where: Where) -> None:
-    from qrpay.desk.cancel import cancel_receipt
-
-    now = utcnow()
-    done = cancel_receipt(conn, config, sess.staff, receipt_no, reason, now)
-    audit.record(conn, sess.staff.username, "cancel", where, at=now, detail={
-        "receipt_no": receipt_no, "bill_no": done.bill_no, "amount": done.amount,
-        "reason": reason.strip()[:200], "duplicate": done.duplicate,
-        "bill_state": done.bill_state})
-
-
 @staff_page("supervisor")
 async def cancel_post(request: Request, sess: DeskSession) -> Response:
     form = await auth.read_form(request)
     receipt_no = request.path_params["receipt_no"]
-    await in_tx(request, _cancel_tx, _config(request), sess, receipt_no,
-                str(form.get("reason", "")), _where(request, sess))
+    await act(request, actions.cancel, _actor(request, sess),
+              actions.CancelIn(receipt_no, str(form.get("reason", ""))))
     return redirect(f"/desk/receipt/{receipt_no}")
 
 
 # ------------------------------------------------------------------------------ shift
-
-def _shift_for(conn: Any, sess: DeskSession, shift_id: int | None) -> shift.ShiftSummary:
-    from qrpay.errors import NotFound
-
-    if shift_id is None:
-        raise NotFound("no shift in this session", code="unknown_shift")
-    summary = shift.summarise(conn, shift_id)
-    s = summary.shift
-    own_counter = s.counter == sess.staff.counter or sess.staff.has_role("supervisor")
-    if s.biller != sess.staff.biller or not own_counter:
-        raise NotFound(f"no shift {shift_id}", code="unknown_shift")
-    return summary
-
 
 def _shift_page(request: Request, sess: DeskSession, summary: shift.ShiftSummary) -> Response:
     biller = _biller(request, sess)
@@ -416,26 +324,15 @@ def _shift_page(request: Request, sess: DeskSession, summary: shift.ShiftSummary
 
 @staff_page("cashier")
 async def shift_page(request: Request, sess: DeskSession) -> Response:
-    summary = await in_read(request, _shift_for, sess, sess.shift_id)
+    summary = await in_read(request, actions.shift_for, _actor(request, sess), sess.shift_id)
     return _shift_page(request, sess, summary)
 
 
 @staff_page("cashier")
 async def shift_view(request: Request, sess: DeskSession) -> Response:
-    summary = await in_read(request, _shift_for, sess, request.path_params["shift_id"])
+    summary = await in_read(request, actions.shift_for, _actor(request, sess),
+                            request.path_params["shift_id"])
     return _shift_page(request, sess, summary)
-
-
-def _close_tx(conn: Any, sess: DeskSession, shift_id: int, declared: int,
-              where: Where) -> shift.ShiftSummary:
-    now = utcnow()
-    _shift_for(conn, sess, shift_id)
-    summary = shift.close_shift(conn, shift_id, declared, sess.staff, now)
-    audit.record(conn, sess.staff.username, "shift_close", where, at=now, detail={
-        "shift": shift_id, "expected_cash": summary.expected_cash, "declared_cash": declared,
-        "difference": summary.difference(declared), "receipts": summary.receipts,
-        "total": summary.total, "cancelled": summary.cancelled})
-    return summary
 
 
 @staff_page("cashier")
@@ -447,16 +344,18 @@ async def shift_close(request: Request, sess: DeskSession) -> Response:
         shift_id = int(str(form.get("shift_id", sess.shift_id)))
     except ValueError:
         raise ValidationError("bad shift", code="unknown_shift", field="shift_id") from None
-    await in_tx(request, _close_tx, sess, shift_id, declared, _where(request, sess))
+    await act(request, actions.close_shift, _actor(request, sess),
+              actions.CloseIn(shift_id, declared))
     return redirect(f"/desk/shift/{shift_id}")
 
 
 @staff_page("cashier")
 async def daybook(request: Request, sess: DeskSession) -> Response:
     shift_id = request.path_params["shift_id"]
+    actor = _actor(request, sess)
 
     def rows(conn: Any) -> str:
-        _shift_for(conn, sess, shift_id)
+        actions.shift_for(conn, actor, shift_id)
         return shift.daybook_csv(shift.daybook(conn, shift_id))
 
     body = await in_read(request, rows)
@@ -488,23 +387,6 @@ async def asset(request: Request) -> Response:
                     headers={"Cache-Control": "public, max-age=3600"})
 
 
-# (method, path, minimum role) of every staff route; the access tests walk this list.
-PROTECTED: tuple[tuple[str, str, str], ...] = (
-    ("GET", "/desk", "cashier"),
-    ("POST", "/desk/logout", "cashier"),
-    ("POST", "/desk/scan", "cashier"),
-    ("POST", "/desk/scan/image", "cashier"),
-    ("POST", "/desk/collect", "cashier"),
-    ("GET", "/desk/receipt/{receipt_no}", "cashier"),
-    ("GET", "/desk/receipt/{receipt_no}/pdf", "cashier"),
-    ("POST", "/desk/receipt/{receipt_no}/cancel", "supervisor"),
-    ("GET", "/desk/shift", "cashier"),
-    ("POST", "/desk/shift/close", "cashier"),
-    ("GET", "/desk/shift/{shift_id}", "cashier"),
-    ("GET", "/desk/shift/{shift_id}/daybook.csv", "cashier"),
-    ("GET", "/desk/audit", "supervisor"),
-)
-
 ROUTES = [
     Route("/desk/login", login_page, methods=["GET"]),
     Route("/desk/login", login_post, methods=["POST"]),
@@ -524,3 +406,18 @@ ROUTES = [
     Route("/desk/shift/{shift_id:int}/daybook.csv", daybook, methods=["GET"]),
     Route("/desk/audit", audit_page, methods=["GET"]),
 ]
+
+
+def _protected(routes: list[Route]) -> tuple[tuple[str, str, str], ...]:
+    """(method, path, minimum role) of every staff route, read from the endpoints that
+    :func:`staff_page` wrapped; the access tests walk this list."""
+    out = []
+    for route in routes:
+        role = getattr(route.endpoint, "minimum_role", None)
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            if role is not None:
+                out.append((method, route.path, role))
+    return tuple(out)
+
+
+PROTECTED = _protected(ROUTES)

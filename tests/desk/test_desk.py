@@ -66,7 +66,7 @@ def actions(store: Store) -> list[str]:
 
 
 def concrete(path: str) -> str:
-    return path.replace("{receipt_no}", "BEST-000000001").replace("{shift_id}", "1")
+    return path.replace("{receipt_no}", "BEST-000000001").replace("{shift_id:int}", "1")
 
 
 def collect_receipt(desk: Desk, payload: str, amount: str = "1234.50") -> str:
