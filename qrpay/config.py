@@ -88,13 +88,16 @@ class Numbering:
 
     ``scheme`` is ``bd`` (9-digit account, bill number = YYMM + account) or ``in``
     (opaque consumer numbers of ``length`` digits starting with ``prefix``; bill number
-    = ``bill_prefix`` + YYMM + consumer number).
+    = ``bill_prefix`` + YYMM + consumer number).  ``offices = "wzpdcl"`` names WZPDCL's
+    circles, offices, substations and feeders in decoded account numbers (another
+    utility's codes mean other offices, so by default none are named).
     """
 
     scheme: str = "bd"
     length: int = 9
     prefix: str = ""
     bill_prefix: str = ""
+    offices: str = ""
 
 
 @dataclass(frozen=True)
@@ -251,7 +254,8 @@ def _biller(raw: dict[str, Any], defaults: dict[str, Any], index: int) -> Biller
     num = raw.get("numbering", {})
     numbering = Numbering(scheme=str(num.get("scheme", "bd" if country == "BD" else "in")),
                           length=int(num.get("length", 9)), prefix=str(num.get("prefix", "")),
-                          bill_prefix=str(num.get("bill_prefix", "")))
+                          bill_prefix=str(num.get("bill_prefix", "")),
+                          offices=str(num.get("offices", "")))
     if numbering.scheme not in {"bd", "in"}:
         raise ConfigError(f"{where}: numbering.scheme must be bd or in", code="bad_value",
                           field="numbering.scheme")

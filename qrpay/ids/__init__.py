@@ -21,19 +21,21 @@ Every scheme module (python-stdnum style) has
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
 from qrpay.errors import ValidationError
-from qrpay.ids import bd_account, bd_bill, bd_meter, bd_tracking, in_consumer
+from qrpay.ids import bd_account, bd_bill, bd_meter, bd_tracking, in_bill, in_consumer
 from qrpay.ids._util import clean, shape
 
 SCHEMES: dict[str, ModuleType] = {
     module.NAME: module
-    for module in (bd_account, bd_meter, bd_bill, bd_tracking, in_consumer)
+    for module in (bd_account, bd_meter, bd_bill, bd_tracking, in_consumer, in_bill)
 }
 
-__all__ = ["SCHEMES", "explain", "for_numbering", "get", "guess", "names"]
+__all__ = ["SCHEMES", "explain", "explain_for", "for_numbering", "get", "guess", "names",
+           "schemes_of"]
 
 
 def names() -> list[str]:
@@ -96,3 +98,73 @@ def for_numbering(numbering: Any) -> Any:
     if getattr(numbering, "scheme", None) == "bd":
         return bd_account
     return in_consumer.for_biller(numbering)
+
+
+def schemes_of(numbering: Any) -> dict[str, dict[str, Any]]:
+    """The schemes a biller's numbering (:class:`qrpay.config.Numbering`) uses, each with
+    the options that bind it: the Indian consumer and bill numbers with the profile's
+    length and prefixes; for Bangladesh the account, bill and meter numbers, naming
+    WZPDCL's offices (and reading WZPDCL's tracking numbers) only when the profile says
+    ``offices = "wzpdcl"``."""
+    if getattr(numbering, "scheme", None) == "bd":
+        wzpdcl = getattr(numbering, "offices", "") == "wzpdcl"
+        found: dict[str, dict[str, Any]] = {
+            "bd_account": {"offices": wzpdcl}, "bd_bill": {"offices": wzpdcl}, "bd_meter": {}}
+        if wzpdcl:
+            found["bd_tracking"] = {}
+        return found
+    consumer = {"length": numbering.length, "prefix": numbering.prefix}
+    return {"in_consumer": consumer,
+            "in_bill": {**consumer, "bill_prefix": numbering.bill_prefix}}
+
+
+def _biller_ref(biller: Any) -> dict[str, str]:
+    return {"code": biller.code, "name": biller.name, "name_local": biller.name_local}
+
+
+def explain_for(text: object, billers: Iterable[Any], kind: str | None = None,
+                ) -> dict[str, Any]:
+    """:func:`explain` as a deployment reads ``text``: only the schemes its billers'
+    numbering uses, with their options.  ``billers`` are :class:`qrpay.config.Biller`;
+    the result adds ``billers`` (code, name, name_local of every biller whose numbers
+    have this shape).  Codes as :func:`explain`."""
+    billers = list(billers)
+    seen = shape(text)
+    fitting: dict[tuple[str, str], tuple[dict[str, Any], list[Any]]] = {}
+    for biller in billers:
+        for name, options in schemes_of(biller.numbering).items():
+            if (kind is None or name == kind) and seen is not None \
+                    and SCHEMES[name].fits(seen, **options):
+                key = (name, repr(sorted(options.items())))
+                fitting.setdefault(key, (options, []))[1].append(biller)
+    if not fitting:
+        if kind is not None:  # asked for by name: let the scheme say what is wrong
+            return explain(text, kind=kind, **_first_options(billers, kind))
+        return _no_kind(text, seen, billers)
+    if len({name for name, _ in fitting}) > 1 or len(fitting) > 1:
+        candidates = sorted({name for name, _ in fitting})
+        raise ValidationError(
+            f"ambiguous: could be {' or '.join(candidates)}; choose one with kind (--kind)",
+            code="ambiguous_kind", field="id", candidates=candidates)
+    (name, _), (options, matched) = next(iter(fitting.items()))
+    result: dict[str, Any] = SCHEMES[name].explain(text, **options)
+    result["billers"] = [_biller_ref(b) for b in matched]
+    return result
+
+
+def _first_options(billers: list[Any], kind: str) -> dict[str, Any]:
+    for biller in billers:
+        options = schemes_of(biller.numbering).get(kind)
+        if options is not None:
+            return options
+    return {}
+
+
+def _no_kind(text: object, seen: Any, billers: list[Any]) -> dict[str, Any]:
+    if seen is None or not seen.main:
+        clean(text, "id", keep="|")  # raises the precise error for junk
+    kinds = sorted({name for b in billers for name in schemes_of(b.numbering)})
+    raise ValidationError(
+        f"no identifier kind of this profile has {len(seen.main)} characters; its kinds: "
+        + ", ".join(f"{name} ({SCHEMES[name].TITLE})" for name in kinds),
+        code="unknown_kind", field="id")

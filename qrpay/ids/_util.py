@@ -33,8 +33,9 @@ _EXTRA_SEPARATORS = frozenset(
     "\u00ad"  # soft hyphen
 )
 
-#: Characters read as the bar of the tracking number (``|``); fullwidth forms map to it.
-_BARS = str.maketrans({"\uff5c": "|", "\u00a6": "|"})
+#: Characters read as the bar of the tracking number (``|``): the fullwidth forms, and
+#: the Bengali danda ``।`` that Bengali keyboards put where a bar goes.
+_BARS = str.maketrans({"\uff5c": "|", "\u00a6": "|", "\u0964": "|"})
 
 
 def is_separator(char: str) -> bool:

@@ -20,6 +20,11 @@ accepted and decode to their digits with no name (``known: False``): the source 
 examples, not the full set, and rejecting a valid number is worse than accepting an
 invalid one.  So any 9 digits are a valid account number.
 
+The office names are WZPDCL's: other utilities (the Palli Bidyut Samities) use the same
+9-digit layout with their own offices, so ``explain(text, offices=False)`` decodes the
+positions without naming any code (a profile's ``numbering.offices = "wzpdcl"`` turns the
+names on for a WZPDCL deployment; see :func:`qrpay.ids.explain_for`).
+
 >>> validate('১০৪ ২৩১ ২৪৫')
 '104231245'
 >>> format('104231245')
@@ -28,16 +33,18 @@ invalid one.  So any 9 digits are a valid account number.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from qrpay.ids._util import Shape, check_length, clean, coded_part, group, part, validates
 
 NAME = "bd_account"
 TITLE = "Bangladesh consumer account number (WZPDCL)"
+TITLE_GENERIC = "Bangladesh consumer account number"
 TITLE_BN = "গ্রাহক হিসাব নম্বর"
 FIELD = "account_no"
 LENGTH = 9
-OPTIONS: tuple[str, ...] = ()
+OPTIONS: tuple[str, ...] = ("offices",)
 
 #: circle -> (English, Bengali) as the source names it.
 CIRCLES: dict[str, tuple[str, str | None]] = {
@@ -84,20 +91,29 @@ def fits(shape: Shape, **options: Any) -> bool:
     return shape.bars == 0 and shape.length == LENGTH
 
 
-def explain(text: object) -> dict[str, Any]:
-    """The parts of the account number with the names the source gives them."""
+def _office_part(key: str, label: str, label_bn: str, digits: str, start: int,
+                 names: Mapping[Any, tuple[str, str | None]], lookup: Hashable,
+                 offices: bool) -> dict[str, Any]:
+    if not offices:  # another utility's code: position only, nothing to look up
+        return part(key, label, label_bn, digits, start)
+    return coded_part(key, label, label_bn, digits, start, names, lookup)
+
+
+def explain(text: object, *, offices: bool = True) -> dict[str, Any]:
+    """The parts of the account number; with ``offices`` the names WZPDCL's guide gives."""
     n = validate(text)
     circle, office, substation, feeder = n[0], n[1:3], n[3], n[4]
     parts = [
-        coded_part("circle", "circle office", "সার্কেল অফিস", circle, 1, CIRCLES),
-        coded_part("office", "office under the circle", "সার্কেল অফিসের অধীনে অফিস",
-                   office, 2, OFFICES, (circle, office)),
-        coded_part("substation", "substation under the office", "অফিসের অধীনে সাবস্টেশন",
-                   substation, 4, SUBSTATIONS, (circle, office, substation)),
-        coded_part("feeder", "feeder under the substation", "সাবস্টেশনের অধীনে ফিডার",
-                   feeder, 5, FEEDERS, (circle, office, substation, feeder)),
+        _office_part("circle", "circle office", "সার্কেল অফিস", circle, 1, CIRCLES,
+                     circle, offices),
+        _office_part("office", "office under the circle", "সার্কেল অফিসের অধীনে অফিস",
+                     office, 2, OFFICES, (circle, office), offices),
+        _office_part("substation", "substation under the office", "অফিসের অধীনে সাবস্টেশন",
+                     substation, 4, SUBSTATIONS, (circle, office, substation), offices),
+        _office_part("feeder", "feeder under the substation", "সাবস্টেশনের অধীনে ফিডার",
+                     feeder, 5, FEEDERS, (circle, office, substation, feeder), offices),
         part("book", "billing book", "বিলিং বুক নম্বর", n[5:7], 6),
         part("page", "page in the book", "বিলিং বইয়ের পৃষ্ঠা নম্বর", n[7:9], 8),
     ]
-    return {"scheme": NAME, "title": TITLE, "title_bn": TITLE_BN, "number": n,
-            "formatted": format(n), "parts": parts}
+    return {"scheme": NAME, "title": TITLE if offices else TITLE_GENERIC,
+            "title_bn": TITLE_BN, "number": n, "formatted": format(n), "parts": parts}

@@ -35,10 +35,12 @@ TITLE = "Bangladesh bill number"
 TITLE_BN = "বিল নম্বর"
 FIELD = "bill_no"
 LENGTH = 13
-OPTIONS: tuple[str, ...] = ()
+OPTIONS: tuple[str, ...] = ("offices",)
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
+MONTHS_BN = ("জানুয়ারি", "ফেব্রুয়ারি", "মার্চ", "এপ্রিল", "মে", "জুন", "জুলাই", "আগস্ট",
+             "সেপ্টেম্বর", "অক্টোবর", "নভেম্বর", "ডিসেম্বর")
 _PERIOD = re.compile(r"\s*(\d{4})\s*-\s*(\d{2})\s*", re.ASCII)
 
 
@@ -92,14 +94,16 @@ def make(period: object, account: object) -> str:
     return year[2:] + month + bd_account.validate(account)
 
 
-def explain(text: object) -> dict[str, Any]:
+def explain(text: object, *, offices: bool = True) -> dict[str, Any]:
+    """The period and the account's parts (``offices``: see :func:`bd_account.explain`)."""
     n = validate(text)
     year, month = "20" + n[0:2], n[2:4]
     parts = [
         part("year", "year", "সাল", n[0:2], 1, meaning=year, meaning_bn=to_bengali(year)),
-        part("month", "month", "মাস", month, 3, meaning=MONTHS[int(month) - 1]),
+        part("month", "month", "মাস", month, 3, meaning=MONTHS[int(month) - 1],
+             meaning_bn=MONTHS_BN[int(month) - 1]),
         part("account", "account number", "গ্রাহক হিসাব নম্বর", n[4:], 5),
     ]
     return {"scheme": NAME, "title": TITLE, "title_bn": TITLE_BN, "number": n,
             "formatted": format(n), "period": f"{year}-{month}", "parts": parts,
-            "account": bd_account.explain(n[4:])}
+            "account": bd_account.explain(n[4:], offices=offices)}

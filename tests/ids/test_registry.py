@@ -12,7 +12,8 @@ from qrpay.errors import ValidationError
 
 
 def test_every_scheme_is_registered_under_its_name() -> None:
-    assert ids.names() == ["bd_account", "bd_meter", "bd_bill", "bd_tracking", "in_consumer"]
+    assert ids.names() == ["bd_account", "bd_meter", "bd_bill", "bd_tracking", "in_consumer",
+                           "in_bill"]
     assert ids.get("bd_meter").NAME == "bd_meter"
 
 
