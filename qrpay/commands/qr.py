@@ -117,11 +117,34 @@ def _print_resolution(res: Any, text: str, out: Any) -> None:
         print(f"  {f.key:<7} {f.name}: {f.value}{note}", file=out)
 
 
+# What a QR payload starts with (UPI intent, EMV TLV "00" "02" "01", a bill-page URL):
+# text of these shapes is never taken for a file name.
+PAYLOAD_PREFIXES = ("upi:", "000201", "http://", "https://")
+NAME_MAX = 255  # bytes in one file name on Linux, macOS and Windows file systems
+
+
+def is_image_path(source: str) -> bool:
+    """Whether ``qr check SOURCE`` names an image file rather than a payload.
+
+    Decided from the text first: a payload shape, a line break, a NUL or a path part of
+    more than :data:`NAME_MAX` bytes is text, without asking the file system (a 300-byte
+    Bharat QR would otherwise fail with "File name too long")."""
+    if source.lower().startswith(PAYLOAD_PREFIXES) or "\n" in source or "\0" in source:
+        return False
+    parts = source.replace("\\", "/").split("/")
+    if any(len(part.encode("utf-8", "surrogateescape")) > NAME_MAX for part in parts):
+        return False
+    try:
+        return Path(source).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def check(args: argparse.Namespace, ctx: Any) -> int:
     from qrpay.payload import resolve
 
     source = args.source
-    texts = _decode(source) if Path(source).is_file() else [source]
+    texts = _decode(source) if is_image_path(source) else [source]
     if not texts:
         print("no QR code found", file=ctx.err)
         return 1

@@ -100,3 +100,29 @@ def test_check_of_junk_is_invalid_and_decode_of_a_blank_image_finds_nothing(cli,
     Image.new("L", (50, 50), 255).save(blank)
     assert run("decode", str(blank)) == 1
     assert "no QR code" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", [
+    "00020101021226370010A000000524" + "0" * 280,   # EMV-shaped, 310 bytes
+    "X" * 300,                                      # no known shape, one 300-byte "name"
+    "hello/" + "y" * 256,                           # a path part longer than NAME_MAX
+])
+def test_check_of_text_over_255_bytes_is_resolved_as_text_not_opened(cli, capsys, text):
+    run, _, _ = cli
+    assert run("check", text, "--json") == 3
+    assert json.loads(capsys.readouterr().out)["verdict"] in {"invalid", "altered", "unknown"}
+
+
+def test_check_still_reads_an_image_whose_path_is_longer_than_255_bytes(cli, capsys,
+                                                                       tmp_path):
+    run, bill, _ = cli
+    deep = tmp_path
+    for n in range(6):
+        deep = deep / (f"d{n}" + "x" * 60)
+    deep.mkdir(parents=True)
+    out = deep / "bill.png"
+    run("image", bill.bill_no, "-o", str(out))
+    capsys.readouterr()
+    assert len(str(out).encode()) > 255
+    assert run("check", str(out)) == 0
+    assert "verdict: genuine" in capsys.readouterr().out
