@@ -22,12 +22,13 @@ from contextlib import AbstractContextManager
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, DateTime
+from sqlalchemy import Connection
 from sqlalchemy.dialects import sqlite
 
+from qrpay.store.types import UtcDateTime, as_utc
+
 _SQLITE = sqlite.dialect()
-_SQLITE_TS: Callable[[Any], Any] | None = DateTime(timezone=True).dialect_impl(
-    _SQLITE).bind_processor(_SQLITE)
+_SQLITE_TS: Callable[[Any], Any] | None = UtcDateTime().bind_processor(_SQLITE)
 
 # Deadlock, serialisation failure, lock not available: the statement lost a race and
 # the same work can simply run again in a later transaction.
@@ -49,8 +50,10 @@ class Raw:
         self._dbapi: Any = conn.connection.driver_connection
 
     def ts(self, value: dt.datetime | None) -> Any:
-        if value is None or self.pg:
+        if value is None:
             return value
+        if self.pg:
+            return as_utc(value)
         assert _SQLITE_TS is not None
         return _SQLITE_TS(value)
 

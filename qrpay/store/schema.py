@@ -18,7 +18,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -30,12 +29,14 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from qrpay.store.types import UtcDateTime
+
 metadata = MetaData()
 
 schema_version = Table(
     "schema_version", metadata,
     Column("version", Integer, primary_key=True),
-    Column("applied_at", DateTime(timezone=True), nullable=False),
+    Column("applied_at", UtcDateTime(), nullable=False),
 )
 
 imports = Table(
@@ -47,7 +48,7 @@ imports = Table(
     Column("created", Integer, nullable=False),
     Column("replaced", Integer, nullable=False),
     Column("unchanged", Integer, nullable=False),
-    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("imported_at", UtcDateTime(), nullable=False),
 )
 
 bills = Table(
@@ -73,8 +74,8 @@ bills = Table(
     Column("charges", Text, nullable=True),  # JSON list of [head, minor units]
     Column("content_hash", String(64), nullable=False),
     Column("import_id", Integer, ForeignKey("imports.id"), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 Index("ix_bills_biller_period", bills.c.biller, bills.c.period)
 Index("ix_bills_account", bills.c.biller, bills.c.account_no)
@@ -83,7 +84,7 @@ callbacks = Table(
     "callbacks", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("channel", String(40), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
     Column("headers", Text, nullable=False),  # JSON
     Column("body", LargeBinary, nullable=False),  # raw bytes as received
     Column("remote", String(64), nullable=True),
@@ -108,16 +109,16 @@ payments = Table(
     Column("status", String(20), nullable=False),  # success, failed, pending, reversed
     Column("mode", String(20), nullable=True),  # upi, cash, card, cheque...
     Column("reference", String(100), nullable=True),
-    Column("paid_at", DateTime(timezone=True), nullable=True),
+    Column("paid_at", UtcDateTime(), nullable=True),
     Column("payer", String(200), nullable=True),
     Column("utr", String(64), nullable=True),
     Column("receipt_no", String(40), nullable=True),
-    Column("posted_at", DateTime(timezone=True), nullable=True),
-    Column("reversed_at", DateTime(timezone=True), nullable=True),
+    Column("posted_at", UtcDateTime(), nullable=True),
+    Column("reversed_at", UtcDateTime(), nullable=True),
     Column("staff_id", Integer, nullable=True),
     Column("shift_id", Integer, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("channel", "txn_id", name="uq_payments_channel_txn"),
 )
 Index("ix_payments_bill", payments.c.bill_no)
@@ -134,7 +135,7 @@ ledger = Table(
     Column("payment_id", Integer, ForeignKey("payments.id"), nullable=True),
     Column("receipt_no", String(40), nullable=True),
     Column("note", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 Index("ix_ledger_account", ledger.c.biller, ledger.c.account_no)
 Index("ix_ledger_bill", ledger.c.bill_no)
@@ -160,11 +161,11 @@ outbox = Table(
     Column("segments", Integer, nullable=False),
     Column("status", String(20), nullable=False),  # pending, sending, sent, failed
     Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
     Column("last_error", Text, nullable=True),
     Column("provider_ref", String(100), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),
 )
 Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
 
@@ -174,8 +175,8 @@ api_keys = Table(
     Column("name", String(100), nullable=False),
     Column("prefix", String(16), nullable=False, unique=True),
     Column("key_hash", String(128), nullable=False),  # sha256 of the key
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
 )
 
 staff = Table(
@@ -187,10 +188,10 @@ staff = Table(
     Column("biller", String(64), nullable=True),
     Column("counter", String(40), nullable=True),
     Column("failed_logins", Integer, nullable=False, default=0),
-    Column("locked_until", DateTime(timezone=True), nullable=True),
-    Column("last_failed_at", DateTime(timezone=True), nullable=True),  # lockout window
+    Column("locked_until", UtcDateTime(), nullable=True),
+    Column("last_failed_at", UtcDateTime(), nullable=True),  # lockout window
     Column("active", Boolean, nullable=False, default=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 # Counter-desk sessions: the cookie carries a signed id; expiry and logout live here.
@@ -201,10 +202,10 @@ staff_sessions = Table(
     Column("shift_id", Integer, nullable=True),
     Column("csrf", String(64), nullable=False),
     Column("remote", String(64), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("last_seen", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("ended_at", UtcDateTime(), nullable=True),
 )
 
 shifts = Table(
@@ -213,8 +214,8 @@ shifts = Table(
     Column("staff_id", Integer, ForeignKey("staff.id"), nullable=False),
     Column("biller", String(64), nullable=False),
     Column("counter", String(40), nullable=False),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
-    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=True),
     Column("expected_cash", BigInteger, nullable=True),
     Column("declared_cash", BigInteger, nullable=True),
     Column("closed_by", Integer, nullable=True),  # staff id
@@ -224,7 +225,7 @@ Index("ix_shifts_counter", shifts.c.biller, shifts.c.counter, shifts.c.closed_at
 audit = Table(
     "audit", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("actor", String(64), nullable=False),
     Column("action", String(40), nullable=False),
     Column("biller", String(64), nullable=True),
@@ -239,8 +240,8 @@ render_jobs = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("period", String(7), nullable=False),
     Column("out_dir", Text, nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
     Column("total", Integer, nullable=False),
     Column("done", Integer, nullable=False, default=0),
 )

@@ -23,6 +23,7 @@ from typing import Any
 from qrpay.bills import Bill, row_to_bill
 from qrpay.payments.ledger import BillStatus, PaymentSummary, status_from_sums
 from qrpay.store import Store
+from qrpay.store.types import as_utc
 
 BILL_COLUMNS = ("bill_no", "biller", "account_no", "name", "period", "amount", "due_date",
                 "late_amount", "arrears", "mobile", "category", "area", "units", "address",
@@ -50,7 +51,9 @@ def _date(value: Any) -> dt.date:
 
 
 def _datetime(value: Any) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return None if value is None else as_utc(value)
 
 
 class Reader:
