@@ -38,7 +38,7 @@ from sqlalchemy import Connection, select
 
 from qrpay.bills import Bill, find_bill
 from qrpay.config import Biller, Config
-from qrpay.errors import Conflict, PaymentError, QrpayError
+from qrpay.errors import Conflict, PaymentError, QrpayError, ValidationError
 from qrpay.money import to_decimal_str
 from qrpay.notify.outbox import ENQUEUE_MANY_SQL, enqueue_payment_notice, payment_notice_row
 from qrpay.payments import ledger
@@ -51,6 +51,9 @@ STATUSES = ("success", "failed", "pending", "reversed")
 COUNTER_CHANNEL = "counter"  # the counter desk: every biller takes it
 MAX_AMOUNT = 10**13  # minor units (1e11 rupees/taka): far above any bill, far below BIGINT
 RESULTS = ("posted", "duplicate", "recorded", "reversed", "ignored", "cancelled")
+# paid_at must have a local day in every zone (offsets are under a day): nearer to the
+# ends of the datetime range, converting it overflows
+_PAID_AT_RANGE = (dt.datetime(1, 1, 2, tzinfo=dt.UTC), dt.datetime(9999, 12, 30, tzinfo=dt.UTC))
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,16 @@ def _check_shape(p: PaymentIn) -> None:
     if p.amount > MAX_AMOUNT:
         raise PaymentError("amount is larger than any bill", code="amount_too_large",
                            field="amount")
+    if p.paid_at is not None:
+        _check_paid_at(p.paid_at)
+
+
+def _check_paid_at(when: dt.datetime) -> None:
+    aware = when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+    low, high = _PAID_AT_RANGE
+    if not low <= aware < high:
+        raise ValidationError(f"paid_at {when.isoformat()} is out of range",
+                              code="bad_paid_at", field="paid_at")
 
 
 _BILL_SQL = ("SELECT biller, account_no, name, period, amount, due_date, late_amount, "
@@ -225,6 +238,9 @@ _LEDGER_SQL = ("INSERT INTO ledger (biller, account_no, bill_no, kind, amount, p
 _POSTED_SQL = ("UPDATE payments SET status = 'success', receipt_no = ?, posted_at = ?, "
                "updated_at = ?, paid_at = ?, utr = ?, payer = ? WHERE id = ?")
 
+_REVERSED_SQL = ("UPDATE payments SET status = 'reversed', reversed_at = ?, updated_at = ? "
+                 "WHERE id = ?")
+
 
 @dataclass(frozen=True)
 class _Sums:
@@ -285,6 +301,19 @@ class _Todo:
     ts: Any
 
 
+@dataclass(frozen=True)
+class _Undo:
+    """A reversal of a payment posted earlier in the same batch: written in
+    :meth:`Batch.finish`, after the posting it reverses, with its receipt number."""
+
+    biller: Biller
+    bill: Bill
+    payment_id: int
+    amount: int
+    note: str
+    ts: Any
+
+
 @dataclass
 class Batch:
     """Postings of one transaction whose receipt numbers are taken together at the end.
@@ -297,6 +326,13 @@ class Batch:
     the ledger count in the next posting of the same bill (its row is locked by this
     transaction, so nobody else can change them).  Call :meth:`finish` after the last
     posting and before commit; ``receipts`` then maps payment id -> receipt number.
+
+    Every report sees what the reports before it in the batch did: ``rows`` keeps each
+    transaction's payment row as the batch has left it (status, receipt), and a later
+    report of the same transaction is decided on that, never on the stored row (whose
+    update for a posting waits for :meth:`finish`).  A reversal of a payment posted in
+    the same batch waits for :meth:`finish` too, so that it carries the receipt number
+    and its status update comes after the posting's.
     """
 
     todo: list[_Todo] = field(default_factory=list)
@@ -308,6 +344,21 @@ class Batch:
     claims: dict[tuple[str, str], tuple[Any, bool]] = field(default_factory=dict)
     pending: dict[str, int] = field(default_factory=dict)  # bill_no -> minor units
     receipts: dict[int, str] = field(default_factory=dict)
+    rows: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    undos: list[_Undo] = field(default_factory=list)
+
+    def posts(self, payment_id: int) -> bool:
+        """Whether this batch posts ``payment_id`` (its writes are still to come)."""
+        return any(t.payment_id == payment_id for t in self.todo)
+
+    def reverse_later(self, conn: Connection, raw: Raw, biller: Biller, bill: Bill,
+                      row: Any, p: PaymentIn, now: dt.datetime) -> PostingResult:
+        """Reverse a payment this batch posts: the entries are written by :meth:`finish`."""
+        self.pending[bill.bill_no] = self.pending.get(bill.bill_no, 0) - row["amount"]
+        state = _state_now(conn, raw, bill, now, self)
+        self.undos.append(_Undo(biller, bill, row["id"], row["amount"],
+                                f"reversed by {p.channel}", raw.ts(now)))
+        return _result("reversed", row, status="reversed", bill_state=state)
 
     def lock_bills(self, conn: Connection, bill_nos: set[str],
                    first: Callable[[Raw], Pending] | None = None
@@ -424,14 +475,27 @@ class Batch:
                                         amount=t.amount, receipt_no=no, ts=t.ts)
             if notice is not None:
                 sms.append(notice)
+        reversed_ = []
+        for u in self.undos:
+            no = self.receipts[u.payment_id]
+            entries.append((u.bill.biller, u.bill.account_no, u.bill.bill_no, "reversal",
+                            u.amount, u.payment_id, no, u.note, u.ts))
+            reversed_.append((u.ts, u.ts, u.payment_id))
+            notice = payment_notice_row(u.biller, u.bill, notice="payment_reversed",
+                                        dedupe_key=f"payment:{u.payment_id}:reversed",
+                                        amount=u.amount, receipt_no=no, ts=u.ts)
+            if notice is not None:
+                sms.append(notice)
         extra = after() if after is not None else None
         with raw.pipeline():
             raw.query_many(_LEDGER_SQL, entries)
             raw.query_many(_POSTED_SQL, updates)
+            raw.query_many(_REVERSED_SQL, reversed_)
             raw.query_many(ENQUEUE_MANY_SQL, sms)
             if extra is not None:
                 raw.query_many(*extra)
         self.todo.clear()
+        self.undos.clear()
         self.pending.clear()
 
 
@@ -475,7 +539,7 @@ def _post(conn: Connection, raw: Raw, biller: Biller, bill: Bill, row: Any, p: P
 
 
 def _undo(conn: Connection, biller: Biller, bill: Bill, row: Any, *, kind: str, status: str,
-          note: str, now: dt.datetime) -> PostingResult:
+          note: str, now: dt.datetime, batch: Batch | None = None) -> PostingResult:
     """Reverse (bank reversal) or cancel (counter) a posted payment; the receipt stays."""
     ledger.append(conn, biller=bill.biller, account_no=bill.account_no, bill_no=bill.bill_no,
                   kind=kind, amount=row["amount"], payment_id=row["id"],
@@ -488,9 +552,17 @@ def _undo(conn: Connection, biller: Biller, bill: Bill, row: Any, *, kind: str, 
                                            dedupe_key=f"payment:{row['id']}:reversed",
                                            amount=row["amount"],
                                            receipt_no=row["receipt_no"], now=now)
-    state = ledger.bill_status(conn, bill, _local_day(biller, now)).state
+    if batch is not None:  # the batch's postings not yet in the ledger count too
+        state = _state_now(conn, Raw(conn), bill, now, batch)
+    else:
+        state = ledger.bill_status(conn, bill, _local_day(biller, now)).state
     return _result("reversed" if kind == "reversal" else "cancelled", row, status=status,
                    bill_state=state, outbox_id=outbox_id)
+
+
+def _state_now(conn: Connection, raw: Raw, bill: Bill, now: dt.datetime, batch: Batch) -> str:
+    sums = _sums(conn, raw, bill, now, None, batch.pending.get(bill.bill_no, 0))
+    return ledger.derive_state(sums.charged, sums.paid, sums.balance)
 
 
 def _record(conn: Connection, row: Any, status: str, now: dt.datetime) -> PostingResult:
@@ -523,12 +595,28 @@ def post_payment(conn: Connection, config: Config, p: PaymentIn, *,
     _check_shape(p)
     raw = Raw(conn)
     bill, biller = _bill_and_biller(raw, config, p, batch)
-    row, created, entries = _claim(conn, raw, p, bill, now, batch)
+    key = (p.channel, p.txn_id)
+    if batch is not None and key in batch.rows:
+        # reported before in this batch: decide on the row as the batch left it (the
+        # stored row may not show it yet, see Batch)
+        row, created, entries = batch.rows[key], False, None
+    else:
+        row, created, entries = _claim(conn, raw, p, bill, now, batch)
     if batch is not None:
         # the batch's ledger read serves one posting of the bill: a posting, late fee or
         # reversal writes to that ledger, so a later report of the bill reads it again
         found = batch.ledger.pop(bill.bill_no, None)
         entries = found if entries is None else entries
+    res = _apply(conn, raw, biller, bill, row, created, p, now, entries, batch)
+    if batch is not None:
+        batch.rows[key] = {**dict(row), "status": res.status,
+                           "receipt_no": res.receipt_no or row["receipt_no"]}
+    return res
+
+
+def _apply(conn: Connection, raw: Raw, biller: Biller, bill: Bill, row: Any, created: bool,
+           p: PaymentIn, now: dt.datetime, entries: list[tuple[Any, ...]] | None,
+           batch: Batch | None) -> PostingResult:
     prior = None if created else row["status"]
     if prior is not None:
         _same_payment(row, p)
@@ -539,8 +627,10 @@ def post_payment(conn: Connection, config: Config, p: PaymentIn, *,
     if prior == p.status:
         return _result("duplicate", row)
     if p.status == "reversed" and prior == "success":
+        if batch is not None and batch.posts(row["id"]):
+            return batch.reverse_later(conn, raw, biller, bill, row, p, now)
         return _undo(conn, biller, bill, row, kind="reversal", status="reversed",
-                     note=f"reversed by {p.channel}", now=now)
+                     note=f"reversed by {p.channel}", now=now, batch=batch)
     if prior in (None, "failed", "pending"):
         return _record(conn, row, p.status, now)
     return _result("ignored", row)
