@@ -1,14 +1,14 @@
 """``qrpay callback sign|send``: sign a callback body as a channel would, and send it.
 
 For integrators and for trying a deployment: the body file is sent byte for byte, signed
-with the channel's secret in the channel adapter's format (generic ``X-Qrpay-Signature``,
-Razorpay ``X-Razorpay-Signature``, PhonePe ``X-VERIFY``).  Samples: ``samples/callbacks/``.
+with the channel's secret by its channel module (``qrpay.channels``: generic
+``X-Qrpay-Signature``, Razorpay ``X-Razorpay-Signature``, PhonePe ``X-VERIFY``).
+Samples: ``samples/callbacks/``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -34,23 +34,16 @@ def register(sub: Any) -> None:
 
 def signature_headers(config: Config, channel: str, body: bytes,
                       t: int | None = None) -> dict[str, str]:
-    """The headers the channel's adapter expects for ``body``, signed with its secret."""
-    from qrpay.payments.adapters import generic, phonepe, razorpay
+    """The headers the channel's module expects for ``body``, signed with its secret."""
+    from qrpay.channels import callback_format
 
     try:
         spec = config.channels[channel]
     except KeyError:
         raise ConfigError(f"unknown channel {channel!r}; known: {', '.join(config.channels)}",
                           code="unknown_channel", field="channel") from None
-    secret = spec.secrets()[0]
-    if spec.adapter == "razorpay":
-        return {"X-Razorpay-Signature": razorpay.sign(secret, body)}
-    if spec.adapter == "phonepe":
-        response = json.loads(body)["response"]
-        salt_index, salt_key = phonepe.split_secret(secret)
-        return {"X-VERIFY": phonepe.x_verify(response, salt_key, salt_index)}
-    return {"X-Qrpay-Signature": generic.sign(secret, body, int(time.time()) if t is None
-                                              else t)}
+    fmt = callback_format(spec.adapter)
+    return fmt.sign(spec.secrets()[0], body, time.time() if t is None else t)
 
 
 def sign_cmd(args: argparse.Namespace, ctx: Any) -> int:

@@ -8,8 +8,8 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from qrpay.channels.generic import sign
 from qrpay.config import Config
-from qrpay.payments.adapters.generic import sign
 from qrpay.payments.callbacks import handle_callback
 from qrpay.store import Store, open_store
 from qrpay.store.schema import callbacks, ledger, outbox, payments
