@@ -117,6 +117,35 @@ class LatePayment:
         return amount + (amount * self.percent_bp + 5000) // 10000
 
 
+# Cash ceilings when the profile names none: India's Income-tax Act s.269ST forbids
+# receiving Rs 2 lakh or more in cash in one transaction; Bangladesh has no such rule, so a
+# counter default of Tk 5 lakh.
+DEFAULT_CASH_MAX = {"IN": 19_999_900, "BD": 50_000_000}
+
+
+@dataclass(frozen=True)
+class AmountLimits:
+    """How far a payment may exceed what is due (``[billers.amount_limits]``).
+
+    Above what is due a desk asks for an explicit confirmation; above :meth:`ceiling`
+    it needs a supervisor (and a channel's payment is held for review); a mode's
+    maximum (``max_by_mode``, minor units) refuses the payment outright.
+    """
+
+    ceiling_percent_bp: int = 1000  # 10 % of what is due, in basis points
+    ceiling_amount: int = 10_000  # or this much (minor units), whichever is more
+    max_by_mode: tuple[tuple[str, int], ...] = ()
+
+    def ceiling(self, due: int) -> int:
+        """The most a payment may be without approval, for ``due`` still owed."""
+        due = max(due, 0)
+        by_percent = (due * self.ceiling_percent_bp + 5000) // 10000
+        return due + max(by_percent, self.ceiling_amount)
+
+    def mode_max(self, mode: str) -> int | None:
+        return dict(self.max_by_mode).get(mode)
+
+
 @dataclass(frozen=True)
 class Channel:
     """A payment channel that calls back (bKash, Razorpay...)."""
@@ -157,6 +186,7 @@ class Biller:
     complaint_route: str = ""
     numerals: str = "latn"  # latn | beng | deva: digits on printed bills
     sms_sender: str = ""
+    amount_limits: AmountLimits = AmountLimits()
 
     @property
     def language(self) -> str:
@@ -226,6 +256,21 @@ def _late(raw: dict[str, Any]) -> LatePayment:
                        percent_bp=parse_amount(percent))
 
 
+def _limits(raw: dict[str, Any], country: str) -> AmountLimits:
+    modes = {"cash": DEFAULT_CASH_MAX[country]}
+    modes.update({str(k): parse_amount(str(v), field=f"amount_limits.max_by_mode.{k}",
+                                       allow_negative=False)
+                  for k, v in raw.get("max_by_mode", {}).items()})
+    return AmountLimits(
+        ceiling_percent_bp=parse_amount(str(raw.get("ceiling_percent", "10")),
+                                        field="amount_limits.ceiling_percent",
+                                        allow_negative=False),
+        ceiling_amount=parse_amount(str(raw.get("ceiling_amount", "100")),
+                                    field="amount_limits.ceiling_amount",
+                                    allow_negative=False),
+        max_by_mode=tuple(sorted(modes.items())))
+
+
 def _biller(raw: dict[str, Any], defaults: dict[str, Any], index: int) -> Biller:
     where = f"billers[{index}]"
     code = str(_req(raw, "code", where))
@@ -270,6 +315,7 @@ def _biller(raw: dict[str, Any], defaults: dict[str, Any], index: int) -> Biller
         helpline=str(raw.get("helpline", "")),
         complaint_route=str(raw.get("complaint_route", "")),
         numerals=str(raw.get("numerals", "latn")), sms_sender=str(raw.get("sms_sender", "")),
+        amount_limits=_limits(raw.get("amount_limits", {}), country),
     )
 
 

@@ -132,12 +132,21 @@ def scan(conn: Connection, config: Config, actor: Actor, data: ScanIn,
 # ------------------------------------------------------------------------------ collect
 
 def collect(conn: Connection, config: Config, actor: Actor, data: counter.CollectIn,
-            now: dt.datetime) -> counter.Collected:
+            now: dt.datetime) -> counter.Collected | counter.AmountHold:
+    """Post a counter payment, or hold it (nothing posted) when the amount needs a
+    confirmation, a supervisor or another mode; either way one audit row."""
     done = counter.collect(conn, config, actor.staff, actor.shift_id, data, now)
+    if isinstance(done, counter.AmountHold):
+        audit.record(conn, actor.name, "collect_held", actor.where, at=now, detail={
+            "bill_no": data.bill_no, "mode": data.mode, "txn_id": data.txn_id,
+            "approver": data.approver.username if data.approver else None,
+            "shift": actor.shift_id, **done.audit_detail()})
+        return done
     audit.record(conn, actor.name, "collect", actor.where, at=now, detail={
         "bill_no": data.bill_no, "receipt_no": done.receipt_no, "amount": data.amount,
         "mode": data.mode, "reference": data.reference.strip(), "txn_id": data.txn_id,
         "duplicate": done.duplicate, "confirm_paid": data.confirm_paid,
+        "confirm_excess": data.confirm_excess, "approved_by": done.approved_by,
         "shift": actor.shift_id})
     return done
 

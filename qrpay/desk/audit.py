@@ -18,7 +18,8 @@ from qrpay.errors import ValidationError
 from qrpay.store.schema import audit
 
 ACTIONS = frozenset({
-    "login", "login_failed", "logout", "scan", "collect", "cancel", "shift_open", "shift_close",
+    "login", "login_failed", "logout", "scan", "collect", "collect_held", "cancel",
+    "shift_open", "shift_close",
     "staff_add", "staff_passwd", "staff_disable", "refused",
 })
 

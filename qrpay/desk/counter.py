@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ from sqlalchemy import Connection, select
 from qrpay.bills import Bill, find_bill, get_bill
 from qrpay.config import Biller, Config
 from qrpay.desk.shift import COUNTER_CHANNEL, MODES, lock_shift
-from qrpay.desk.staff import Staff
+from qrpay.desk.staff import LoginCheck, Staff, record_login
 from qrpay.digits import to_ascii
 from qrpay.errors import Conflict, NotFound, PaymentError, QrpayError, ValidationError
 from qrpay.payments.ledger import BillStatus, bill_status
@@ -76,6 +76,29 @@ class CollectIn:
     mode: str
     reference: str = ""
     confirm_paid: bool = False
+    confirm_excess: int | None = None  # the amount the cashier confirmed above what is due
+    approver: LoginCheck | None = None  # a supervisor's password, checked before the tx
+
+
+@dataclass(frozen=True)
+class AmountHold:
+    """Why an amount was not collected (nothing posted): ``over_due`` needs the cashier's
+    confirmation of the excess, ``needs_approval`` a supervisor, ``over_mode_max`` another
+    mode (refused outright), ``approval_refused`` a right supervisor password."""
+
+    code: str
+    amount: int
+    due_now: int
+    ceiling: int
+    mode_max: int | None
+
+    @property
+    def excess(self) -> int:
+        return self.amount - self.due_now
+
+    def audit_detail(self) -> dict[str, Any]:
+        return {"code": self.code, "amount": self.amount, "due_now": self.due_now,
+                "excess": self.excess, "ceiling": self.ceiling, "mode_max": self.mode_max}
 
 
 @dataclass(frozen=True)
@@ -83,6 +106,7 @@ class Collected:
     receipt_no: str
     payment_id: int
     duplicate: bool
+    approved_by: str | None = None  # the supervisor who approved an amount over the ceiling
 
 
 @dataclass(frozen=True)
@@ -178,6 +202,12 @@ def scan(conn: Connection, config: Config, who: Staff, text: str,
     return _outcome(conn, config, who, bill, res.verdict, res.code, res.amount, res.format, now)
 
 
+def bill_outcome(conn: Connection, config: Config, who: Staff, bill_no: str, verdict: str,
+                 now: dt.datetime | None = None) -> ScanOutcome:
+    """The bill as the desk shows it again (after a held collect), with the scan's verdict."""
+    return _outcome(conn, config, who, get_bill(conn, bill_no), verdict, None, None, None, now)
+
+
 def _status(conn: Connection, config: Config, bill: Bill,
             now: dt.datetime | None) -> BillStatus:
     return bill_status(conn, bill, local_today(config.biller(bill.biller), now))
@@ -219,12 +249,14 @@ def existing_counter_payment(conn: Connection, txn_id: str) -> Collected | None:
 
 
 def collect(conn: Connection, config: Config, who: Staff, shift_id: int | None,
-            form: CollectIn, now: dt.datetime) -> Collected:
-    """Post one counter payment.  Call inside a write transaction.
+            form: CollectIn, now: dt.datetime) -> Collected | AmountHold:
+    """Post one counter payment, or say why the amount needs more (nothing posted).
 
-    The shift row (shared) and then the bill row are locked before anything is checked,
-    so two desks collecting one bill, or a desk and an online callback, take turns and
-    the second sees the first's payment; a shift being closed is seen closed.
+    Call inside a write transaction.  The shift row (shared) and then the bill row are
+    locked before anything is checked, so two desks collecting one bill, or a desk and an
+    online callback, take turns and the second sees the first's payment; a shift being
+    closed is seen closed.  A hold is returned, not raised, so that the caller commits
+    its audit row (and a wrong supervisor password's failure count).
     """
     check_collect(form)
     done = existing_counter_payment(conn, form.txn_id)
@@ -244,7 +276,51 @@ def collect(conn: Connection, config: Config, who: Staff, shift_id: int | None,
     if status.is_settled and not form.confirm_paid:
         raise Conflict("this bill is already paid; confirm to collect anyway",
                        code="already_paid")
-    return _post(conn, config, who, shift_id, bill, form, now)
+    hold, approver = check_amount(conn, config.biller(bill.biller), who, form,
+                                  status.due_now, now)
+    if hold is not None:
+        return hold
+    done = _post(conn, config, who, shift_id, bill, form, now)
+    return replace(done, approved_by=approver)
+
+
+def check_amount(conn: Connection, biller: Biller, who: Staff, form: CollectIn, due: int,
+                 now: dt.datetime) -> tuple[AmountHold | None, str | None]:
+    """The desk's amount rules, in order: the mode's maximum, the excess confirmed, a
+    supervisor (the cashier's own role, or a supervisor's password) above the ceiling.
+
+    Returns the hold (None: collect) and the supervisor who approved, if one had to."""
+    limits = biller.amount_limits
+    due = max(due, 0)
+    ceiling, most = limits.ceiling(due), limits.mode_max(form.mode)
+
+    def hold(code: str) -> tuple[AmountHold, None]:
+        return AmountHold(code, form.amount, due, ceiling, most), None
+
+    if most is not None and form.amount > most:
+        return hold("over_mode_max")
+    if form.amount <= due:
+        return None, None
+    if form.confirm_excess != form.amount:
+        return hold("needs_approval" if form.amount > ceiling else "over_due")
+    if form.amount <= ceiling:
+        return None, None
+    if who.has_role("supervisor"):
+        return None, who.username
+    if form.approver is None or not form.approver.username:
+        return hold("needs_approval")
+    approver = _approver(conn, who, form.approver, now)
+    return (None, approver) if approver else hold("approval_refused")
+
+
+def _approver(conn: Connection, who: Staff, check: LoginCheck, now: dt.datetime) -> str | None:
+    """The supervisor whose right password ``check`` is (same biller, active), else None;
+    a wrong password counts towards that account's lockout like a failed login."""
+    outcome = record_login(conn, check, now)
+    approver = outcome.staff
+    if approver is None or approver.biller != who.biller or not approver.has_role("supervisor"):
+        return None
+    return approver.username
 
 
 def _lock_bill(conn: Connection, bill_no: str) -> None:

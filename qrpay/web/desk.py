@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +28,7 @@ from qrpay.desk import actions, audit, counter, shift
 from qrpay.desk.actions import Actor
 from qrpay.desk.audit import Where
 from qrpay.desk.sessions import DeskSession
-from qrpay.desk.staff import verify_login
+from qrpay.desk.staff import LoginCheck, verify_login
 from qrpay.errors import AuthError, QrpayError, ValidationError
 from qrpay.money import parse_amount, to_decimal_str
 from qrpay.store import Store
@@ -227,7 +228,8 @@ async def _show_scan(request: Request, sess: DeskSession, text: str, source: str
     due = outcome.status.due_now if outcome.status else 0
     return render(request, "scan.html", sess, outcome=outcome, error=None,
                   shift_closed=done.shift_closed, txn_id=counter.new_txn_id(),
-                  modes=shift.MODES, amount_default=to_decimal_str(due) if due > 0 else "")
+                  modes=shift.MODES, amount_default=to_decimal_str(due) if due > 0 else "",
+                  hold=None, collect=None)
 
 
 @staff_page("cashier")
@@ -251,19 +253,53 @@ async def scan_image(request: Request, sess: DeskSession) -> Response:
 
 # ------------------------------------------------------------------------------ collect
 
+def _minor_or_none(value: object) -> int | None:
+    text = str(value or "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 15 else None
+
+
 def _collect_form(form: Any) -> counter.CollectIn:
     return counter.CollectIn(
         bill_no=str(form.get("bill_no", "")).strip()[:40],
         txn_id=str(form.get("txn_id", "")),
         amount=parse_amount(str(form.get("amount", "")), allow_negative=False),
         mode=str(form.get("mode", "")), reference=str(form.get("reference", ""))[:200],
-        confirm_paid=form.get("confirm_paid") in ("1", "on", "yes"))
+        confirm_paid=form.get("confirm_paid") in ("1", "on", "yes"),
+        confirm_excess=_minor_or_none(form.get("confirm_excess")))
+
+
+async def _approver(request: Request, form: Any) -> LoginCheck | None:
+    """A supervisor's name and password typed on the cashier's form, checked (argon2)
+    before the write transaction; the action decides whether it approves."""
+    username = str(form.get("approver", "")).strip()[:64]
+    if not username:
+        return None
+    password = str(form.get("approver_password", ""))[:1024]
+    return await run_in_threadpool(verify_login, _store(request), username, password)  # type: ignore[no-any-return]
+
+
+def _held_outcome(conn: Any, config: Config, sess: DeskSession, bill_no: str,
+                  verdict: str) -> counter.ScanOutcome:
+    return counter.bill_outcome(conn, config, sess.staff, bill_no, verdict, utcnow())
+
+
+async def _show_hold(request: Request, sess: DeskSession, form: Any, data: counter.CollectIn,
+                     hold: counter.AmountHold) -> Response:
+    verdict = str(form.get("verdict", ""))
+    outcome = await in_read(request, _held_outcome, _config(request), sess, data.bill_no,
+                            verdict if verdict in ("genuine", "typed") else "typed")
+    return render(request, "scan.html", sess, status=409, outcome=outcome, error=None,
+                  shift_closed=False, txn_id=data.txn_id, modes=shift.MODES, hold=hold,
+                  collect=data, amount_default=to_decimal_str(data.amount))
 
 
 @staff_page("cashier")
 async def collect_post(request: Request, sess: DeskSession) -> Response:
-    data = _collect_form(await auth.read_form(request))
+    form = await auth.read_form(request)
+    data = replace(_collect_form(form), approver=await _approver(request, form))
     done = await act(request, actions.collect, _actor(request, sess), data)
+    if isinstance(done, counter.AmountHold):
+        return await _show_hold(request, sess, form, data, done)
     return redirect(f"/desk/receipt/{done.receipt_no}")
 
 

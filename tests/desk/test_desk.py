@@ -319,7 +319,11 @@ def test_paid_bill_warns_and_needs_explicit_confirm(cashier: Desk, store: Store,
     refused = cashier.collect(again, "100")
     assert refused.status_code == 409 and 'data-code="already_paid"' in refused.text
     assert count_payments(store) == 1
-    assert cashier.collect(again, "100", confirm_paid="1").status_code == 303
+    # Everything paid on a settled bill is more than due: the excess is confirmed too.
+    held = cashier.collect(again, "100", confirm_paid="1")
+    assert held.status_code == 409 and 'data-code="over_due"' in held.text
+    assert cashier.collect(again, "100", confirm_paid="1",
+                           confirm_excess="10000").status_code == 303
     assert count_payments(store) == 2
 
 
