@@ -368,4 +368,13 @@ def receipt_view(conn: Connection, config: Config, receipt_no: str) -> ReceiptVi
         reference=m["reference"] or m["utr"] or "", paid_at=paid_at,
         cashier=m["username"] or "", counter=m["counter"] or "", shift_id=m["shift_id"],
         shift_open=m["shift_id"] is not None and m["closed_at"] is None,
-        status=m["status"], cancel_note=notes[-1] if notes else None, payment_id=m["id"])
+        status=m["status"], cancel_note=cancel_reason(notes[-1]) if notes else None,
+        payment_id=m["id"])
+
+
+def cancel_reason(note: str | None) -> str | None:
+    """The reason as typed, from the cancel entry's note (the core prefixes its kind):
+    the receipt's stamp reads ``CANCELLED: <reason>``, not ``CANCELLED: cancelled: ...``."""
+    if note is None:
+        return None
+    return note.removeprefix("cancelled:").strip() or None
