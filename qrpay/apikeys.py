@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from qrpay.clock import utcnow
 from qrpay.errors import AuthError, NotFound, ValidationError
 from qrpay.store import Store
 from qrpay.store.schema import api_keys
@@ -65,7 +66,7 @@ def create_key(store: Store, name: str) -> tuple[ApiKey, str]:
     name = name.strip()
     if not name:
         raise ValidationError("an API key needs a name", code="missing_name", field="name")
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     with store.begin() as conn:
         while True:
             prefix = f"{PREFIX}_{secrets.token_hex(4)}"
@@ -87,7 +88,7 @@ def list_keys(store: Store) -> list[ApiKey]:
 
 def revoke_key(store: Store, ident: str) -> ApiKey:
     """Revoke the key whose prefix (or, if unique, name) is ``ident``."""
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     with store.begin() as conn:
         rows = conn.execute(select(api_keys).where(api_keys.c.prefix == ident)).fetchall()
         if not rows:

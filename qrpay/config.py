@@ -8,6 +8,7 @@ see :func:`secret`.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from qrpay import clock
 from qrpay.errors import ConfigError
 from qrpay.money import parse_amount
 
@@ -191,6 +193,15 @@ class Biller:
     @property
     def language(self) -> str:
         return self.languages[0]
+
+    def local(self, ts: dt.datetime) -> dt.datetime:
+        """The instant ``ts`` (naive: UTC) on the biller's wall clock."""
+        return clock.local(ts, self.timezone)
+
+    def today(self, now: dt.datetime | None = None) -> dt.date:
+        """The biller's calendar day at ``now`` (default: the current instant); due
+        dates and late fees are decided on this day."""
+        return self.local(now or clock.utcnow()).date()
 
 
 @dataclass(frozen=True)

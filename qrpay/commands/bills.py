@@ -114,10 +114,8 @@ def _status(conn: Any, bill: Any, ctx: Any) -> dict[str, Any] | None:
     except ImportError:
         return None
     import dataclasses
-    import datetime as dt
-    from zoneinfo import ZoneInfo
 
-    today = dt.datetime.now(ZoneInfo(ctx.config.biller(bill.biller).timezone)).date()
+    today = ctx.config.biller(bill.biller).today()
     status = bill_status(conn, bill, today)
     out = dataclasses.asdict(status) if dataclasses.is_dataclass(status) else dict(status)
     return json.loads(json.dumps(out, default=str))

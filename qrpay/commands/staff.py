@@ -82,11 +82,12 @@ def add_cmd(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def list_cmd(args: argparse.Namespace, ctx: Any) -> int:
+    from qrpay.clock import utcnow
     from qrpay.desk import staff
 
     with ctx.store.connect() as conn:
         rows = staff.list_staff(conn)
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     print(f"{'USER':<20} {'ROLE':<11} {'BILLER':<16} {'COUNTER':<12} STATE", file=ctx.out)
     for s in rows:
         state = "active" if s.active else "disabled"
@@ -147,7 +148,7 @@ def audit_cmd(args: argparse.Namespace, ctx: Any) -> int:
         raise ValidationError(f"unknown action {args.action!r}; known: "
                               f"{', '.join(sorted(audit.ACTIONS))}", code="unknown_action",
                               field="action")
-    today = dt.datetime.now(tz).date().isoformat()
+    today = ctx.config.default_biller.today().isoformat()
     since = parse_when(args.since or today, "since", tz)
     until = parse_when(args.until, "until", tz) if args.until else None
     with ctx.store.connect() as conn:

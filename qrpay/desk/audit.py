@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from qrpay.clock import aware as _aware
+from qrpay.clock import utcnow
 from qrpay.errors import ValidationError
 from qrpay.store.schema import audit
 
@@ -50,10 +52,6 @@ class Where:
     remote: str | None = None
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def record(conn: Connection, actor: str, action: str, where: Where = Where(), *,
            detail: dict[str, Any] | None = None, at: dt.datetime | None = None) -> None:
     """Append one audit row in the caller's transaction."""
@@ -64,11 +62,6 @@ def record(conn: Connection, actor: str, action: str, where: Where = Where(), *,
         at=at or utcnow(), actor=actor[:64], action=action, biller=where.biller,
         counter=where.counter, remote=(where.remote or "")[:64] or None,
         detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)))
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _entry(row: Any) -> AuditEntry:

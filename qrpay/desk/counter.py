@@ -14,9 +14,7 @@ import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
@@ -131,14 +129,9 @@ class ReceiptView:
         return self.status == "success"
 
 
-@lru_cache(maxsize=32)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
 def local_today(biller: Biller, now: dt.datetime | None = None) -> dt.date:
     """The biller's calendar day (due dates are local dates)."""
-    return (now or dt.datetime.now(dt.UTC)).astimezone(_zone(biller.timezone)).date()
+    return biller.today(now)
 
 
 def new_txn_id() -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from qrpay.clock import aware as _aware
 from qrpay.desk.staff import Staff, get_staff
 from qrpay.store.schema import staff_sessions
 
@@ -32,10 +33,6 @@ class DeskSession:
     remote: str | None
     created_at: dt.datetime
     touch_due: bool = False  # last seen over a minute ago: the store should be told
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def session_id(token: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from qrpay.clock import aware as _aware
 from qrpay.desk.staff import Staff
 from qrpay.errors import Conflict, NotFound
 from qrpay.money import to_decimal_str
@@ -84,12 +85,6 @@ class DaybookRow:
     amount: int
     cashier: str
     status: str
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo:
-        return value
-    return value.replace(tzinfo=dt.UTC)
 
 
 def _shift(row: Any) -> Shift:

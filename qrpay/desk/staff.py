@@ -17,6 +17,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, select
 
+from qrpay.clock import aware as _aware
+from qrpay.clock import utcnow
 from qrpay.errors import AuthError, Conflict, NotFound, ValidationError
 from qrpay.store import Store
 from qrpay.store.schema import staff
@@ -70,16 +72,6 @@ class LoginOutcome:
         if self.staff is None:
             raise AuthError("login refused", code=self.code or "bad_credentials")
         return self.staff
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo:
-        return value
-    return value.replace(tzinfo=dt.UTC)
 
 
 def _row_to_staff(row: Any) -> Staff:

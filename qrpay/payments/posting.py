@@ -32,11 +32,11 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
 from qrpay.bills import Bill, find_bill
+from qrpay.clock import aware, utcnow
 from qrpay.config import Biller, Config
 from qrpay.errors import Conflict, PaymentError, QrpayError, ValidationError
 from qrpay.money import to_decimal_str
@@ -44,7 +44,6 @@ from qrpay.notify.outbox import ENQUEUE_MANY_SQL, enqueue_payment_notice, paymen
 from qrpay.payments import ledger
 from qrpay.payments.receipts import take_receipt_no, take_receipt_nos
 from qrpay.payments.sql import Pending, Raw, as_date
-from qrpay.store import utcnow
 from qrpay.store.schema import payments
 
 STATUSES = ("success", "failed", "pending", "reversed")
@@ -118,9 +117,8 @@ def _check_shape(p: PaymentIn) -> None:
 
 
 def _check_paid_at(when: dt.datetime) -> None:
-    aware = when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
     low, high = _PAID_AT_RANGE
-    if not low <= aware < high:
+    if not low <= aware(when) < high:
         raise ValidationError(f"paid_at {when.isoformat()} is out of range",
                               code="bad_paid_at", field="paid_at")
 
@@ -219,9 +217,7 @@ def _claim(conn: Connection, raw: Raw, p: PaymentIn, bill: Bill, now: dt.datetim
 
 
 def _local_day(biller: Biller, when: dt.datetime) -> dt.date:
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(ZoneInfo(biller.timezone)).date()
+    return biller.today(when)
 
 
 def _result(result: str, row: Any, *, status: str | None = None, receipt_no: str | None = None,

@@ -7,22 +7,18 @@ upgrades itself on open; PostgreSQL is upgraded with ``qrpay db upgrade``.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
 
+from qrpay.clock import utcnow
 from qrpay.errors import ConfigError
 from qrpay.store import schema
 from qrpay.store.schema import metadata
 
 Migration = Callable[[Connection], None]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _v1_initial(conn: Connection) -> None:

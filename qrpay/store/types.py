@@ -16,12 +16,7 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """``value`` as an aware UTC datetime (a naive value is taken to be UTC already)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+from qrpay.clock import aware as as_utc
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import secrets
 from functools import cache
@@ -24,6 +23,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from qrpay.clock import utcnow
 from qrpay.config import secret
 from qrpay.desk.sessions import LIFETIME, DeskSession, load_session, touch_session
 from qrpay.errors import AuthError
@@ -35,10 +35,6 @@ COOKIE_PATH = "/desk"
 LOGIN_NONCE_AGE = 3600  # seconds a login form stays usable
 MAX_FORM_FIELDS = 40
 STATUS = {"login_required": 401, "forbidden": 403, "csrf_failed": 403}
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @cache

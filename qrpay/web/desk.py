@@ -15,7 +15,6 @@ import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -23,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from qrpay.clock import utcnow
 from qrpay.config import Biller, Config
 from qrpay.desk import actions, audit, counter, shift
 from qrpay.desk.actions import Actor
@@ -60,10 +60,6 @@ def _config(request: Request) -> Config:
 
 def _store(request: Request) -> Store:
     return request.app.state.store  # type: ignore[no-any-return]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _actor(request: Request, sess: DeskSession) -> Actor:
@@ -164,8 +160,7 @@ def _biller(request: Request, sess: DeskSession) -> Biller:
 def _local(biller: Biller, when: dt.datetime | None) -> str:
     if when is None:
         return ""
-    aware = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-    return aware.astimezone(ZoneInfo(biller.timezone)).strftime("%Y-%m-%d %H:%M")
+    return biller.local(when).strftime("%Y-%m-%d %H:%M")
 
 
 # ------------------------------------------------------------------------------ login

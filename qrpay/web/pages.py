@@ -21,7 +21,6 @@ import io
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Template
 from starlette.concurrency import run_in_threadpool
@@ -61,7 +60,7 @@ class Found:
 # ------------------------------------------------------------------------ token check
 
 def today_for(biller: Biller) -> dt.date:
-    return dt.datetime.now(_zone(biller.timezone)).date()
+    return biller.today()
 
 
 def today_for_bill(config: Config, bill: Bill) -> dt.date:
@@ -73,11 +72,6 @@ def today_for_bill(config: Config, bill: Bill) -> dt.date:
 def template(name: str) -> Template:
     """A compiled template, kept: ``env().get_template`` would stat the file each time."""
     return env().get_template(name)
-
-
-@lru_cache(maxsize=64)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
 
 
 def token_amounts(bill: Bill) -> tuple[int, ...]:
