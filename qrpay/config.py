@@ -214,6 +214,8 @@ class Config:
     channels: dict[str, Channel]
     sms_provider: str = "console"
     sms_options: dict[str, str] = field(default_factory=dict)
+    # the parsed TOML as written, for modules that read their own keys (qrpay.biller)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def default_biller(self) -> Biller:
@@ -366,6 +368,7 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         billers=billers, channels=channels,
         sms_provider=str(sms.get("provider", "console")),
         sms_options={str(k): str(v) for k, v in sms.items() if k != "provider"},
+        raw=raw,
     )
 
 

@@ -25,9 +25,21 @@ def _v1_initial(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _v2_biller_api(conn: Connection) -> None:
+    for table in (schema.channel_requests, schema.channel_auth, schema.channel_credits):
+        table.create(conn, checkfirst=True)
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+    for index in schema.bills.indexes:
+        if index.name in {"ix_bills_mobile", "ix_bills_meter"}:
+            index.create(conn, checkfirst=True)
+
+
 # (version, description, function).  Append; never edit a released step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial schema: bills, payments, ledger, outbox, audit, staff", _v1_initial),
+    (2, "biller API: channel requests, auth failures, credits; bills by mobile, meter",
+     _v2_biller_api),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -245,3 +245,48 @@ render_jobs = Table(
     Column("total", Integer, nullable=False),
     Column("done", Integer, nullable=False, default=0),
 )
+
+# The biller API (qrpay.biller): every request a channel sends, as received, with the
+# answer it got (disputes are settled from here); wrong-password counts per channel
+# (the slow-down lives in the database, shared by every worker); payments accepted as a
+# credit on an account because the bill was already paid (finance refunds or carries).
+channel_requests = Table(
+    "channel_requests", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(40), nullable=False),
+    Column("op", String(40), nullable=False),  # inquiry, payment, status, or the path
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("remote", String(64), nullable=True),
+    Column("headers", Text, nullable=False),  # JSON
+    Column("body", LargeBinary, nullable=False),  # raw bytes as received
+    Column("status", Integer, nullable=False),  # HTTP status answered
+    Column("answer", LargeBinary, nullable=False),  # the bytes answered
+    Column("outcome", String(40), nullable=False),  # ok or the error code
+    Column("txn_id", String(100), nullable=True),
+    Column("payment_id", Integer, nullable=True),
+)
+Index("ix_channel_requests_txn", channel_requests.c.channel, channel_requests.c.txn_id)
+
+channel_auth = Table(
+    "channel_auth", metadata,
+    Column("channel", String(40), primary_key=True),
+    Column("window_start", UtcDateTime(), nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("slowed_until", UtcDateTime(), nullable=True),
+)
+
+channel_credits = Table(
+    "channel_credits", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("payment_id", Integer, ForeignKey("payments.id"), nullable=False, unique=True),
+    Column("channel", String(40), nullable=False),
+    Column("txn_id", String(100), nullable=False),
+    Column("biller", String(64), nullable=False),
+    Column("bill_no", String(40), nullable=False),
+    Column("account_no", String(40), nullable=False),
+    Column("amount", BigInteger, nullable=False),  # minor units credited to the account
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+Index("ix_channel_credits_biller", channel_credits.c.biller, channel_credits.c.created_at)
+Index("ix_bills_mobile", bills.c.mobile)
+Index("ix_bills_meter", bills.c.meter_no)

@@ -98,6 +98,12 @@ def desk_routes() -> list[BaseRoute]:
     return list(DESK_ROUTES)
 
 
+def biller_routes() -> list[BaseRoute]:
+    from qrpay.web.biller_api import ROUTES as BILLER_ROUTES  # the biller API (qrpay.biller)
+
+    return list(BILLER_ROUTES)
+
+
 def static_dir() -> Path:
     return templates_dir() / "web" / "static"
 
@@ -110,6 +116,7 @@ def routes() -> list[BaseRoute]:
         Route("/openapi.json", openapi, methods=["GET"]),
         Mount("/static/web", app=StaticFiles(directory=static_dir()), name="static-web"),
         *desk_routes(),
+        *biller_routes(),
     ]
 
 

@@ -215,6 +215,12 @@ PATHS: dict[str, Any] = {
     }},
 }
 
+# the biller API (qrpay.biller): its paths and schemas live beside its routes
+from qrpay.web.biller_openapi import BILLER_PATHS, BILLER_SCHEMAS, SECURITY_SCHEMES  # noqa: E402
+
+PATHS.update(BILLER_PATHS)
+SCHEMAS.update(BILLER_SCHEMAS)
+
 
 def spec() -> dict[str, Any]:
     return {
@@ -231,7 +237,8 @@ def spec() -> dict[str, Any]:
                                         "$ref": "#/components/schemas/Error"}}}}},
             "securitySchemes": {"apiKey": {
                 "type": "http", "scheme": "bearer",
-                "description": "A key made with `qrpay apikey create NAME`."}},
+                "description": "A key made with `qrpay apikey create NAME`."},
+                **SECURITY_SCHEMES},
         },
     }
 

@@ -1,0 +1,267 @@
+"""The three questions every channel asks the biller: inquiry, payment, status.
+
+Framework-free: a dialect (``qrpay.biller.dialects``) turns its wire format into these
+calls and their answers (or :class:`~qrpay.errors.QrpayError` codes) back into its own
+vocabulary.
+
+* :func:`inquire` (read-only): identifier -> the bill(s) due, with the amount rule.
+* :func:`pay` (inside ``with store.begin() as conn``): posts through
+  :func:`qrpay.payments.posting.post_payment`, exactly once per ``(channel, txn_id)``.
+  A repeat of the same transaction answers the original result (``duplicate``), even
+  when the bill has since been paid or a newer bill imported; the bill row is locked
+  before the policy is checked, so concurrent repeats wait for the first and then see
+  it.  Refusals: ``customer_not_found``, ``bill_not_found``, ``several_accounts``,
+  ``already_paid`` (policy ``refuse``), ``below_minimum``, ``amount_differs``,
+  ``after_cutoff``, ``txn_mismatch`` (the same transaction id with another bill or
+  amount).  With ``already_paid = "credit"`` a payment of a settled bill is posted and
+  listed in ``channel_credits`` for finance (refund or carry forward).
+* :func:`status`: ``(channel, txn_id)`` -> what happened, after commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select, text
+
+from qrpay.biller.lookup import Identifier, find_bills
+from qrpay.biller.policy import BillerPolicy, api_profile
+from qrpay.biller.rules import Bounds, bounds, check_cutoff, past_cutoff
+from qrpay.bills import Bill, find_bill
+from qrpay.config import Biller, Config
+from qrpay.errors import Conflict, NotFound, PaymentError
+from qrpay.payments.ledger import BillStatus, bill_status
+from qrpay.payments.posting import PaymentIn, get_payment, post_payment
+from qrpay.store import utcnow
+from qrpay.store.schema import channel_credits
+
+
+def local_day(biller: Biller, now: dt.datetime) -> dt.date:
+    """The biller's calendar day at ``now``."""
+    return now.astimezone(ZoneInfo(biller.timezone)).date()
+
+
+@dataclass(frozen=True)
+class BillDue:
+    """One bill as an inquiry answers it."""
+
+    bill: Bill
+    biller: Biller
+    status: BillStatus
+    policy: BillerPolicy
+    today: dt.date
+
+    @property
+    def due_now(self) -> int:
+        return self.status.due_now
+
+    @property
+    def late(self) -> bool:
+        return self.today > self.bill.due_date
+
+    @property
+    def past_cutoff(self) -> bool:
+        return past_cutoff(self.policy, self.bill.due_date, self.today)
+
+    @property
+    def bounds(self) -> Bounds | None:
+        """The accepted amounts, or None when nothing is due."""
+        return bounds(self.policy, self.due_now) if self.due_now > 0 else None
+
+    @property
+    def breakdown(self) -> tuple[tuple[str, int], ...]:
+        heads = list(self.bill.charges)
+        late_fee = self.due_now - self.bill.amount if self.late else 0
+        if late_fee > 0 and self.status.paid == 0:
+            heads.append(("late_fee", late_fee))
+        return tuple(heads)
+
+
+@dataclass(frozen=True)
+class Inquiry:
+    ident: Identifier
+    period: str | None = None  # YYYY-MM
+    allowed: tuple[str, ...] = ()  # billers the caller may reach (empty: all)
+
+
+@dataclass(frozen=True)
+class InquiryResult:
+    bills: tuple[BillDue, ...]
+
+    @property
+    def several(self) -> bool:
+        return len({(b.bill.biller, b.bill.account_no) for b in self.bills}) > 1
+
+    @property
+    def first(self) -> BillDue:
+        return self.bills[0]
+
+
+def _allowed(config: Config, channel: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    takes = tuple(code for code, b in config.billers.items() if channel in b.channels)
+    return tuple(c for c in takes if not allowed or c in allowed)
+
+
+def _prefixes(config: Config) -> dict[str, tuple[str, ...]]:
+    profile = api_profile(config)
+    return {code: profile.policy(code).account_prefixes for code in config.billers}
+
+
+def _due(conn: Connection, config: Config, bill: Bill, now: dt.datetime) -> BillDue:
+    biller = config.biller(bill.biller)
+    today = local_day(biller, now)
+    return BillDue(bill=bill, biller=biller, status=bill_status(conn, bill, today),
+                   policy=api_profile(config).policy(bill.biller), today=today)
+
+
+def inquire(conn: Connection, config: Config, channel: str, q: Inquiry, *,
+            now: dt.datetime | None = None) -> InquiryResult:
+    """The bills ``q`` names among the billers that take ``channel``."""
+    now = now or utcnow()
+    allowed = _allowed(config, channel, q.allowed)
+    if not allowed:
+        raise NotFound("no biller takes this channel", code="customer_not_found")
+    found = find_bills(conn, config, q.ident, period=q.period, allowed=allowed,
+                       prefixes=_prefixes(config))
+    return InquiryResult(tuple(_due(conn, config, bill, now) for bill in found))
+
+
+@dataclass(frozen=True)
+class PayRequest:
+    channel: str
+    txn_id: str
+    ident: Identifier
+    amount: int  # minor units
+    period: str | None = None
+    payer: str | None = None
+    paid_at: dt.datetime | None = None
+    allowed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PayResult:
+    result: str  # posted | duplicate
+    payment_id: int
+    receipt_no: str
+    bill: Bill
+    amount: int
+    bill_state: str | None
+    credit: int  # minor units taken as a credit on the account (already-paid policy)
+    posted_at: dt.datetime | None
+    txn_id: str
+
+
+def _same_target(bill: Bill, ident: Identifier) -> bool:
+    from qrpay.biller.lookup import compact
+
+    value = compact(ident.value, ident.kind)
+    if ident.kind == "bill":
+        return bill.bill_no == value
+    if ident.kind == "account":
+        return bill.account_no == value
+    if ident.kind == "meter":
+        return (bill.meter_no or "") == value
+    mobile = "".join(c for c in bill.mobile or "" if c.isdigit())
+    return bool(mobile) and mobile.endswith(value[-10:])
+
+
+def _repeat(conn: Connection, row: dict[str, Any], req: PayRequest) -> PayResult:
+    """The answer to a transaction already stored: the original, or ``txn_mismatch``."""
+    bill = find_bill(conn, row["bill_no"])
+    if bill is None or row["amount"] != req.amount or not _same_target(bill, req.ident):
+        raise Conflict(f"transaction {req.txn_id} was first paid for another bill or amount",
+                       code="txn_mismatch", field="txn_id")
+    if row["status"] != "success" or not row["receipt_no"]:
+        raise Conflict(f"transaction {req.txn_id} is {row['status']}",
+                       code="txn_not_posted", field="txn_id")
+    credit = conn.execute(select(channel_credits.c.amount).where(
+        channel_credits.c.payment_id == row["id"])).scalar()
+    return PayResult(result="duplicate", payment_id=row["id"], receipt_no=row["receipt_no"],
+                     bill=bill, amount=row["amount"], bill_state=None, credit=int(credit or 0),
+                     posted_at=row["posted_at"], txn_id=req.txn_id)
+
+
+def _lock_bill(conn: Connection, bill_no: str) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT 1 FROM bills WHERE bill_no = :b FOR UPDATE"), {"b": bill_no})
+
+
+def _accept(due: BillDue, amount: int) -> int:
+    """Check ``amount`` against the policy; return the part taken as a credit."""
+    check_cutoff(due.policy, due.bill.due_date, due.today)
+    if due.due_now > 0:
+        b = due.bounds
+        assert b is not None
+        b.check(amount)
+        return 0
+    if due.policy.already_paid == "refuse":
+        raise PaymentError(f"bill {due.bill.bill_no} is already paid", code="already_paid",
+                           field="bill_no")
+    return amount
+
+
+def pay(conn: Connection, config: Config, req: PayRequest, *,
+        now: dt.datetime | None = None) -> PayResult:
+    """Post ``req`` once; call inside ``with store.begin() as conn``."""
+    now = now or utcnow()
+    existing = get_payment(conn, req.channel, req.txn_id)
+    if existing is not None:
+        return _repeat(conn, existing, req)
+    found = inquire(conn, config, req.channel,
+                    Inquiry(req.ident, req.period, req.allowed), now=now).bills
+    if len({(d.bill.biller, d.bill.account_no) for d in found}) > 1:
+        raise PaymentError("this number has several accounts: pay by account number",
+                           code="several_accounts", field=req.ident.kind)
+    _lock_bill(conn, found[0].bill.bill_no)
+    existing = get_payment(conn, req.channel, req.txn_id)  # a twin committed meanwhile
+    if existing is not None:
+        return _repeat(conn, existing, req)
+    due = _due(conn, config, found[0].bill, now)  # re-read under the lock
+    credit = _accept(due, req.amount)
+    posted = post_payment(conn, config, PaymentIn(
+        channel=req.channel, txn_id=req.txn_id, bill_no=due.bill.bill_no, amount=req.amount,
+        currency=due.biller.currency, paid_at=req.paid_at, payer=req.payer,
+        mode="wallet"), now=now)
+    if credit:
+        conn.execute(channel_credits.insert().values(
+            payment_id=posted.payment_id, channel=req.channel, txn_id=req.txn_id,
+            biller=due.bill.biller, bill_no=due.bill.bill_no, account_no=due.bill.account_no,
+            amount=credit, created_at=now))
+    assert posted.receipt_no is not None
+    return PayResult(result=posted.result, payment_id=posted.payment_id,
+                     receipt_no=posted.receipt_no, bill=due.bill, amount=req.amount,
+                     bill_state=posted.bill_state, credit=credit, posted_at=now,
+                     txn_id=req.txn_id)
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    txn_id: str
+    status: str  # success, failed, pending, reversed, cancelled
+    receipt_no: str | None
+    amount: int
+    bill: Bill | None
+    paid_at: dt.datetime | None
+    posted_at: dt.datetime | None
+
+
+def status(conn: Connection, channel: str, txn_id: str) -> StatusResult:
+    """What became of ``(channel, txn_id)``; NotFound ``txn_not_found`` if nothing."""
+    row = get_payment(conn, channel, txn_id)
+    if row is None:
+        raise NotFound(f"no transaction {txn_id}", code="txn_not_found", field="txn_id")
+    return StatusResult(txn_id=txn_id, status=row["status"], receipt_no=row["receipt_no"],
+                        amount=row["amount"], bill=find_bill(conn, row["bill_no"]),
+                        paid_at=row["paid_at"], posted_at=row["posted_at"])
+
+
+def credits_due(conn: Connection, biller: str | None = None) -> list[dict[str, Any]]:
+    """Payments accepted as credits (the bill was already paid), newest first: what
+    finance refunds or carries forward."""
+    q = select(channel_credits).order_by(channel_credits.c.id.desc())
+    if biller:
+        q = q.where(channel_credits.c.biller == biller)
+    return [dict(r._mapping) for r in conn.execute(q)]

@@ -1,0 +1,102 @@
+"""Who may call the biller API: credentials, IP allow-list, the wrong-password slow-down.
+
+* Passwords come from the environment (:func:`qrpay.config.secret`) and are compared
+  with :func:`hmac.compare_digest`; every credential of the channel is compared, so the
+  time taken does not tell which user name exists.
+* ``allow_ips`` (exact addresses or CIDR networks) when the profile lists any.
+* Five wrong passwords within a minute slow that channel down (and only that channel)
+  for :data:`SLOW_SECONDS`: each of its requests then waits :data:`DELAY_SECONDS` before
+  its credentials are even looked at.  The count lives in ``channel_auth``, so every
+  worker process sees the same one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import ipaddress
+
+from sqlalchemy import select
+
+from qrpay.biller.policy import ChannelApi, Credential
+from qrpay.config import secret
+from qrpay.errors import AuthError
+from qrpay.store import Store, utcnow
+from qrpay.store.schema import channel_auth
+
+MAX_FAILURES = 5
+WINDOW = dt.timedelta(minutes=1)
+SLOW_SECONDS = 60
+DELAY_SECONDS = 2.0
+
+
+def _eq(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def authenticate(api: ChannelApi, username: str | None, password: str | None) -> Credential:
+    """The credential matching ``username``/``password``; AuthError ``bad_credentials``."""
+    if not username or not password:
+        raise AuthError("user name and password are required", code="bad_credentials")
+    match = None
+    for cred in api.credentials:
+        expected = secret(cred.password_env, required=False) or ""
+        ok = _eq(cred.username, username) & _eq(expected, password) & bool(expected)
+        if ok and match is None:
+            match = cred
+    if match is None:
+        raise AuthError("wrong user name or password", code="bad_credentials")
+    return match
+
+
+def check_ip(api: ChannelApi, remote: str | None) -> None:
+    if not api.allow_ips:
+        return
+    try:
+        addr = ipaddress.ip_address(remote or "")
+    except ValueError:
+        raise AuthError("caller address unknown", code="ip_not_allowed") from None
+    for entry in api.allow_ips:
+        if addr in ipaddress.ip_network(entry, strict=False):
+            return
+    raise AuthError(f"{remote} is not on the channel's allow-list", code="ip_not_allowed")
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def delay_for(store: Store, channel: str, now: dt.datetime | None = None) -> float:
+    """Seconds the channel's next request must wait (0 unless it is slowed down)."""
+    now = now or utcnow()
+    with store.connect() as conn:
+        until = conn.execute(select(channel_auth.c.slowed_until).where(
+            channel_auth.c.channel == channel)).scalar()
+    until = _aware(until)
+    return DELAY_SECONDS if until is not None and until > now else 0.0
+
+
+def record_failure(store: Store, channel: str, now: dt.datetime | None = None) -> int:
+    """Count a wrong password; return the count in the current window."""
+    now = now or utcnow()
+    with store.begin() as conn:
+        q = select(channel_auth).where(channel_auth.c.channel == channel)
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        row = conn.execute(q).first()
+        if row is None:
+            conn.execute(channel_auth.insert().values(channel=channel, window_start=now,
+                                                      failures=1, slowed_until=None))
+            return 1
+        start = _aware(row.window_start)
+        failures = 1 if start is None or now - start > WINDOW else row.failures + 1
+        values: dict[str, object] = {"failures": failures}
+        if failures == 1:
+            values["window_start"] = now
+        if failures >= MAX_FAILURES:
+            values["slowed_until"] = now + dt.timedelta(seconds=SLOW_SECONDS)
+        conn.execute(channel_auth.update().where(channel_auth.c.channel == channel)
+                     .values(**values))
+        return failures

@@ -1,0 +1,110 @@
+"""``channel_requests``: every biller-API request as received, with the answer it got.
+
+A payment's row is written in the payment's own transaction (:func:`row` +
+:func:`write`), so an acknowledged payment and its record commit together.  Read-only
+requests (inquiries, status) and refusals are queued to :class:`Journal`, a writer thread
+per store that commits them in batches (an inquiry must not wait for a disk flush); it
+stops when idle and starts again on the next entry.  ``flush()`` waits until everything
+queued is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import queue
+import threading
+from typing import Any
+
+from sqlalchemy import Connection
+
+from qrpay.store import Store
+from qrpay.store.schema import channel_requests
+
+log = logging.getLogger("qrpay.biller")
+BATCH = 500
+IDLE_SECONDS = 2.0
+
+
+def row(*, channel: str, op: str, received_at: dt.datetime, remote: str | None,
+        headers: dict[str, str], body: bytes, status: int, answer: bytes, outcome: str,
+        txn_id: str | None = None, payment_id: int | None = None) -> dict[str, Any]:
+    safe = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+    return {"channel": channel, "op": op, "received_at": received_at, "remote": remote,
+            "headers": json.dumps(safe, ensure_ascii=False, sort_keys=True), "body": body,
+            "status": status, "answer": answer, "outcome": outcome,
+            "txn_id": (txn_id or None) and txn_id[:100], "payment_id": payment_id}
+
+
+def write(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(channel_requests.insert(), rows)
+
+
+class Journal:
+    """Batched writer of read-only requests' rows for one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Condition()
+        self._pending = 0
+
+    def add(self, entry: dict[str, Any]) -> None:
+        with self._idle:
+            self._pending += 1
+        self._queue.put(entry)
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="qrpay-journal",
+                                                daemon=True)
+                self._thread.start()
+
+    def flush(self, timeout: float = 10.0) -> None:
+        with self._idle:
+            self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+
+    def _take(self) -> list[dict[str, Any]]:
+        first = self._queue.get(timeout=IDLE_SECONDS)
+        batch = [first]
+        while len(batch) < BATCH:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _run(self) -> None:
+        while True:
+            try:
+                batch = self._take()
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():
+                        self._thread = None
+                        return
+                continue
+            try:
+                with self.store.begin() as conn:
+                    write(conn, batch)
+            except Exception:  # noqa: BLE001 - a journal failure must not stop the API
+                log.exception("could not store %d biller-API requests", len(batch))
+            with self._idle:
+                self._pending -= len(batch)
+                self._idle.notify_all()
+
+
+_JOURNALS: dict[int, tuple[Store, Journal]] = {}
+_JLOCK = threading.Lock()
+
+
+def journal_for(store: Store) -> Journal:
+    with _JLOCK:
+        hit = _JOURNALS.get(id(store))
+        if hit is None or hit[0] is not store:
+            hit = (store, Journal(store))
+            _JOURNALS[id(store)] = hit
+        return hit[1]

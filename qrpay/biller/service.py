@@ -1,0 +1,133 @@
+"""One request of a channel, end to end, whatever its dialect.
+
+``handle(store, config, channel, op, request)`` (call from a worker thread) checks the
+channel's allow-list and credentials, runs the dialect's operation, and stores the
+request and its answer in ``channel_requests``.  An operation that writes (a payment)
+runs inside ``with store.begin() as conn`` and its journal row is written in that same
+transaction; a refusal rolls the transaction back and is journalled on its own.
+
+A dialect module has ``NAME``, ``credentials(request) -> (user, password)``,
+``OPS: {op: Op}`` and ``refusal(exc) -> Answer`` (its vocabulary for our error codes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy import Connection
+
+from qrpay.biller import guard, journal
+from qrpay.biller.policy import ChannelApi, api_profile
+from qrpay.config import Config
+from qrpay.errors import AuthError, NotFound, QrpayError
+from qrpay.store import Store, utcnow
+
+log = logging.getLogger("qrpay.biller")
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request as received: ``fields`` parsed by the web layer (form, JSON or path)."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    fields: Mapping[str, Any]
+    remote: str | None = None
+    path: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any  # JSON-ready
+    outcome: str = "ok"
+    txn_id: str | None = None
+    payment_id: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def encoded(self) -> bytes:
+        return json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class Context:
+    config: Config
+    channel: str
+    allowed: tuple[str, ...]  # billers the credential reaches (empty: every biller)
+    now: dt.datetime
+
+
+@dataclass(frozen=True)
+class Op:
+    run: Callable[[Connection, Context, Request], Answer]
+    writes: bool = False
+
+
+def _dialect(name: str) -> ModuleType:
+    from qrpay.biller import dialects
+
+    return dialects.get(name)
+
+
+def channel_api(config: Config, channel: str) -> ChannelApi:
+    api = api_profile(config).channel(channel)
+    if api is None:
+        raise NotFound(f"no biller API for channel {channel!r}", code="unknown_channel",
+                       field="channel")
+    return api
+
+
+def _journal_row(channel: str, op: str, req: Request, answer: Answer, body: bytes,
+                 now: dt.datetime) -> dict[str, Any]:
+    return journal.row(channel=channel, op=op, received_at=now, remote=req.remote,
+                       headers=dict(req.headers), body=req.body, status=answer.status,
+                       answer=body, outcome=answer.outcome, txn_id=answer.txn_id,
+                       payment_id=answer.payment_id)
+
+
+def _run(store: Store, ctx: Context, name: str, op: Op, req: Request
+         ) -> tuple[Answer, bytes]:
+    if not op.writes:
+        with store.connect() as conn:
+            answer = op.run(conn, ctx, req)
+        body = answer.encoded()
+        journal.journal_for(store).add(_journal_row(ctx.channel, name, req, answer, body,
+                                                    ctx.now))
+        return answer, body
+    with store.begin() as conn:
+        answer = op.run(conn, ctx, req)
+        body = answer.encoded()
+        journal.write(conn, [_journal_row(ctx.channel, name, req, answer, body, ctx.now)])
+    return answer, body
+
+
+def handle(store: Store, config: Config, channel: str, op_name: str, req: Request
+           ) -> tuple[Answer, bytes]:
+    """The answer to ``req`` and its bytes (what was journalled)."""
+    now = utcnow()
+    api = channel_api(config, channel)
+    dialect = _dialect(api.dialect)
+    op = dialect.OPS.get(op_name)
+    if op is None:
+        raise NotFound(f"{api.dialect} has no operation {op_name!r}", code="unknown_operation")
+    try:
+        guard.check_ip(api, req.remote)
+        user, password = dialect.credentials(req)
+        try:
+            cred = guard.authenticate(api, user, password)
+        except AuthError:
+            guard.record_failure(store, channel, now)
+            raise
+        ctx = Context(config=config, channel=channel, allowed=cred.billers, now=now)
+        return _run(store, ctx, op_name, op, req)
+    except QrpayError as exc:
+        answer = dialect.refusal(exc)
+        body = answer.encoded()
+        journal.journal_for(store).add(_journal_row(channel, op_name, req, answer, body, now))
+        return answer, body
