@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select, text
 
@@ -31,17 +30,12 @@ from qrpay.biller.lookup import Identifier, find_bills
 from qrpay.biller.policy import BillerPolicy, api_profile
 from qrpay.biller.rules import Bounds, bounds, check_cutoff, past_cutoff
 from qrpay.bills import Bill, find_bill
+from qrpay.clock import utcnow
 from qrpay.config import Biller, Config
 from qrpay.errors import Conflict, NotFound, PaymentError
 from qrpay.payments.ledger import BillStatus, bill_status
 from qrpay.payments.posting import PaymentIn, get_payment, post_payment
-from qrpay.store import utcnow
 from qrpay.store.schema import channel_credits
-
-
-def local_day(biller: Biller, now: dt.datetime) -> dt.date:
-    """The biller's calendar day at ``now``."""
-    return now.astimezone(ZoneInfo(biller.timezone)).date()
 
 
 @dataclass(frozen=True)
@@ -112,7 +106,7 @@ def _prefixes(config: Config) -> dict[str, tuple[str, ...]]:
 
 def _due(conn: Connection, config: Config, bill: Bill, now: dt.datetime) -> BillDue:
     biller = config.biller(bill.biller)
-    today = local_day(biller, now)
+    today = biller.today(now)
     return BillDue(bill=bill, biller=biller, status=bill_status(conn, bill, today),
                    policy=api_profile(config).policy(bill.biller), today=today)
 

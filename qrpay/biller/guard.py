@@ -19,9 +19,10 @@ import ipaddress
 from sqlalchemy import select
 
 from qrpay.biller.policy import ChannelApi, Credential
+from qrpay.clock import aware, utcnow
 from qrpay.config import secret
 from qrpay.errors import AuthError
-from qrpay.store import Store, utcnow
+from qrpay.store import Store
 from qrpay.store.schema import channel_auth
 
 MAX_FAILURES = 5
@@ -62,19 +63,13 @@ def check_ip(api: ChannelApi, remote: str | None) -> None:
     raise AuthError(f"{remote} is not on the channel's allow-list", code="ip_not_allowed")
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
-
-
 def delay_for(store: Store, channel: str, now: dt.datetime | None = None) -> float:
     """Seconds the channel's next request must wait (0 unless it is slowed down)."""
     now = now or utcnow()
     with store.connect() as conn:
         until = conn.execute(select(channel_auth.c.slowed_until).where(
             channel_auth.c.channel == channel)).scalar()
-    until = _aware(until)
+    until = aware(until)
     return DELAY_SECONDS if until is not None and until > now else 0.0
 
 
@@ -90,7 +85,7 @@ def record_failure(store: Store, channel: str, now: dt.datetime | None = None) -
             conn.execute(channel_auth.insert().values(channel=channel, window_start=now,
                                                       failures=1, slowed_until=None))
             return 1
-        start = _aware(row.window_start)
+        start = aware(row.window_start)
         failures = 1 if start is None or now - start > WINDOW else row.failures + 1
         values: dict[str, object] = {"failures": failures}
         if failures == 1:

@@ -24,9 +24,10 @@ from sqlalchemy import Connection
 
 from qrpay.biller import guard, journal
 from qrpay.biller.policy import ChannelApi, api_profile
+from qrpay.clock import utcnow
 from qrpay.config import Config
 from qrpay.errors import AuthError, NotFound, QrpayError
-from qrpay.store import Store, utcnow
+from qrpay.store import Store
 
 log = logging.getLogger("qrpay.biller")
 

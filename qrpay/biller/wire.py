@@ -7,8 +7,8 @@ import binascii
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from qrpay.clock import zone
 from qrpay.config import Biller
 from qrpay.digits import to_ascii
 from qrpay.errors import ValidationError
@@ -47,12 +47,6 @@ def month_mmyyyy(value: str, name: str) -> str:
     return f"{v[2:]}-{v[:2]}"
 
 
-def local(biller: Biller, when: dt.datetime) -> dt.datetime:
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(ZoneInfo(biller.timezone))
-
-
 _TIME_FORMATS = ("%Y%m%d%H%M%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 
 
@@ -75,7 +69,7 @@ def parse_time(biller: Biller, value: str | None, name: str) -> dt.datetime | No
         raise ValidationError(f"{name} {value!r} is not a time", code="invalid_field",
                               field=name)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=ZoneInfo(biller.timezone))
+        parsed = parsed.replace(tzinfo=zone(biller.timezone))
     return parsed.astimezone(dt.UTC)
 
 

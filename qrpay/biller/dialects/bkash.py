@@ -105,7 +105,7 @@ def _bill_fields(due: core.BillDue) -> dict[str, Any]:
 
 
 def _stamp(ctx: Context, due: core.BillDue) -> str:
-    return wire.local(due.biller, ctx.now).strftime(STAMP)
+    return due.biller.local(ctx.now).strftime(STAMP)
 
 
 def query_bill(conn: Connection, ctx: Context, req: Request) -> Answer:
@@ -142,7 +142,7 @@ def pay_bill(conn: Connection, ctx: Context, req: Request) -> Answer:
     message = wording.notice(biller, result.bill, amount=result.amount,
                              receipt=result.receipt_no, credit=bool(result.credit))
     a = answer("200", TrxId=txn_id, TotalAmount=to_decimal_str(result.amount),
-               MiddlewarePayTime=wire.local(biller, posted).strftime(STAMP),
+               MiddlewarePayTime=biller.local(posted).strftime(STAMP),
                RefNumber=result.receipt_no, AccNo=result.bill.account_no,
                BillNo=result.bill.bill_no, CustomMessage=message)
     return Answer(a.status, a.body, outcome=result.result, txn_id=txn_id,
@@ -158,7 +158,7 @@ def search_transaction(conn: Connection, ctx: Context, req: Request) -> Answer:
     when = st.posted_at or ctx.now
     return answer("200", TrxId=txn_id, Status="Success", TotalAmount=to_decimal_str(st.amount),
                   RefNumber=st.receipt_no, AccNo=st.bill.account_no, BillNo=st.bill.bill_no,
-                  MiddlewarePayTime=wire.local(biller, when).strftime(STAMP))
+                  MiddlewarePayTime=biller.local(when).strftime(STAMP))
 
 
 OPS = {"queryBill": Op(query_bill), "payBill": Op(pay_bill, writes=True),
