@@ -156,6 +156,8 @@ class Channel:
     adapter: str = "generic"
     secret_env: str = ""
     display_name: str = ""
+    # the rest of the channel's table, e.g. ``settlement`` and ``status`` (qrpay.recon)
+    settings: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def secret_var(self) -> str:
@@ -189,6 +191,7 @@ class Biller:
     numerals: str = "latn"  # latn | beng | deva: digits on printed bills
     sms_sender: str = ""
     amount_limits: AmountLimits = AmountLimits()
+    digital_target_percent: str = ""  # e.g. "80": share of payments made digitally
 
     @property
     def language(self) -> str:
@@ -329,7 +332,11 @@ def _biller(raw: dict[str, Any], defaults: dict[str, Any], index: int) -> Biller
         complaint_route=str(raw.get("complaint_route", "")),
         numerals=str(raw.get("numerals", "latn")), sms_sender=str(raw.get("sms_sender", "")),
         amount_limits=_limits(raw.get("amount_limits", {}), country),
+        digital_target_percent=str(raw.get("digital_target_percent", "")),
     )
+
+
+_CHANNEL_KEYS = {"adapter", "secret_env", "display_name"}
 
 
 def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
@@ -347,7 +354,9 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
     for name, entry in raw.get("channels", {}).items():
         channels[name] = Channel(name=name, adapter=str(entry.get("adapter", "generic")),
                                  secret_env=str(entry.get("secret_env", "")),
-                                 display_name=str(entry.get("display_name", name)))
+                                 display_name=str(entry.get("display_name", name)),
+                                 settings={str(k): v for k, v in entry.items()
+                                           if k not in _CHANNEL_KEYS})
     for b in billers.values():
         for ch in b.channels:
             if ch not in channels:

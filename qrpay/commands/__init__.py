@@ -11,4 +11,6 @@ MODULES = (
     "qrpay.commands.render",
     "qrpay.commands.serve",
     "qrpay.commands.staff",
+    "qrpay.commands.recon",
+    "qrpay.commands.report",
 )

@@ -35,11 +35,17 @@ def _v2_biller_api(conn: Connection) -> None:
             index.create(conn, checkfirst=True)
 
 
+def _v3_recon(conn: Connection) -> None:
+    metadata.create_all(conn, tables=list(schema.RECON_TABLES), checkfirst=True)
+    schema.ix_payments_channel_posted.create(conn, checkfirst=True)
+
+
 # (version, description, function).  Append; never edit a released step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial schema: bills, payments, ledger, outbox, audit, staff", _v1_initial),
     (2, "biller API: channel requests, auth failures, credits; bills by mobile, meter",
      _v2_biller_api),
+    (3, "reconciliation and report tables (recon_*, refunds_due, daily_totals)", _v3_recon),
 ]
 LATEST = MIGRATIONS[-1][0]
 

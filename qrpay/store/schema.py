@@ -290,3 +290,146 @@ channel_credits = Table(
 Index("ix_channel_credits_biller", channel_credits.c.biller, channel_credits.c.created_at)
 Index("ix_bills_mobile", bills.c.mobile)
 Index("ix_bills_meter", bills.c.meter_no)
+# --- reconciliation and reports (qrpay.recon, qrpay.reports) ---------------------------
+# Settlement files as imported (one row per channel and file content), their lines with
+# the outcome each got, the exceptions the accounts team works through (never deleted:
+# closed with a reason), the actions taken on them, money owed back to consumers, the
+# per-settlement fee/tax check, and the daily collection totals the reports read.
+
+recon_files = Table(
+    "recon_files", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(40), nullable=False),
+    Column("file_name", String(500), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("format", String(20), nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("summary", Text, nullable=True),  # JSON: outcome -> count
+    Column("imported_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("channel", "sha256", name="uq_recon_files_channel_sha"),
+)
+
+recon_lines = Table(
+    "recon_lines", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("file_id", Integer, ForeignKey("recon_files.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("channel", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),  # payment, refund, other
+    Column("txn_id", String(100), nullable=True),
+    Column("bill_no", String(40), nullable=True),
+    Column("utr", String(64), nullable=True),
+    Column("amount", BigInteger, nullable=False),  # gross, minor units
+    Column("fee", BigInteger, nullable=False, default=0),
+    Column("tax", BigInteger, nullable=False, default=0),
+    Column("net", BigInteger, nullable=True),  # settled to the biller, as the file says
+    Column("settlement_id", String(100), nullable=True),
+    Column("settled_on", Date, nullable=True),
+    Column("outcome", String(30), nullable=False),
+    Column("payment_id", Integer, nullable=True),
+)
+Index("ix_recon_lines_txn", recon_lines.c.channel, recon_lines.c.txn_id)
+Index("ix_recon_lines_payment", recon_lines.c.payment_id)
+
+recon_exceptions = Table(
+    "recon_exceptions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("outcome", String(30), nullable=False),
+    Column("channel", String(40), nullable=False),
+    Column("txn_id", String(100), nullable=True),
+    Column("biller", String(64), nullable=True),
+    Column("bill_no", String(40), nullable=True),
+    Column("payment_id", Integer, nullable=True),
+    Column("file_id", Integer, nullable=True),  # the settlement file line it came from
+    Column("line_no", Integer, nullable=True),
+    Column("amount", BigInteger, nullable=False, default=0),
+    Column("detail", Text, nullable=True),
+    Column("suggested", String(30), nullable=True),  # post, refund, write_off, link, review
+    Column("state", String(10), nullable=False),  # open, closed
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("closed_by", String(64), nullable=True),
+    Column("reason", Text, nullable=True),
+)
+Index("ix_recon_exceptions_state", recon_exceptions.c.state, recon_exceptions.c.id)
+Index("ix_recon_exceptions_txn", recon_exceptions.c.channel, recon_exceptions.c.txn_id)
+
+recon_actions = Table(
+    "recon_actions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("exception_id", Integer, ForeignKey("recon_exceptions.id"), nullable=False),
+    Column("action", String(20), nullable=False),  # post, refund, write_off, link, close
+    Column("actor", String(64), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("detail", Text, nullable=True),  # JSON
+    Column("at", UtcDateTime(), nullable=False),
+)
+
+refunds_due = Table(
+    "refunds_due", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("biller", String(64), nullable=True),
+    Column("account_no", String(40), nullable=True),
+    Column("bill_no", String(40), nullable=True),
+    Column("payment_id", Integer, nullable=True, unique=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("exception_id", Integer, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+recon_settlements = Table(
+    "recon_settlements", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("file_id", Integer, ForeignKey("recon_files.id"), nullable=False),
+    Column("channel", String(40), nullable=False),
+    Column("settlement_id", String(100), nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("gross", BigInteger, nullable=False),
+    Column("fee", BigInteger, nullable=False),
+    Column("tax", BigInteger, nullable=False),
+    Column("net", BigInteger, nullable=False),
+    Column("ok", Boolean, nullable=False),
+)
+
+# Collections per biller-local day, kept by qrpay.reports.rollup from the ledger (every
+# entry with id <= rollup_state.last_id is counted here exactly once).  Text keys are ''
+# and staff_id 0 when not known, so the primary key holds no NULL.
+daily_totals = Table(
+    "daily_totals", metadata,
+    Column("biller", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("channel", String(40), primary_key=True),
+    Column("mode", String(20), primary_key=True),
+    Column("category", String(40), primary_key=True),
+    Column("area", String(20), primary_key=True),
+    Column("counter", String(40), primary_key=True),
+    Column("staff_id", Integer, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+)
+
+# Money the settlement files confirmed, by the biller-local day the payment was posted
+# (kept by qrpay.recon when a line first settles a payment).
+daily_settled = Table(
+    "daily_settled", metadata,
+    Column("biller", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("channel", String(40), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+)
+
+rollup_state = Table(
+    "rollup_state", metadata,
+    Column("name", String(40), primary_key=True),
+    Column("last_id", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# posted payments of a channel by posting time: the "callback but never settled" sweep
+ix_payments_channel_posted = Index("ix_payments_channel_posted", payments.c.channel,
+                                   payments.c.posted_at)
+
+RECON_TABLES = (recon_files, recon_lines, recon_exceptions, recon_actions, refunds_due,
+                recon_settlements, daily_totals, daily_settled, rollup_state)
