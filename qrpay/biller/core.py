@@ -148,7 +148,8 @@ class PayResult:
     txn_id: str
 
 
-def _same_target(bill: Bill, ident: Identifier) -> bool:
+def matches(bill: Bill, ident: Identifier) -> bool:
+    """Whether ``ident`` (as typed) names ``bill``'s account."""
     from qrpay.biller.lookup import compact
 
     value = compact(ident.value, ident.kind)
@@ -165,7 +166,7 @@ def _same_target(bill: Bill, ident: Identifier) -> bool:
 def _repeat(conn: Connection, row: dict[str, Any], req: PayRequest) -> PayResult:
     """The answer to a transaction already stored: the original, or ``txn_mismatch``."""
     bill = find_bill(conn, row["bill_no"])
-    if bill is None or row["amount"] != req.amount or not _same_target(bill, req.ident):
+    if bill is None or row["amount"] != req.amount or not matches(bill, req.ident):
         raise Conflict(f"transaction {req.txn_id} was first paid for another bill or amount",
                        code="txn_mismatch", field="txn_id")
     if row["status"] != "success" or not row["receipt_no"]:
@@ -176,6 +177,11 @@ def _repeat(conn: Connection, row: dict[str, Any], req: PayRequest) -> PayResult
     return PayResult(result="duplicate", payment_id=row["id"], receipt_no=row["receipt_no"],
                      bill=bill, amount=row["amount"], bill_state=None, credit=int(credit or 0),
                      posted_at=row["posted_at"], txn_id=req.txn_id)
+
+
+def existing(conn: Connection, channel: str, txn_id: str) -> dict[str, Any] | None:
+    """The stored payment of ``(channel, txn_id)``, if any."""
+    return get_payment(conn, channel, txn_id)
 
 
 def _lock_bill(conn: Connection, bill_no: str) -> None:

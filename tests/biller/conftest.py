@@ -94,9 +94,7 @@ def breb(breb_config: Config) -> Config:
         "rocket": {"biller_api": "rocket", "ussd": "*322#",
                    "credentials": {"khulna-pbs": {"username": "rocket-kpbs"}}},
     })
-    billers = {code: dataclasses.replace(b, channels=(*b.channels, "bbps", "gsma"))
-               for code, b in cfg.billers.items()}
-    return dataclasses.replace(cfg, billers=billers)
+    return with_channels(cfg, "bbps", "gsma")
 
 
 def _free_port() -> int:
@@ -128,3 +126,27 @@ def serve(config: Config, store: Store) -> Iterator[str]:
 @pytest.fixture
 def live(breb: Config, store: Store) -> Iterator[str]:
     yield from serve(breb, store)
+
+
+def in_bill(account: str = "100000000", *, amount: int = 190900, due_in: int = 10,
+            late_amount: int | None = None, period: str = "2026-11",
+            mobile: str | None = "+919177777868") -> Bill:
+    return Bill(bill_no="B" + period[2:4] + period[5:7] + account, biller="best",
+                account_no=account, name="ज्ञानेश्वर देशपांडे", period=period, amount=amount,
+                due_date=TODAY + dt.timedelta(days=due_in),
+                late_amount=late_amount if late_amount is not None else amount + amount // 80,
+                mobile=mobile, charges=(("energy", amount - 5000), ("fixed", 5000)))
+
+
+def with_channels(config: Config, *names: str) -> Config:
+    billers = {code: dataclasses.replace(b, channels=(*b.channels, *names))
+               for code, b in config.billers.items()}
+    return dataclasses.replace(config, billers=billers)
+
+
+@pytest.fixture
+def best(best_config: Config) -> Config:
+    """BEST with a BBPS channel (Setu's biller contract) and a GSMA one."""
+    cfg = with_raw(best_config, channels={"bbps": {"biller_api": "bbps"},
+                                          "gsma": {"biller_api": "gsma"}})
+    return with_channels(cfg, "bbps", "gsma")
