@@ -1,4 +1,8 @@
-"""``qrpay bills import FILE`` and ``qrpay bills show BILL_NO``."""
+"""``qrpay bills import FILE``, ``qrpay bills show NUMBER`` and ``qrpay bills list``.
+
+``show`` and ``list`` find bills the way the counter desk does (:mod:`qrpay.desk.lookup`):
+by bill, account (consumer), meter or mobile number, in any digits.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +24,18 @@ def register(sub: Any) -> None:
     imp.add_argument("--json", action="store_true", help="print the report as JSON")
     imp.add_argument("--no-progress", action="store_true", help="no progress bar")
     imp.set_defaults(func=import_cmd)
-    show = bsub.add_parser("show", help="print one bill")
-    show.add_argument("bill_no")
+    show = bsub.add_parser("show", help="print one bill (by bill, account, meter or mobile "
+                           "number: an account's latest bill, and its earlier unpaid ones)")
+    show.add_argument("bill_no", metavar="NUMBER")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=show_cmd)
+    lst = bsub.add_parser("list", help="list the bills of an account, meter or mobile number")
+    which = lst.add_mutually_exclusive_group(required=True)
+    which.add_argument("--account", help="account (consumer) number")
+    which.add_argument("--mobile", help="mobile number, any format")
+    which.add_argument("--meter", help="meter number")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=list_cmd)
     link = bsub.add_parser("link", help="print the bill-page URL (with token) the QR opens")
     link.add_argument("bill_no")
     link.add_argument("--base", help="another base URL, e.g. http://127.0.0.1:8000")
@@ -68,18 +80,30 @@ def import_cmd(args: argparse.Namespace, ctx: Any) -> int:
     return 0 if report.ok else 2
 
 
+def _find(ctx: Any, conn: Any, text: str) -> Any:
+    from qrpay.desk.lookup import find_anywhere, require
+
+    return require(find_anywhere(conn, list(ctx.config.billers.values()), text), text)
+
+
 def show_cmd(args: argparse.Namespace, ctx: Any) -> int:
-    from qrpay.bills import get_bill
-    from qrpay.digits import to_ascii
+    from qrpay.errors import Conflict
     from qrpay.money import format_amount
 
     with ctx.store.connect() as conn:
-        bill = get_bill(conn, to_ascii(args.bill_no).strip())
+        found = _find(ctx, conn, args.bill_no)
+        if len(found.accounts) > 1:
+            raise Conflict(f"{args.bill_no} matches accounts {', '.join(found.accounts)}: "
+                           "use qrpay bills list", code="several_accounts", field="number")
+        bill, *older = found.bills
         status = _status(conn, bill, ctx)
+        unpaid = [b for b in older if (_status(conn, b, ctx) or {}).get("due_now", 0) > 0]
     if args.json:
         out = bill.as_dict()
         if status is not None:
             out["status"] = status
+        if unpaid:
+            out["earlier_unpaid"] = [b.bill_no for b in unpaid]
         print(json.dumps(out, ensure_ascii=False, indent=2), file=ctx.out)
         return 0
     cur = ctx.config.biller(bill.biller).currency
@@ -101,6 +125,9 @@ def show_cmd(args: argparse.Namespace, ctx: Any) -> int:
         rows.append((f"  {head}", format_amount(value, currency=cur)))
     if status is not None:
         rows.append(("status", status.get("state", "")))
+        rows.append(("due_now", format_amount(status.get("due_now", 0), currency=cur)))
+    if unpaid:
+        rows.append(("earlier_unpaid", " ".join(b.bill_no for b in unpaid)))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}", file=ctx.out)
@@ -119,6 +146,40 @@ def _status(conn: Any, bill: Any, ctx: Any) -> dict[str, Any] | None:
     status = bill_status(conn, bill, today)
     out = dataclasses.asdict(status) if dataclasses.is_dataclass(status) else dict(status)
     return json.loads(json.dumps(out, default=str))
+
+
+LIST_COLUMNS = ("bill_no", "period", "due_date", "amount", "due_now", "state", "account_no",
+                "name")
+
+
+def list_cmd(args: argparse.Namespace, ctx: Any) -> int:
+    from qrpay.errors import ValidationError
+    from qrpay.money import format_amount
+
+    text = args.account or args.mobile or args.meter
+    kind = "account" if args.account else "mobile" if args.mobile else "meter"
+    with ctx.store.connect() as conn:
+        found = _find(ctx, conn, text)
+        if found.kind not in (kind, "bill_no"):
+            raise ValidationError(f"{text} is a {found.kind} number, not a {kind} number",
+                                  code="not_found_as", field=kind)
+        rows = [(b, _status(conn, b, ctx) or {}) for b in found.bills]
+    if args.json:
+        print(json.dumps([{**b.as_dict(), "status": st} for b, st in rows],
+                         ensure_ascii=False, indent=2), file=ctx.out)
+        return 0
+    table = [LIST_COLUMNS]
+    for b, st in rows:
+        cur = ctx.config.biller(b.biller).currency
+        table.append((b.bill_no, b.period, b.due_date.isoformat(),
+                      format_amount(b.amount, currency=cur),
+                      format_amount(st.get("due_now", 0), currency=cur), st.get("state", ""),
+                      b.account_no, b.name))
+    widths = [max(len(str(r[i])) for r in table) for i in range(len(LIST_COLUMNS))]
+    for r in table:
+        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip(),
+              file=ctx.out)
+    return 0
 
 
 def link_cmd(args: argparse.Namespace, ctx: Any) -> int:

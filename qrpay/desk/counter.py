@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 
 from qrpay.bills import Bill, find_bill, get_bill
 from qrpay.config import Biller, Config
+from qrpay.desk.lookup import find_bills, looks_typed
 from qrpay.desk.shift import COUNTER_CHANNEL, MODES, lock_shift
 from qrpay.desk.staff import LoginCheck, Staff, record_login
 from qrpay.digits import to_ascii
@@ -31,7 +32,6 @@ REFUSED_VERDICTS = ("altered", "foreign", "invalid")
 MAX_SCAN = 2000
 MAX_REFERENCE = 60
 _KEY = re.compile(r"^D[A-Za-z0-9_-]{20,40}$")
-_BILL_NO = re.compile(r"^[A-Za-z]{0,4}[0-9]{6,30}$")
 _RECEIPT = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,60}-[0-9]{9}$")
 
 
@@ -51,6 +51,9 @@ class ScanOutcome:
     refused: str | None
     qr_amount: int | None = None  # the amount the QR carries, when it carries one
     format: str | None = None
+    found_by: str | None = None  # bill_no, account, meter, mobile: what a typed number was
+    earlier: tuple[tuple[Bill, BillStatus], ...] = ()  # older bills of the account, unpaid
+    choices: tuple[tuple[Bill, BillStatus], ...] = ()  # several accounts: each one's latest
 
     @property
     def can_collect(self) -> bool:
@@ -63,7 +66,9 @@ class ScanOutcome:
     def audit_detail(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "code": self.code, "format": self.format,
                 "bill_no": self.bill.bill_no if self.bill else None, "refused": self.refused,
-                "state": self.status.state if self.status else None}
+                "state": self.status.state if self.status else None,
+                "found_by": self.found_by,
+                "choices": [b.bill_no for b, _ in self.choices] or None}
 
 
 @dataclass(frozen=True)
@@ -146,11 +151,28 @@ def check_txn_id(value: str) -> str:
     return value
 
 
-def _typed_bill(conn: Connection, text: str) -> Bill | None:
-    compact = to_ascii(text).replace(" ", "").replace("-", "")
-    if not _BILL_NO.match(compact):
-        return None
-    return find_bill(conn, compact) or find_bill(conn, compact.upper())
+def typed(conn: Connection, config: Config, who: Staff, text: str,
+          now: dt.datetime | None = None) -> ScanOutcome:
+    """A number keyed in by hand: bill, account, meter or mobile (see qrpay.desk.lookup).
+
+    One account: its latest bill, with the earlier ones still unpaid.  Several accounts
+    (a mobile or meter shared): each account's latest bill to choose from.  Nothing of
+    this biller: ``not_found``, or ``wrong_biller`` when it is another biller's number.
+    """
+    biller = config.biller(who.biller)
+    found = find_bills(conn, biller, text)
+    if not found.bills:
+        code = "wrong_biller" if found.elsewhere else "not_found"
+        return ScanOutcome("typed", code, None, None, code, found_by=found.kind)
+    if len(found.accounts) > 1:
+        choices = tuple((b, _status(conn, config, b, now)) for b in found.latest_per_account())
+        return ScanOutcome("typed", "choose_account", None, None, None, found_by=found.kind,
+                           choices=choices)
+    latest, *older = found.bills
+    earlier = tuple((b, st) for b in older
+                    if (st := _status(conn, config, b, now)).due_now > 0)
+    return ScanOutcome("typed", None, latest, _status(conn, config, latest, now), None,
+                       found_by=found.kind, earlier=earlier)
 
 
 def _resolve(text: str, config: Config) -> Any:
@@ -177,9 +199,8 @@ def scan(conn: Connection, config: Config, who: Staff, text: str,
         raise ValidationError("nothing was scanned", code="empty_scan", field="payload")
     if len(text) > MAX_SCAN:
         return ScanOutcome("invalid", "too_long", None, None, "invalid")
-    typed = _typed_bill(conn, text)
-    if typed is not None:
-        return _outcome(conn, config, who, typed, "typed", None, None, None, now)
+    if looks_typed(text):
+        return typed(conn, config, who, text, now)
     try:
         res = _resolve(text, config)
     except QrpayError as exc:

@@ -52,7 +52,8 @@ def insert_bill(store: Store, bill: Bill) -> Bill:
             bill_no=bill.bill_no, biller=bill.biller, account_no=bill.account_no,
             name=bill.name, period=bill.period, amount=bill.amount, due_date=bill.due_date,
             late_amount=bill.late_amount, arrears=bill.arrears, mobile=bill.mobile,
-            address=bill.address, units=bill.units, history="[]", charges="[]",
+            address=bill.address, units=bill.units, meter_no=bill.meter_no,
+            language=bill.language, history="[]", charges="[]",
             content_hash="x" * 64, created_at=now, updated_at=now))
         charge_bill(conn, bill)
     return bill
