@@ -17,7 +17,6 @@ from sqlalchemy import Connection, select
 
 from qrpay.bills import get_bill
 from qrpay.config import Config
-from qrpay.desk.counter import local_today
 from qrpay.desk.shift import COUNTER_CHANNEL, lock_shift
 from qrpay.desk.staff import Staff
 from qrpay.errors import AuthError, Conflict, NotFound, QrpayError, ValidationError
@@ -88,7 +87,7 @@ def _notify(conn: Connection, config: Config, row: Any, now: dt.datetime) -> int
     if recipient is None:
         return None
     lang = sms_language(biller, bill.language)
-    due = bill_status(conn, bill, local_today(biller, now)).due_now
+    due = bill_status(conn, bill, biller.today(now)).due_now
     context = {**payment_context(biller, lang, amount=row.amount, bill_no=bill.bill_no,
                                  receipt_no=row.receipt_no),
                "due": sms_amount(due, biller, lang)}

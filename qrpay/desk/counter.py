@@ -134,11 +134,6 @@ class ReceiptView:
         return self.status == "success"
 
 
-def local_today(biller: Biller, now: dt.datetime | None = None) -> dt.date:
-    """The biller's calendar day (due dates are local dates)."""
-    return biller.today(now)
-
-
 def new_txn_id() -> str:
     """A fresh idempotency key for one rendering of the collect form."""
     return "D" + secrets.token_urlsafe(18)
@@ -224,7 +219,7 @@ def bill_outcome(conn: Connection, config: Config, who: Staff, bill_no: str, ver
 
 def _status(conn: Connection, config: Config, bill: Bill,
             now: dt.datetime | None) -> BillStatus:
-    return bill_status(conn, bill, local_today(config.biller(bill.biller), now))
+    return bill_status(conn, bill, config.biller(bill.biller).today(now))
 
 
 def _outcome(conn: Connection, config: Config, who: Staff, bill: Bill, verdict: str,
