@@ -29,6 +29,7 @@ from qrpay.bills import AREAS, CATEGORIES, Bill
 from qrpay.config import LANGUAGES, Biller, Config
 from qrpay.digits import to_ascii
 from qrpay.errors import ImportError_, QrpayError, ValidationError
+from qrpay.ids import mobile as mobile_scheme
 from qrpay.money import parse_amount
 from qrpay.payments.ledger import adjust_bill
 from qrpay.store import Store, utcnow
@@ -181,18 +182,15 @@ def _int(text: str, key: str) -> int:
 
 
 def normalise_mobile(text: str, country: str) -> str:
-    """Mobile numbers to E.164: ``+91XXXXXXXXXX`` or ``+8801XXXXXXXXX``."""
-    digits = re.sub(r"[\s\-().]", "", to_ascii(text))
-    if country == "IN":
-        m = re.fullmatch(r"(?:\+?91|0)?([6-9]\d{9})", digits)
-        if m:
-            return "+91" + m.group(1)
-    else:
-        m = re.fullmatch(r"(?:\+?88)?(01[3-9]\d{8})", digits)
-        if m:
-            return "+88" + m.group(1)
-    raise ValidationError(f"mobile {text!r} is not a valid {country} mobile number",
-                          code="invalid_mobile", field="mobile")
+    """A bill file's mobile number in E.164 (``+919812345678``, ``+8801712345678``): the
+    one scheme of :mod:`qrpay.ids.mobile`; refused as ``invalid_mobile`` (the scheme's
+    own code in ``data["reason"]``)."""
+    try:
+        return mobile_scheme.validate(text, country)
+    except ValidationError as exc:
+        raise ValidationError(f"mobile {text!r} is not a valid {country} mobile number: "
+                              f"{exc.message}", code="invalid_mobile", field="mobile",
+                              reason=exc.code) from None
 
 
 def _charges(text: str, amount: int) -> tuple[tuple[str, int], ...]:

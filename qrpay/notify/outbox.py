@@ -8,22 +8,17 @@ row, and the row exists if and only if the posting committed.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from sqlalchemy import Connection
 
 from qrpay.bills import Bill
 from qrpay.config import Biller
-from qrpay.digits import to_ascii
 from qrpay.errors import QrpayError
+from qrpay.ids.mobile import msisdn
 from qrpay.notify.messages import payment_context, render_sms, sms_language
 from qrpay.payments.sql import Raw
 from qrpay.store import utcnow
 
-COUNTRY_CODES = {"IN": "91", "BD": "880"}
-_NON_DIGITS = re.compile(r"\D")
-_IN_MOBILE = re.compile(r"[6-9]\d{9}")
-_BD_MOBILE = re.compile(r"01[3-9]\d{8}")
 _ENQUEUE_SQL = (
     "INSERT INTO outbox (kind, dedupe_key, biller, recipient, language, template, "
     "template_id, body, encoding, segments, status, attempts, next_attempt_at, last_error, "
@@ -32,21 +27,12 @@ _ENQUEUE_SQL = (
 
 
 def normalise_msisdn(mobile: str | None, country: str) -> str | None:
-    """``98123 45678`` -> ``919812345678``; ``01712-345678`` -> ``8801712345678``.
+    """``98123 45678`` -> ``919812345678``; ``01712-345678`` -> ``8801712345678``
+    (:func:`qrpay.ids.mobile.msisdn`).
 
     Returns None for anything that is not a mobile number of the biller's country.
     """
-    if not mobile:
-        return None
-    digits = _NON_DIGITS.sub("", to_ascii(mobile))
-    if country == "IN":
-        digits = digits[-10:] if len(digits) in (10, 11, 12) else ""
-        return "91" + digits if _IN_MOBILE.fullmatch(digits) else None
-    if country == "BD":
-        if digits.startswith("880"):
-            digits = digits[2:]
-        return "88" + digits if _BD_MOBILE.fullmatch(digits) else None
-    return None
+    return msisdn(mobile, country)
 
 
 def enqueue(conn: Connection, *, dedupe_key: str, biller: str, recipient: str, language: str,
