@@ -68,6 +68,11 @@ demo: demo-data
 	@export QRPAY_SECRETS_FILE=$(DEMO_SECRETS); \
 	echo "a bill page, as its QR opens it:"; \
 	$(VENV)/bin/qrpay --config samples/best.toml bills link B2611100000000 --base http://$(HOST):$(PORT); \
+	grep -q '^QRPAY_CHANNEL_PASSWORD_BKASH=' $(DEMO_SECRETS) || echo "QRPAY_CHANNEL_PASSWORD_BKASH=$$($(PYTHON) -c 'import secrets;print(secrets.token_hex(16))')" >> $(DEMO_SECRETS); \
+	echo "a wallet paying a Palli Bidyut bill through the biller API (bKash Pay Bill), in a second terminal:"; \
+	echo "  export QRPAY_SECRETS_FILE=$(DEMO_SECRETS)"; \
+	echo "  $(VENV)/bin/qrpay --config samples/breb.toml serve --port $$(($(PORT)+1)) &"; \
+	echo "  $(VENV)/bin/qrpay --config samples/breb.toml channel simulate bkash --account 104231245 --url http://$(HOST):$$(($(PORT)+1))"; \
 	echo "serving BEST's scan-to-pay site on http://$(HOST):$(PORT)  (Ctrl-C to stop)"; \
 	exec $(VENV)/bin/qrpay --config samples/best.toml serve --host $(HOST) --port $(PORT)
 

@@ -13,4 +13,5 @@ MODULES = (
     "qrpay.commands.staff",
     "qrpay.commands.recon",
     "qrpay.commands.report",
+    "qrpay.commands.channel",
 )

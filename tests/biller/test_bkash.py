@@ -162,6 +162,7 @@ def test_every_request_is_stored_with_its_answer(client: TestClient, store: Stor
     assert sorted(r.op for r in rows) == ["payBill", "queryBill", "queryBill"]
     pay = next(r for r in rows if r.op == "payBill")
     assert b"J1" in pay.body and b'"ErrorCode":"200"' in pay.answer
+    assert CREDS["Password"].encode() not in pay.body and b"Password=***" in pay.body
     assert pay.txn_id == "J1" and pay.payment_id is not None
     assert {r.outcome for r in rows} >= {"ok", "bad_credentials", "posted"}
 
@@ -183,3 +184,14 @@ def test_per_cooperative_credentials_reach_only_their_biller(breb: Config,
                       data={**own, "AccNo": "104231245"}).json()["ErrorCode"] == "404"
     finally:
         del os.environ["KPBS_BKASH_PASS"]
+
+
+def test_journal_keeps_the_request_but_not_the_password() -> None:
+    from qrpay.biller.journal import redact
+
+    assert redact(b"UserName=bkash&Password=s3cr%26t&AccNo=1") == (
+        b"UserName=bkash&Password=***&AccNo=1")
+    assert redact(b"Password=x") == b"Password=***"
+    part = (b'--b\r\nContent-Disposition: form-data; name="Password"\r\n\r\nsecret\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="AccNo"\r\n\r\n1\r\n--b--\r\n')
+    assert b"secret" not in redact(part) and b"\r\n\r\n1\r\n" in redact(part)
