@@ -109,6 +109,7 @@ class LatePayment:
     kind: str = "none"  # none | fixed | percent
     amount: int = 0  # minor units, for kind = fixed
     percent_bp: int = 0  # basis points, for kind = percent (200 = 2 %)
+    grace_days: int = 0  # days after the due date before the late amount applies
 
     def late_amount(self, amount: int) -> int:
         if amount <= 0 or self.kind == "none":
@@ -268,8 +269,13 @@ def _late(raw: dict[str, Any]) -> LatePayment:
         raise ConfigError(f"late_payment.kind must be none, fixed or percent, not {kind!r}",
                           code="bad_value", field="late_payment.kind")
     percent = str(raw.get("percent", "0"))
+    grace = raw.get("grace_days", 0)
+    if isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= 365:
+        raise ConfigError(f"late_payment.grace_days must be a whole number of days from 0 "
+                          f"to 365, not {grace!r}", code="bad_value",
+                          field="late_payment.grace_days")
     return LatePayment(kind=kind, amount=parse_amount(str(raw.get("amount", "0"))),
-                       percent_bp=parse_amount(percent))
+                       percent_bp=parse_amount(percent), grace_days=grace)
 
 
 def _limits(raw: dict[str, Any], country: str) -> AmountLimits:

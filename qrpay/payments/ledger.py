@@ -16,6 +16,14 @@ kind           sign    written by
 
 Rows are never updated or deleted; a correction is a new row.
 
+This module owns the rules every reader and writer of the ledger uses: the entry kinds,
+the sums of a bill's entries (:class:`Sums`), the late-fee rule (:func:`is_late`,
+:func:`amount_due_on`, :func:`late_fee_to_charge`, with the profile's
+``late_payment.grace_days``), the state of a bill (:func:`status_from_sums`) and the
+building of ledger rows (:func:`entry_row`).  Posting, the read model, the importer, the
+e-bill, the bill page and the desk all call these; none sums kinds or compares dates
+itself.
+
 A bill's own entries (``bill_no`` = the bill) give its status; ``carry`` is left out
 there because the printed amount already includes the arrears.  The account balance is
 the sum of every entry of the account: there the ``carry`` row cancels the arrears that
@@ -27,7 +35,8 @@ a balance the utility should reconcile).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -40,6 +49,85 @@ KINDS = ("charge", "adjustment", "carry", "late_fee", "payment", "reversal", "ca
 CHARGE_KINDS = ("charge", "adjustment")
 PAID_KINDS = ("payment", "reversal", "cancel")  # their negated sum is what was paid
 STATES = ("unpaid", "part_paid", "paid", "credit", "nothing_due")
+ENTRY_COLUMNS = ("biller", "account_no", "bill_no", "kind", "amount", "payment_id",
+                 "receipt_no", "note", "created_at")
+
+
+@dataclass(frozen=True)
+class Sums:
+    """A bill's own ledger entries summed (``carry`` left out: the printed amount already
+    includes the arrears).  ``paid`` is the net of payments, reversals and cancels."""
+
+    charged: int = 0
+    late_fee: int = 0
+    paid: int = 0
+    has_charge: bool = False
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[str, int]]) -> Sums:
+        """From ``(kind, amount)`` rows: single entries or sums grouped by kind."""
+        charged = late = paid = 0
+        has_charge = False
+        for kind, amount in rows:
+            if kind in CHARGE_KINDS:
+                charged += int(amount)
+                has_charge = has_charge or kind == "charge"
+            elif kind == "late_fee":
+                late += int(amount)
+            elif kind in PAID_KINDS:
+                paid -= int(amount)
+        return cls(charged, late, paid, has_charge)
+
+    def for_bill(self, bill: Bill) -> Sums:
+        """A bill never charged in the ledger counts as charged ``bill.amount``."""
+        return self if self.has_charge else replace(self, charged=bill.amount)
+
+    @property
+    def balance(self) -> int:
+        return self.charged + self.late_fee - self.paid
+
+    @property
+    def state(self) -> str:
+        return derive_state(self.charged, self.paid, self.balance)
+
+    def paying(self, amount: int, late_fee: int = 0) -> Sums:
+        return replace(self, paid=self.paid + amount, late_fee=self.late_fee + late_fee)
+
+
+def is_late(bill: Bill, day: dt.date, grace_days: int = 0) -> bool:
+    """Whether the late amount applies on ``day`` (the biller's local date): after the
+    due date and the profile's ``late_payment.grace_days`` after it."""
+    return day > bill.due_date + dt.timedelta(days=grace_days)
+
+
+def late_from(bill: Bill, grace_days: int = 0) -> dt.date:
+    """The first day the late amount applies."""
+    return bill.due_date + dt.timedelta(days=grace_days + 1)
+
+
+def amount_due_on(bill: Bill, day: dt.date, grace_days: int = 0) -> int:
+    """What the printed bill asks for on ``day``: its late amount once late."""
+    if bill.late_amount is not None and is_late(bill, day, grace_days):
+        return bill.late_amount
+    return bill.amount
+
+
+def late_fee_to_charge(bill: Bill, sums: Sums, day: dt.date, grace_days: int = 0) -> int:
+    """The late fee a payment on ``day`` adds to the bill: once, when late and still owed."""
+    if is_late(bill, day, grace_days) and sums.late_fee == 0 and sums.balance > 0:
+        return late_fee_for(bill)
+    return 0
+
+
+def entry_row(bill: Bill, kind: str, amount: int, ts: Any, *, payment_id: int | None = None,
+              receipt_no: str | None = None, note: str | None = None) -> tuple[Any, ...]:
+    """One ledger row in :data:`ENTRY_COLUMNS` order (``ts`` bound for the backend)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown ledger kind {kind!r}")
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise TypeError("ledger amounts are integer minor units")
+    return (bill.biller, bill.account_no, bill.bill_no, kind, amount, payment_id, receipt_no,
+            note, ts)
 
 
 @dataclass(frozen=True)
@@ -97,7 +185,8 @@ def append(conn: Connection, *, biller: str, account_no: str, kind: str, amount:
            bill_no: str | None = None, payment_id: int | None = None,
            receipt_no: str | None = None, note: str | None = None,
            now: dt.datetime | None = None) -> int:
-    """Append one entry; return its id.  The only way rows get into the ledger."""
+    """Append one entry; return its id.  Rows get into the ledger through this or as
+    :func:`entry_row` tuples (the posting batch's one multi-row write)."""
     if kind not in KINDS:
         raise ValueError(f"unknown ledger kind {kind!r}")
     if not isinstance(amount, int) or isinstance(amount, bool):
@@ -123,6 +212,15 @@ def _has_charge(conn: Connection, bill_no: str) -> bool:
     return conn.execute(q).first() is not None
 
 
+def charge_rows(bill: Bill) -> list[tuple[str, int, str]]:
+    """``(kind, amount, note)`` of the entries that charge a bill not charged before:
+    its payable amount and, when it carries arrears, minus the arrears."""
+    rows = [("charge", bill.amount, f"bill {bill.period}")]
+    if bill.arrears:
+        rows.append(("carry", -bill.arrears, "arrears carried into this bill"))
+    return rows
+
+
 def charge_bill(conn: Connection, bill: Bill, *, now: dt.datetime | None = None) -> int:
     """Charge ``bill`` to its account: the importer calls this for every bill it creates.
 
@@ -133,12 +231,9 @@ def charge_bill(conn: Connection, bill: Bill, *, now: dt.datetime | None = None)
     """
     if _has_charge(conn, bill.bill_no):
         return adjust_bill(conn, bill, now=now)
-    append(conn, biller=bill.biller, account_no=bill.account_no, bill_no=bill.bill_no,
-           kind="charge", amount=bill.amount, note=f"bill {bill.period}", now=now)
-    if bill.arrears:
+    for kind, amount, note in charge_rows(bill):
         append(conn, biller=bill.biller, account_no=bill.account_no, bill_no=bill.bill_no,
-               kind="carry", amount=-bill.arrears, note="arrears carried into this bill",
-               now=now)
+               kind=kind, amount=amount, note=note, now=now)
     return bill.amount
 
 
@@ -226,38 +321,35 @@ def derive_state(charged: int, paid: int, balance: int) -> str:
 _state = derive_state  # the old private name; use derive_state
 
 
-def bill_status(conn: Connection, bill: Bill, on: dt.date) -> BillStatus:
+def bill_status(conn: Connection, bill: Bill, on: dt.date, grace_days: int = 0) -> BillStatus:
     """The bill's state on ``on`` (the biller's local date), from its ledger entries.
 
     A bill with no ``charge`` entry yet (not imported through the importer) counts as
-    charged ``bill.amount``.
+    charged ``bill.amount``.  ``grace_days``: the biller's ``late_payment.grace_days``.
     """
-    entries = [e for e in bill_entries(conn, bill.bill_no) if e.kind != "carry"]
-    return status_from_sums(
-        bill, on, has_charge=any(e.kind == "charge" for e in entries),
-        charged=sum(e.amount for e in entries if e.kind in CHARGE_KINDS),
-        late_fee=sum(e.amount for e in entries if e.kind == "late_fee"),
-        paid=-sum(e.amount for e in entries if e.kind in PAID_KINDS),
-        summaries=_payment_summaries(conn, bill.bill_no))
+    sums = Sums.of((e.kind, e.amount) for e in bill_entries(conn, bill.bill_no))
+    return status_of(bill, on, sums, _payment_summaries(conn, bill.bill_no), grace_days)
 
 
-def status_from_sums(bill: Bill, on: dt.date, *, has_charge: bool, charged: int,
-                     late_fee: int, paid: int,
-                     summaries: tuple[PaymentSummary, ...]) -> BillStatus:
-    """The status rules, from the sums of a bill's ledger entries (``carry`` left out).
-
-    Shared by :func:`bill_status` and the web layer's one-query read."""
-    if not has_charge:
-        charged = bill.amount
-    balance = charged + late_fee - paid
-    pending_late = 0
-    if on > bill.due_date and late_fee == 0 and balance > 0:
-        pending_late = late_fee_for(bill)
+def status_of(bill: Bill, on: dt.date, sums: Sums, summaries: tuple[PaymentSummary, ...],
+              grace_days: int = 0) -> BillStatus:
+    """The status rules, from the :class:`Sums` of a bill's ledger entries."""
+    sums = sums.for_bill(bill)
+    balance = sums.balance
+    pending_late = late_fee_to_charge(bill, sums, on, grace_days)
     return BillStatus(
-        bill_no=bill.bill_no, state=derive_state(charged, paid, balance),
-        due_now=max(balance + pending_late, 0), paid=paid, balance=balance, charged=charged,
-        late_fee=late_fee,
+        bill_no=bill.bill_no, state=sums.state,
+        due_now=max(balance + pending_late, 0), paid=sums.paid, balance=balance,
+        charged=sums.charged, late_fee=sums.late_fee,
         receipts=tuple(p.receipt_no for p in summaries
                        if p.status == "success" and p.receipt_no),
         payments=summaries,
     )
+
+
+def status_from_sums(bill: Bill, on: dt.date, *, has_charge: bool, charged: int,
+                     late_fee: int, paid: int, summaries: tuple[PaymentSummary, ...],
+                     grace_days: int = 0) -> BillStatus:
+    """:func:`status_of` from the sums given one by one (the older signature)."""
+    return status_of(bill, on, Sums(charged, late_fee, paid, has_charge), summaries,
+                     grace_days)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from qrpay.config import Config
 from qrpay.payments.adapters.generic import sign
 from qrpay.payments.adapters.razorpay import sign as razorpay_sign
-from qrpay.payments.callbacks import CallbackResult, _Item, handle_callback, process
+from qrpay.payments.callbacks import CallbackResult, Item, handle_callback, item_for, process
 from qrpay.store import Store
 from qrpay.store.schema import callbacks, ledger, outbox, payments, receipt_counters
 
@@ -32,16 +32,15 @@ def body(txn_id: str = "T1", status: str = "success", **over: object) -> bytes:
     return json.dumps(doc).encode()
 
 
-def item(raw: bytes) -> _Item:
-    return _Item("upi", {"x-qrpay-signature": sign(SECRET, raw, T)}, raw, "127.0.0.1", NOW)
+def item(config: Config, raw: bytes) -> Item:
+    return item_for(config, "upi", {"X-Qrpay-Signature": sign(SECRET, raw, T)}, raw,
+                    "127.0.0.1", NOW)
 
 
 def batch(store: Store, config: Config, *raws: bytes) -> list[CallbackResult]:
     """Run ``raws`` as ONE group-commit batch (as the writer does when they queue up)."""
-    items = [item(raw) for raw in raws]
-    pending = items
-    while pending:
-        pending = process(store, config, pending)
+    items = [item(config, raw) for raw in raws]
+    process(store, config, items)
     return [i.future.result() for i in items]
 
 

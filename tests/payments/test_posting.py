@@ -61,11 +61,11 @@ def test_less_than_due_is_part_payment(store: Store, best_config: Config) -> Non
 
 def test_more_than_due_is_credit_on_account(store: Store, best_config: Config) -> None:
     bill = add_bill(store, amount=100000)
-    pay(store, best_config, amount=150000)
+    pay(store, best_config, amount=105000)  # within the ceiling (far above: held)
     st = status_of(store, bill)
-    assert (st.state, st.balance, st.due_now) == ("credit", -50000, 0)
+    assert (st.state, st.balance, st.due_now) == ("credit", -5000, 0)
     with store.connect() as conn:
-        assert account_balance(conn, "best", bill.account_no) == -50000
+        assert account_balance(conn, "best", bill.account_no) == -5000
 
 
 def test_payment_after_due_date_adds_late_fee_once(store: Store, best_config: Config) -> None:
