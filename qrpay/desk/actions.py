@@ -187,15 +187,25 @@ def shift_for(conn: Connection, actor: Actor, shift_id: int | None) -> shift.Shi
 class CloseIn:
     shift_id: int
     declared_cash: int
+    note: str = ""  # why the cash counted differs (needed for a shortage)
+    confirm_short: int | None = None  # the shortage the cashier confirmed, minor units
 
 
 def close_shift(conn: Connection, config: Config, actor: Actor, data: CloseIn,
-                now: dt.datetime) -> shift.ShiftSummary:
+                now: dt.datetime) -> shift.ShiftSummary | shift.CloseHold:
+    """Close the shift with the cash counted, or hold (nothing changed) a shortage that
+    is not confirmed with a note; either way one audit row."""
     shift_for(conn, actor, data.shift_id)
-    summary = shift.close_shift(conn, data.shift_id, data.declared_cash, actor.staff, now)
+    done = shift.close_shift(conn, data.shift_id, data.declared_cash, actor.staff, now,
+                             note=data.note, confirm_short=data.confirm_short)
+    if isinstance(done, shift.CloseHold):
+        audit.record(conn, actor.name, "shift_close_held", actor.where, at=now,
+                     detail={"shift": data.shift_id, **done.audit_detail()})
+        return done
     audit.record(conn, actor.name, "shift_close", actor.where, at=now, detail={
-        "shift": data.shift_id, "expected_cash": summary.expected_cash,
+        "shift": data.shift_id, "expected_cash": done.expected_cash,
         "declared_cash": data.declared_cash,
-        "difference": summary.difference(data.declared_cash), "receipts": summary.receipts,
-        "total": summary.total, "cancelled": summary.cancelled})
-    return summary
+        "difference": done.difference(data.declared_cash), "receipts": done.receipts,
+        "total": done.total, "cancelled": done.cancelled,
+        "note": done.shift.close_note})
+    return done

@@ -21,7 +21,7 @@ from qrpay.store.schema import audit
 
 ACTIONS = frozenset({
     "login", "login_failed", "logout", "scan", "collect", "collect_held", "cancel",
-    "shift_open", "shift_close",
+    "shift_open", "shift_close", "shift_close_held",
     "staff_add", "staff_passwd", "staff_disable", "refused",
 })
 
@@ -96,3 +96,29 @@ def recent(conn: Connection, *, biller: str | None, limit: int = 100) -> list[Au
     if biller:
         q = q.where(audit.c.biller == biller)
     return [_entry(row) for row in conn.execute(q)]
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    """One audit row as a person reads it: the amount it moved, the bill and receipt it
+    touched, and the few details that matter (code, reason, mode...)."""
+
+    entry: AuditEntry
+    amount: int | None
+    bill_no: str | None
+    receipt_no: str | None
+    notes: tuple[tuple[str, str | int, bool], ...]  # (key, value, value is money)
+
+
+_AMOUNT_KEYS = ("amount", "declared_cash")
+_NOTE_KEYS = ("code", "mode", "reason", "note", "refused", "verdict", "found_by", "approved_by",
+              "difference", "excess", "role", "shift", "path", "username")
+_MONEY_KEYS = frozenset({"difference", "excess"})
+
+
+def readable(entry: AuditEntry) -> AuditLine:
+    d = entry.detail
+    amount = next((d[k] for k in _AMOUNT_KEYS if isinstance(d.get(k), int)), None)
+    notes = tuple((k, d[k] if k in _MONEY_KEYS else str(d[k]), k in _MONEY_KEYS)
+                  for k in _NOTE_KEYS if d.get(k) not in (None, "", False))
+    return AuditLine(entry, amount, d.get("bill_no"), d.get("receipt_no"), notes)

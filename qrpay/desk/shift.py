@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from qrpay.clock import aware as _aware
+from qrpay.config import Biller
 from qrpay.desk.staff import Staff
 from qrpay.errors import Conflict, NotFound
 from qrpay.money import to_decimal_str
@@ -25,6 +26,8 @@ from qrpay.payments.posting import COUNTER_CHANNEL
 from qrpay.store.schema import bills, payments, shifts, staff
 
 MODES = ("cash", "card", "cheque")
+MIN_NOTE = 3
+MAX_NOTE = 300
 IN_FORCE = "success"
 
 
@@ -38,10 +41,30 @@ class Shift:
     closed_at: dt.datetime | None = None
     expected_cash: int | None = None
     declared_cash: int | None = None
+    closed_by: str | None = None  # the username
+    close_note: str | None = None
 
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+
+@dataclass(frozen=True)
+class CloseHold:
+    """Why a shift was not closed (nothing changed): ``shortage`` needs the shortfall
+    confirmed, ``missing_note`` a note saying why the cash is short."""
+
+    code: str
+    expected_cash: int
+    declared_cash: int
+
+    @property
+    def difference(self) -> int:
+        return self.declared_cash - self.expected_cash
+
+    def audit_detail(self) -> dict[str, Any]:
+        return {"code": self.code, "expected_cash": self.expected_cash,
+                "declared_cash": self.declared_cash, "difference": self.difference}
 
 
 @dataclass(frozen=True)
@@ -92,11 +115,16 @@ def _shift(row: Any) -> Shift:
     return Shift(id=m["id"], biller=m["biller"], counter=m["counter"], staff_id=m["staff_id"],
                  opened_at=_aware(m["opened_at"]) or m["opened_at"],
                  closed_at=_aware(m["closed_at"]), expected_cash=m["expected_cash"],
-                 declared_cash=m["declared_cash"])
+                 declared_cash=m["declared_cash"], closed_by=m.get("closer"),
+                 close_note=m["close_note"])
 
 
 def get_shift(conn: Connection, shift_id: int) -> Shift:
-    row = conn.execute(select(shifts).where(shifts.c.id == shift_id)).first()
+    closer = staff.alias("closer")
+    q = (select(shifts, closer.c.username.label("closer"))
+         .select_from(shifts.outerjoin(closer, closer.c.id == shifts.c.closed_by))
+         .where(shifts.c.id == shift_id))
+    row = conn.execute(q).first()
     if row is None:
         raise NotFound(f"no shift {shift_id}", code="unknown_shift")
     return _shift(row)
@@ -174,20 +202,42 @@ def summarise(conn: Connection, shift_id: int) -> ShiftSummary:
                         cancelled_amount=cancelled_amount, expected_cash=expected)
 
 
+def check_close(expected: int, declared: int, confirm_short: int | None,
+                note: str) -> CloseHold | None:
+    """A shortage closes only once confirmed (the amount short, as shown) with a note."""
+    if declared >= expected:
+        return None
+    if confirm_short != expected - declared:
+        return CloseHold("shortage", expected, declared)
+    if len(note) < MIN_NOTE:
+        return CloseHold("missing_note", expected, declared)
+    return None
+
+
+def close_note(text: str) -> str:
+    return " ".join((text or "").split())[:MAX_NOTE]
+
+
 def close_shift(conn: Connection, shift_id: int, declared_cash: int, by: Staff,
-                now: dt.datetime) -> ShiftSummary:
+                now: dt.datetime, *, note: str = "",
+                confirm_short: int | None = None) -> ShiftSummary | CloseHold:
     """Close the shift with the cash counted; ``Conflict(shift_closed)`` if already closed.
 
     Call inside a write transaction: the shift row is locked first, so payments still
-    being posted on it are counted (see :func:`lock_shift`).
+    being posted on it are counted (see :func:`lock_shift`).  A shortage not confirmed
+    (or without a note) returns a :class:`CloseHold` and changes nothing.
     """
     if not lock_shift(conn, shift_id, exclusive=True).is_open:
         raise Conflict(f"shift {shift_id} is already closed", code="shift_closed")
     summary = summarise(conn, shift_id)
+    note = close_note(note)
+    hold = check_close(summary.expected_cash, declared_cash, confirm_short, note)
+    if hold is not None:
+        return hold
     result = conn.execute(shifts.update().where(
         shifts.c.id == shift_id, shifts.c.closed_at.is_(None)).values(
         closed_at=now, expected_cash=summary.expected_cash, declared_cash=declared_cash,
-        closed_by=by.id))
+        closed_by=by.id, close_note=note or None))
     if result.rowcount != 1:
         raise Conflict(f"shift {shift_id} is already closed", code="shift_closed")
     return summarise(conn, shift_id)
@@ -206,7 +256,7 @@ def daybook(conn: Connection, shift_id: int) -> list[DaybookRow]:
 
 
 DAYBOOK_COLUMNS = ("receipt_no", "paid_at", "bill_no", "account_no", "name", "mode",
-                   "reference", "amount", "cashier", "status")
+                   "reference", "amount", "currency", "cashier", "status")
 
 
 def _safe_cell(value: str) -> str:
@@ -214,14 +264,17 @@ def _safe_cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def daybook_csv(rows: list[DaybookRow]) -> str:
-    """The day book as CSV; amounts as plain decimals, text cells made formula-safe."""
+def daybook_csv(rows: list[DaybookRow], biller: Biller) -> str:
+    """The day book as CSV: times on the biller's clock (ISO 8601 with the offset, so a
+    program reads them right too), amounts in rupees/taka as plain decimals with the
+    currency beside them, text cells made formula-safe."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(DAYBOOK_COLUMNS)
     for r in rows:
+        paid_at = biller.local(r.paid_at).isoformat(timespec="seconds") if r.paid_at else ""
         writer.writerow([
-            r.receipt_no, r.paid_at.isoformat() if r.paid_at else "", r.bill_no, r.account_no,
-            _safe_cell(r.name), r.mode, _safe_cell(r.reference), to_decimal_str(r.amount),
-            r.cashier, r.status])
+            r.receipt_no, paid_at, r.bill_no, r.account_no, _safe_cell(r.name), r.mode,
+            _safe_cell(r.reference), to_decimal_str(r.amount), biller.currency, r.cashier,
+            r.status])
     return buf.getvalue()

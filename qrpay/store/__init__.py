@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text
 
 from qrpay.clock import utcnow
 from qrpay.errors import ConfigError
@@ -40,12 +40,19 @@ def _v3_recon(conn: Connection) -> None:
     schema.ix_payments_channel_posted.create(conn, checkfirst=True)
 
 
+def _v4_shift_note(conn: Connection) -> None:
+    # A fresh database already has the column (v1 creates today's tables).
+    if "close_note" not in {c["name"] for c in inspect(conn).get_columns("shifts")}:
+        conn.execute(text("ALTER TABLE shifts ADD COLUMN close_note TEXT"))
+
+
 # (version, description, function).  Append; never edit a released step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial schema: bills, payments, ledger, outbox, audit, staff", _v1_initial),
     (2, "biller API: channel requests, auth failures, credits; bills by mobile, meter",
      _v2_biller_api),
     (3, "reconciliation and report tables (recon_*, refunds_due, daily_totals)", _v3_recon),
+    (4, "shift close note (why the cash counted differs)", _v4_shift_note),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -219,6 +219,7 @@ shifts = Table(
     Column("expected_cash", BigInteger, nullable=True),
     Column("declared_cash", BigInteger, nullable=True),
     Column("closed_by", Integer, nullable=True),  # staff id
+    Column("close_note", Text, nullable=True),  # why the cash counted differs (v4)
 )
 Index("ix_shifts_counter", shifts.c.biller, shifts.c.counter, shifts.c.closed_at)
 

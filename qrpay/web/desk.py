@@ -345,12 +345,17 @@ async def cancel_post(request: Request, sess: DeskSession) -> Response:
 
 # ------------------------------------------------------------------------------ shift
 
-def _shift_page(request: Request, sess: DeskSession, summary: shift.ShiftSummary) -> Response:
+def _shift_page(request: Request, sess: DeskSession, summary: shift.ShiftSummary,
+                hold: shift.CloseHold | None = None, status: int = 200,
+                note: str = "") -> Response:
     biller = _biller(request, sess)
     difference = summary.difference(summary.shift.declared_cash)
-    return render(request, "shift.html", sess, s=summary,
+    return render(request, "shift.html", sess, status=status, s=summary,
                   opened_at=_local(biller, summary.shift.opened_at),
-                  difference=difference if difference is not None else 0)
+                  closed_at=_local(biller, summary.shift.closed_at),
+                  difference=difference if difference is not None else 0, hold=hold,
+                  declared_default=to_decimal_str(hold.declared_cash) if hold else "",
+                  note=note)
 
 
 @staff_page("cashier")
@@ -375,8 +380,13 @@ async def shift_close(request: Request, sess: DeskSession) -> Response:
         shift_id = int(str(form.get("shift_id", sess.shift_id)))
     except ValueError:
         raise ValidationError("bad shift", code="unknown_shift", field="shift_id") from None
-    await act(request, actions.close_shift, _actor(request, sess),
-              actions.CloseIn(shift_id, declared))
+    note = str(form.get("note", ""))[:1000]
+    actor = _actor(request, sess)
+    done = await act(request, actions.close_shift, actor, actions.CloseIn(
+        shift_id, declared, note, _minor_or_none(form.get("confirm_short"))))
+    if isinstance(done, shift.CloseHold):
+        summary = await in_read(request, actions.shift_for, actor, shift_id)
+        return _shift_page(request, sess, summary, done, status=409, note=note)
     return redirect(f"/desk/shift/{shift_id}")
 
 
@@ -387,7 +397,7 @@ async def daybook(request: Request, sess: DeskSession) -> Response:
 
     def rows(conn: Any) -> str:
         actions.shift_for(conn, actor, shift_id)
-        return shift.daybook_csv(shift.daybook(conn, shift_id))
+        return shift.daybook_csv(shift.daybook(conn, shift_id), _biller(request, sess))
 
     body = await in_read(request, rows)
     name = f"daybook-{sess.staff.biller}-{sess.staff.counter}-shift{shift_id}.csv"
@@ -401,7 +411,9 @@ async def daybook(request: Request, sess: DeskSession) -> Response:
 @staff_page("supervisor")
 async def audit_page(request: Request, sess: DeskSession) -> Response:
     rows = await in_read(request, lambda conn: audit.recent(conn, biller=sess.staff.biller))
-    return render(request, "audit.html", sess, rows=rows)
+    biller = _biller(request, sess)
+    return render(request, "audit.html", sess, rows=[audit.readable(e) for e in rows],
+                  when=lambda at: _local(biller, at), zone=biller.timezone)
 
 
 # ------------------------------------------------------------------------------ static

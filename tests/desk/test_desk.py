@@ -386,8 +386,10 @@ def test_close_shift_totals_per_cashier_and_mode_and_cash_difference(
     assert 'id="expected-cash">₹ 500.00<' in page and 'id="shift-total">₹ 700.00<' in page
     with store.connect() as conn:
         shift_id = open_shift_for(conn, "best", "C1").id  # type: ignore[union-attr]
-    closed = cashier.post("/desk/shift/close", {"declared_cash": "450",
-                                                "shift_id": str(shift_id)})
+    short = {"declared_cash": "450", "shift_id": str(shift_id)}
+    assert cashier.post("/desk/shift/close", short).status_code == 409  # not confirmed
+    closed = cashier.post("/desk/shift/close", {**short, "confirm_short": "5000",
+                                                "note": "Rs 50 given back as change"})
     assert closed.status_code == 303
     summary = cashier.client.get(closed.headers["location"]).text
     assert 'data-open="no"' in summary and 'data-minor="-5000"' in summary

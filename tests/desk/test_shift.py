@@ -48,11 +48,11 @@ def test_closed_shift_cannot_close_again_and_next_login_opens_a_new_one(store: S
     assert opened and second.id != first.id
 
 
-def test_daybook_cells_cannot_run_as_spreadsheet_formulas() -> None:
+def test_daybook_cells_cannot_run_as_spreadsheet_formulas(best_config: Config) -> None:
     row = shift.DaybookRow(receipt_no="BEST-000000001", paid_at=T0, bill_no="B1",
                            account_no="1", name="=HYPERLINK(\"x\")", mode="cheque",
                            reference="+123", amount=123450, cashier="asha", status="in force")
-    text = shift.daybook_csv([row])
+    text = shift.daybook_csv([row], best_config.biller("best"))
     assert "'=HYPERLINK" in text and "'+123" in text and "1234.50" in text
 
 
