@@ -11,12 +11,28 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from qrpay.errors import NotFound
-from qrpay.money import to_decimal_str
+from qrpay.money import parse_amount, to_decimal_str
 from qrpay.store.schema import bills
 
 CATEGORIES = ("domestic", "commercial", "public lamps", "small & medium", "public water works",
               "large & heavy", "agriculture", "industrial", "institutional")
 AREAS = ("rural", "urban", "agriculture")
+
+
+@dataclass(frozen=True)
+class Readings:
+    """The meter's register at the last two readings; units = (present - previous) x
+    multiplier (a CT meter's multiplier, 1 for a direct meter)."""
+
+    previous: int
+    present: int
+    previous_date: dt.date | None = None
+    present_date: dt.date | None = None
+    multiplier: int = 1
+
+    @property
+    def units(self) -> int:
+        return (self.present - self.previous) * self.multiplier
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,13 @@ class Bill:
     meter_no: str | None = None
     history: tuple[int, ...] = ()
     charges: tuple[tuple[str, int], ...] = field(default=())
+    # optional print fields (a bill file column each; shown on the e-bill when present)
+    bill_date: dt.date | None = None
+    tariff: str | None = None
+    sanctioned_load: str | None = None  # kW, decimal text ("2.5")
+    readings: Readings | None = None
+    last_payment: int | None = None  # minor units
+    last_payment_date: dt.date | None = None
 
     def amount_due_on(self, day: dt.date) -> int:
         """What the bill asks for on ``day``: the late amount after the due date."""
@@ -59,7 +82,51 @@ class Bill:
             "address": self.address, "language": self.language, "meter_no": self.meter_no,
             "history": list(self.history),
             "charges": {head: to_decimal_str(v) for head, v in self.charges},
+            **details_dict(self),
         }
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def details_dict(bill: Bill) -> dict[str, Any]:
+    """The optional print fields that are present, JSON-ready (absent ones are left out, so
+    a bill without them keeps its content hash)."""
+    r = bill.readings
+    out: dict[str, Any] = {
+        "bill_date": _iso(bill.bill_date), "tariff": bill.tariff,
+        "sanctioned_load": bill.sanctioned_load,
+        "last_payment": None if bill.last_payment is None else to_decimal_str(bill.last_payment),
+        "last_payment_date": _iso(bill.last_payment_date),
+    }
+    if r is not None:
+        out.update(previous_reading=r.previous, present_reading=r.present,
+                   previous_reading_date=_iso(r.previous_date),
+                   present_reading_date=_iso(r.present_date), multiplier=r.multiplier)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _day(value: Any) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def details_from_json(text: str | None) -> dict[str, Any]:
+    """Bill keyword arguments from the ``details`` column (see :func:`details_dict`)."""
+    if not text:
+        return {}
+    d = json.loads(text)
+    readings = None
+    if "present_reading" in d:
+        readings = Readings(previous=d["previous_reading"], present=d["present_reading"],
+                            previous_date=_day(d.get("previous_reading_date")),
+                            present_date=_day(d.get("present_reading_date")),
+                            multiplier=d.get("multiplier", 1))
+    last = d.get("last_payment")
+    return {"bill_date": _day(d.get("bill_date")), "tariff": d.get("tariff"),
+            "sanctioned_load": d.get("sanctioned_load"), "readings": readings,
+            "last_payment": None if last is None else parse_amount(last),
+            "last_payment_date": _day(d.get("last_payment_date"))}
 
 
 def row_to_bill(row: Any) -> Bill:
@@ -72,6 +139,7 @@ def row_to_bill(row: Any) -> Bill:
         language=m["language"], meter_no=m["meter_no"],
         history=tuple(json.loads(m["history"])) if m["history"] else (),
         charges=tuple((h, int(v)) for h, v in json.loads(m["charges"])) if m["charges"] else (),
+        **details_from_json(m.get("details")),
     )
 
 

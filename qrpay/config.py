@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -193,6 +193,7 @@ class Biller:
     sms_sender: str = ""
     amount_limits: AmountLimits = AmountLimits()
     digital_target_percent: str = ""  # e.g. "80": share of payments made digitally
+    logo: str = ""  # image file printed in the e-bill's header (absolute after loading)
 
     @property
     def language(self) -> str:
@@ -339,7 +340,16 @@ def _biller(raw: dict[str, Any], defaults: dict[str, Any], index: int) -> Biller
         numerals=str(raw.get("numerals", "latn")), sms_sender=str(raw.get("sms_sender", "")),
         amount_limits=_limits(raw.get("amount_limits", {}), country),
         digital_target_percent=str(raw.get("digital_target_percent", "")),
+        logo=str(raw.get("logo", "")),
     )
+
+
+def _with_logo_path(biller: Biller, path: Path | None) -> Biller:
+    """The biller's ``logo`` relative to the profile's folder (a missing file is the
+    e-bill's error, ``logo_missing``, so the profile still loads for everything else)."""
+    if not biller.logo or Path(biller.logo).is_absolute() or path is None:
+        return biller
+    return replace(biller, logo=str(path.parent / biller.logo))
 
 
 _CHANNEL_KEYS = {"adapter", "secret_env", "display_name"}
@@ -355,7 +365,7 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         if b.code in billers:
             raise ConfigError(f"biller code {b.code!r} appears twice", code="duplicate_biller",
                               field="billers")
-        billers[b.code] = b
+        billers[b.code] = _with_logo_path(b, path)
     channels = {}
     for name, entry in raw.get("channels", {}).items():
         channels[name] = Channel(name=name, adapter=str(entry.get("adapter", "generic")),

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from qrpay.bills import AREAS, CATEGORIES, Bill
+from qrpay.bills import AREAS, CATEGORIES, Bill, Readings, details_dict
 from qrpay.config import LANGUAGES, Biller, Config
 from qrpay.digits import to_ascii
 from qrpay.errors import ImportError_, QrpayError, ValidationError
@@ -38,8 +38,14 @@ from qrpay.store.schema import imports as imports_t
 from qrpay.store.schema import ledger as ledger_t
 
 REQUIRED = ("account_no", "name", "period", "amount", "due_date")
-OPTIONAL = ("bill_no", "biller", "mobile", "category", "area", "units", "late_amount",
-            "arrears", "address", "language", "meter_no", "history", "charges")
+OPTIONAL: tuple[str, ...] = (
+    "bill_no", "biller", "mobile", "category", "area", "units", "late_amount", "arrears",
+    "address", "language", "meter_no", "history", "charges")
+#: optional columns printed on the e-bill when present (``qrpay.bills.details_dict``)
+PRINT_COLUMNS = ("bill_date", "tariff", "sanctioned_load", "previous_reading",
+                 "previous_reading_date", "present_reading", "present_reading_date",
+                 "multiplier", "last_payment", "last_payment_date")
+OPTIONAL += PRINT_COLUMNS
 COLUMNS = REQUIRED + OPTIONAL
 MAX_NAME = 300
 _TR_SAFE = re.compile(r"^[A-Za-z0-9_-]{4,35}$")
@@ -259,59 +265,194 @@ def _bill_no(biller: Biller, text: str, period: str, account_no: str) -> str:
     return given
 
 
-def parse_row(raw: dict[str, Any], config: Config) -> Bill:
-    """Validate one record into a :class:`Bill`; raises ValidationError naming the field."""
+class _Collect:
+    """Runs the checks of one row, keeping every ValidationError (not just the first)."""
+
+    def __init__(self) -> None:
+        self.errors: list[ValidationError] = []
+
+    def __call__(self, check: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return check(*args)
+        except ValidationError as exc:
+            self.errors.append(exc)
+            return None
+
+    def bad(self, *fields: str) -> bool:
+        return any(e.field in fields for e in self.errors)
+
+
+def _biller(raw: dict[str, Any], config: Config) -> Biller:
     biller_code = _text(raw, "biller")
     if not biller_code and len(config.billers) > 1:
         raise ValidationError("this deployment has several billers: the biller column is "
                               "required", code="missing_value", field="biller")
     try:
-        biller = config.biller(biller_code or None)
+        return config.biller(biller_code or None)
     except QrpayError as exc:
         raise ValidationError(exc.message, code="unknown_biller", field="biller") from None
-    account_no = _account(biller, _required(raw, "account_no"))
+
+
+def _name(raw: dict[str, Any]) -> str:
     name = " ".join(_required(raw, "name").split())
     if len(name) > MAX_NAME:
         raise ValidationError(f"name is {len(name)} characters, at most {MAX_NAME}",
                               code="too_long", field="name")
-    period = _period(_required(raw, "period"))
-    amount = _amount(raw, "amount", required=True)
-    assert amount is not None
-    due_date = _date(_required(raw, "due_date"), "due_date")
+    return name
+
+
+def _late(raw: dict[str, Any], biller: Biller, amount: int | None) -> int | None:
     late = _amount(raw, "late_amount")
+    if amount is None:
+        return late
     if late is None and biller.late_payment.kind != "none":
         late = biller.late_payment.late_amount(amount)
     if late is not None and late < amount:
         raise ValidationError("late_amount is less than amount", code="late_below_amount",
                               field="late_amount")
-    category = _text(raw, "category").lower() or None
-    if category and category not in CATEGORIES:
-        raise ValidationError(f"category {category!r} is not one of {', '.join(CATEGORIES)}",
-                              code="unknown_category", field="category")
-    area = _text(raw, "area").lower() or None
-    if area and area not in AREAS:
-        raise ValidationError(f"area {area!r} is not one of {', '.join(AREAS)}",
-                              code="unknown_area", field="area")
-    language = _text(raw, "language").lower() or None
-    if language and language not in LANGUAGES:
-        raise ValidationError(f"language {language!r} is not one of {sorted(LANGUAGES)}",
-                              code="unknown_language", field="language")
-    mobile = _text(raw, "mobile")
-    units = _text(raw, "units")
+    return late
+
+
+def _choice(raw: dict[str, Any], key: str, allowed: Any, code: str) -> str | None:
+    value = _text(raw, key).lower() or None
+    if value and value not in allowed:
+        raise ValidationError(f"{key} {value!r} is not one of {', '.join(sorted(allowed))}",
+                              code=code, field=key)
+    return value
+
+
+def _meter_no(raw: dict[str, Any]) -> str | None:
     meter_no = re.sub(r"\s", "", to_ascii(_text(raw, "meter_no"))) or None
     if meter_no and len(meter_no) > 40:
         raise ValidationError("meter_no is longer than 40 characters", code="too_long",
                               field="meter_no")
-    return Bill(
-        bill_no=_bill_no(biller, _text(raw, "bill_no"), period, account_no),
-        biller=biller.code, account_no=account_no, name=name, period=period, amount=amount,
-        due_date=due_date, late_amount=late, arrears=_amount(raw, "arrears") or 0,
-        mobile=normalise_mobile(mobile, biller.country) if mobile else None,
-        category=category, area=area, units=_int(units, "units") if units else None,
-        address=" ".join(_text(raw, "address").split()) or None, language=language,
-        meter_no=meter_no, history=_history(_text(raw, "history")),
-        charges=_charges(_text(raw, "charges"), amount),
-    )
+    return meter_no
+
+
+def _optional_date(raw: dict[str, Any], key: str) -> dt.date | None:
+    text = _text(raw, key)
+    return _date(text, key) if text else None
+
+
+def _optional_int(raw: dict[str, Any], key: str) -> int | None:
+    text = _text(raw, key)
+    return _int(text, key) if text else None
+
+
+def _short_text(raw: dict[str, Any], key: str, limit: int = 60) -> str | None:
+    text = " ".join(_text(raw, key).split()) or None
+    if text and len(text) > limit:
+        raise ValidationError(f"{key} is {len(text)} characters, at most {limit}",
+                              code="too_long", field=key)
+    return text
+
+
+def _load(raw: dict[str, Any]) -> str | None:
+    """Sanctioned load in kW: a decimal with at most three decimals, as typed."""
+    text = to_ascii(_text(raw, "sanctioned_load")).replace(",", "")
+    if not text:
+        return None
+    if not re.fullmatch(r"\d{1,6}(\.\d{1,3})?", text) or Decimal(text) == 0:
+        raise ValidationError(f"sanctioned_load {text!r} is not a load in kW (e.g. 2.5)",
+                              code="invalid_load", field="sanctioned_load")
+    return str(Decimal(text).normalize()) if "." in text else text
+
+
+def _readings(raw: dict[str, Any], c: _Collect, units: int | None) -> Readings | None:
+    previous = c(_optional_int, raw, "previous_reading")
+    present = c(_optional_int, raw, "present_reading")
+    multiplier = c(_optional_int, raw, "multiplier")
+    dates = (c(_optional_date, raw, "previous_reading_date"),
+             c(_optional_date, raw, "present_reading_date"))
+    if c.bad("previous_reading", "present_reading", "multiplier"):
+        return None
+    if previous is None and present is None:
+        if multiplier is not None or any(dates):
+            c.errors.append(ValidationError("reading dates and multiplier need "
+                                            "present_reading and previous_reading",
+                                            code="missing_value", field="present_reading"))
+        return None
+    if previous is None or present is None:
+        missing = "previous_reading" if previous is None else "present_reading"
+        c.errors.append(ValidationError(f"{missing} is required with the other reading",
+                                        code="missing_value", field=missing))
+        return None
+    readings = Readings(previous, present, dates[0], dates[1],
+                        1 if multiplier is None else multiplier)
+    c(_check_readings, readings, units)
+    return readings
+
+
+def _check_readings(r: Readings, units: int | None) -> None:
+    if r.multiplier < 1:
+        raise ValidationError("multiplier must be 1 or more", code="invalid_number",
+                              field="multiplier")
+    if r.present < r.previous:
+        raise ValidationError(f"present_reading {r.present} is below previous_reading "
+                              f"{r.previous}", code="reading_below_previous",
+                              field="present_reading")
+    if r.previous_date and r.present_date and r.present_date < r.previous_date:
+        raise ValidationError("present_reading_date is before previous_reading_date",
+                              code="invalid_date", field="present_reading_date")
+    if units is not None and units != r.units:
+        raise ValidationError(f"units {units} is not (present - previous) x multiplier = "
+                              f"{r.units}", code="units_mismatch", field="units")
+
+
+def parse_row_errors(raw: dict[str, Any], config: Config
+                     ) -> tuple[Bill | None, list[ValidationError]]:
+    """Validate one record: the :class:`Bill`, or None and *every* error of the row (each
+    naming its field); checks that depend on a bad field are skipped."""
+    c = _Collect()
+    biller = c(_biller, raw, config)
+    account_text = c(_required, raw, "account_no")
+    account_no = c(_account, biller, account_text) if biller and account_text else None
+    name = c(_name, raw)
+    period_text = c(_required, raw, "period")
+    period = c(_period, period_text) if period_text else None
+    amount = c(lambda: _amount(raw, "amount", required=True))
+    due_text = c(_required, raw, "due_date")
+    due_date = c(_date, due_text, "due_date") if due_text else None
+    late = c(_late, raw, biller, amount) if biller else None
+    mobile = _text(raw, "mobile")
+    units_text = _text(raw, "units")
+    units = c(_int, units_text, "units") if units_text else None
+    values = {
+        "late_amount": late, "arrears": c(_amount, raw, "arrears") or 0,
+        "mobile": c(normalise_mobile, mobile, biller.country) if mobile and biller else None,
+        "category": c(_choice, raw, "category", CATEGORIES, "unknown_category"),
+        "area": c(_choice, raw, "area", AREAS, "unknown_area"),
+        "units": units,
+        "address": " ".join(_text(raw, "address").split()) or None,
+        "language": c(_choice, raw, "language", LANGUAGES, "unknown_language"),
+        "meter_no": c(_meter_no, raw), "history": c(_history, _text(raw, "history")) or (),
+        "bill_date": c(_optional_date, raw, "bill_date"),
+        "tariff": c(_short_text, raw, "tariff"),
+        "sanctioned_load": c(_load, raw),
+        "readings": _readings(raw, c, None if c.bad("units") else units),
+        "last_payment": c(_amount, raw, "last_payment"),
+        "last_payment_date": c(_optional_date, raw, "last_payment_date"),
+    }
+    charges = c(_charges, _text(raw, "charges"), amount) if amount is not None else None
+    bill_no = c(_bill_no, biller, _text(raw, "bill_no"), period, account_no) \
+        if biller and period and account_no else None
+    if c.errors:
+        return None, c.errors
+    assert biller and account_no and name and period and amount is not None and due_date
+    assert bill_no
+    return Bill(bill_no=bill_no, biller=biller.code, account_no=account_no, name=name,
+                period=period, amount=amount, due_date=due_date, charges=charges or (),
+                **values), []
+
+
+def parse_row(raw: dict[str, Any], config: Config) -> Bill:
+    """Validate one record into a :class:`Bill`; raises the row's first ValidationError
+    (:func:`parse_row_errors` gives them all)."""
+    bill, errors = parse_row_errors(raw, config)
+    if errors:
+        raise errors[0]
+    assert bill is not None
+    return bill
 
 
 def content_hash(bill: Bill) -> str:
@@ -329,6 +470,8 @@ def _bill_row(bill: Bill, import_id: int | None, now: dt.datetime) -> dict[str, 
         "meter_no": bill.meter_no,
         "history": json.dumps(list(bill.history)) if bill.history else None,
         "charges": json.dumps([list(c) for c in bill.charges]) if bill.charges else None,
+        "details": json.dumps(details_dict(bill), ensure_ascii=False) if details_dict(bill)
+        else None,
         "content_hash": content_hash(bill), "import_id": import_id,
         "created_at": now, "updated_at": now,
     }
@@ -450,9 +593,8 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
                 _add_error(report, max_errors, e)
         except ImportError_ as exc:
             _add_error(report, max_errors, exc)
-        except UnicodeDecodeError as exc:
-            _add_error(report, max_errors, ImportError_(
-                f"not UTF-8 text ({exc.reason})", code="bad_encoding", file=str(path)))
+        except UnicodeDecodeError:
+            _add_error(report, max_errors, _encoding_error(path))
         if progress:
             progress(report.rows)
         if report.errors or dry_run:
@@ -467,14 +609,33 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
     return report
 
 
+ENCODING_HINT = ('save the file as "CSV UTF-8" (Excel: File > Save As > CSV UTF-8; '
+                 'LibreOffice: Character set "Unicode (UTF-8)")')
+
+
+def _encoding_error(path: Path) -> ImportError_:
+    """``bad_encoding`` naming the first line that is not UTF-8, and how to fix it."""
+    with path.open("rb") as fh:
+        for n, line in enumerate(fh, start=1):
+            try:
+                line.decode("utf-8-sig" if n == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                byte = line[exc.start:exc.start + 1].hex().upper()
+                return ImportError_(
+                    f"line {n} is not UTF-8 text (byte 0x{byte} at column {exc.start + 1}, "
+                    f"as Excel writes Windows-1252 or other code pages): {ENCODING_HINT}",
+                    code="bad_encoding", file=str(path), row=n)
+    return ImportError_(f"not UTF-8 text: {ENCODING_HINT}", code="bad_encoding",
+                        file=str(path))
+
+
 def _parse_or_record(record: dict[str, Any], config: Config, path: Path, line: int,
                      report: ImportReport, max_errors: int) -> Bill | None:
-    try:
-        return parse_row(record, config)
-    except ValidationError as exc:
+    bill, errors = parse_row_errors(record, config)
+    for exc in errors:
         _add_error(report, max_errors, ImportError_(
             exc.message, code=exc.code, file=str(path), row=line, column=exc.field))
-        return None
+    return bill
 
 
 def _add_error(report: ImportReport, max_errors: int, error: ImportError_) -> None:

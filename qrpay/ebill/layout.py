@@ -8,7 +8,9 @@ So: anything that comes from the bill goes to ``d``; only wording, the biller an
 page geometry may go to ``s``.
 
 Coordinates are A4 points measured from the top (``top``); A5 pages are the same design
-scaled by 1/sqrt(2), with the QR's modules kept at 0.4 mm or more on paper.
+scaled by 1/sqrt(2), except the QR, which keeps its size on paper as far as its panel
+allows (``QR_PAPER``: 50 mm with the quiet zone on A4, about 40-42 mm on A5), so that a
+phone camera reads it from a blurred or tilted photo (``bench/qr_camera.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qrpay.config import Biller
-from qrpay.ebill.pdf import Layer
+from qrpay.ebill.pdf import Layer, PdfImage, image_from_file
 from qrpay.ebill.shaping import shape
 from qrpay.ebill.view import BillView, Labels
 
@@ -31,9 +33,15 @@ RIGHT_W = W - M - RIGHT_X
 ACCENT, ACCENT_LIGHT, INK, GREY, RULE = "#1F4E79", "#E3EDF7", "#1A1A1A", "#5F6B76", "#B8C4D0"
 HIGHLIGHT = "#C0392B"
 MM = 72 / 25.4
-QR_TARGET = 32 * MM  # the symbol with its quiet zone, on paper
+QR_PAPER = 50 * MM  # the symbol with its quiet zone, on paper, when the panel has room
 QR_MIN_MODULE = 0.4 * MM
 QR_QUIET = 4
+# rows of the page (top, height), A4 design points
+ROW_CONSUMER = (112.0, 166.0)
+ROW_CHARGES = (290.0, 240.0)
+ROW_USAGE = (542.0, 160.0)
+FOOTER_TOP = 716.0
+QR_TEXT_BELOW = 44.0  # room under the symbol: the amount in the QR and the bill URL
 
 
 def Y(top: float) -> float:
@@ -109,14 +117,44 @@ def url_lines(url: str, size: float, width: float) -> tuple[list[str], float]:
 
 # -- blocks ------------------------------------------------------------------------------
 
+def logo(out: Out, biller: Biller, lab: Labels, x: float, top: float, side: float) -> None:
+    """The utility's logo (profile ``logo``, an image file) fitted into a white square,
+    or the placeholder box when the profile has none."""
+    s = out.s
+    s.fill("#FFFFFF")
+    s.round_rect(x, Y(top + side), side, side, 4)
+    if not biller.logo:
+        s.text(x + side / 2, Y(top + side / 2 + 3), lab.english.get("logo", "LOGO"), 7,
+               colour=RULE, align="center")
+        return
+    img = _logo_image(biller.logo)
+    inner = side - 6
+    k = inner / max(img.width, img.height)
+    w, h = img.width * k, img.height * k
+    s.image(img, x + (side - w) / 2, Y(top + (side + h) / 2), w, h)
+
+
+def _logo_image(path: str) -> PdfImage:
+    import os
+
+    from qrpay.errors import RenderError
+
+    try:
+        stat = os.stat(path)
+    except OSError:
+        raise RenderError(f"the profile's logo {path} is not there", code="logo_missing",
+                          field="logo") from None
+    try:
+        return image_from_file(path, stat.st_mtime_ns)
+    except (OSError, ValueError) as exc:
+        raise RenderError(f"logo {path}: {exc}", code="bad_logo", field="logo") from None
+
+
 def header(out: Out, biller: Biller, lab: Labels, view: BillView) -> None:
     s, top = out.s, 28.0
     s.fill(ACCENT)
     s.round_rect(M, Y(top + 72), CW, 72, 6)
-    s.fill("#FFFFFF")
-    s.round_rect(M + 10, Y(top + 62), 52, 52, 4)
-    s.text(M + 36, Y(top + 39), lab.english.get("logo", "LOGO"), 7, colour=RULE,
-           align="center")
+    logo(out, biller, lab, M + 10, top + 10, 52)
     local_name = biller.name_local if lab.bilingual and biller.name_local else ""
     if local_name:
         s.text(M + 74, Y(top + 32), fit(local_name, 15, 250, True), 15, bold=True,
@@ -134,33 +172,46 @@ def header(out: Out, biller: Biller, lab: Labels, view: BillView) -> None:
     out.d.text(right, Y(top + 61), view.month, 10, bold=True, colour="#FFFFFF", align="right")
 
 
-CONSUMER_ROWS = ("name", "address", "account_no", "bill_no", "category", "meter_no")
+CONSUMER_ROWS = ("name", "address", "account_no", "bill_no", "category")
 
 
 def consumer(out: Out, lab: Labels, view: BillView) -> None:
-    s, d, top = out.s, out.d, 112.0
+    """Who and what: the fixed rows, then tariff and sanctioned load when the bill file
+    gives them, then the meter; the rows share the box's height."""
+    s, d = out.s, out.d
+    top, height = ROW_CONSUMER
     s.stroke(RULE, 0.6)
     s.fill("#FFFFFF")
-    s.round_rect(M, Y(top + 142), LEFT_W, 142, 5, fill=False, stroke=True)
+    s.round_rect(M, Y(top + height), LEFT_W, height, 5, fill=False, stroke=True)
     values = {"name": view.name, "address": view.address, "account_no": view.account_no,
-              "bill_no": view.bill_no, "category": view.category, "meter_no": view.meter_no}
-    for i, key in enumerate(CONSUMER_ROWS):
-        row = top + 20 + i * 22
-        label(s, M + 10, row, lab, key)
+              "bill_no": view.bill_no, "category": view.category, "meter_no": view.meter_no,
+              **dict(view.connection)}
+    keys = [*CONSUMER_ROWS, *(key for key, _ in view.connection), "meter_no"]
+    step = min(22.0, (height - 10) / len(keys))
+    for i, key in enumerate(keys):
+        row = top + 5 + step * (i + 0.5)  # the two label lines span row - 7 .. row + 10.5
+        label(d, M + 10, row, lab, key, 7.5 if step >= 19 else 7.0)
         bold = key in ("name", "account_no")
         d.text(M + 118, Y(row + 2), fit(values[key], 9.5, LEFT_W - 128, bold), 9.5,
                bold=bold, colour=INK)
         if i:
-            s.stroke(ACCENT_LIGHT, 0.5)
-            s.line(M + 8, Y(row - 12), M + LEFT_W - 8, Y(row - 12))
+            d.stroke(ACCENT_LIGHT, 0.5)
+            d.line(M + 8, Y(row + 1.75 - step / 2), M + LEFT_W - 8, Y(row + 1.75 - step / 2))
+
+
+def _value_row(layer: Layer, x: float, width: float, top: float, lab: Labels, key: str,
+               value: str, *, colour: str = INK) -> None:
+    label(layer, x + 12, top, lab, key)
+    layer.text(x + width - 12, Y(top + 3), value, 10, bold=True, colour=colour, align="right")
 
 
 def amount_panel(out: Out, lab: Labels, view: BillView) -> None:
-    s, d, top = out.s, out.d, 112.0
+    s, d = out.s, out.d
+    top, height = ROW_CONSUMER
     x, cx = RIGHT_X, RIGHT_X + RIGHT_W / 2
     s.fill(ACCENT_LIGHT)
-    s.round_rect(x, Y(top + 142), RIGHT_W, 142, 5)
-    label(s, cx, top + 18, lab, "amount_due", 9, colour=ACCENT, align="center")
+    s.round_rect(x, Y(top + height), RIGHT_W, height, 5)
+    label(d, cx, top + 18, lab, view.amount_key, 9, colour=ACCENT, align="center")
     main, english = view.amount_box
     size = 22.0 if view.payable else 16.0
     while shape(main, True).width * size / 1000 > RIGHT_W - 16 and size > 9:
@@ -172,78 +223,95 @@ def amount_panel(out: Out, lab: Labels, view: BillView) -> None:
                align="center")
     s.stroke(RULE, 0.5)
     s.line(x + 12, Y(top + 74), x + RIGHT_W - 12, Y(top + 74))
-    if not view.payable:  # a credit or zero bill: no pay-by date, no late amount
-        return
-    label(d, x + 12, top + 90, lab, "due_date")
-    d.text(x + RIGHT_W - 12, Y(top + 93), view.due_date, 10, bold=True, colour=HIGHLIGHT,
-           align="right")
-    label(d, x + 12, top + 118, lab, "after_due")
-    d.text(x + RIGHT_W - 12, Y(top + 121), view.late_amount, 10, bold=True, colour=INK,
-           align="right")
+    rows: list[tuple[str, str, str]] = []
+    if view.bill_date:
+        rows.append(("bill_date", view.bill_date, INK))
+    if view.payable:  # a credit or zero bill: no pay-by date, no late amount
+        rows += [("due_date", view.due_date, HIGHLIGHT), ("after_due", view.late_amount, INK)]
+    for i, (key, value, colour) in enumerate(rows):
+        _value_row(d, x, RIGHT_W, top + 90 + 23 * i, lab, key, value, colour=colour)
 
 
 def charges_table(out: Out, lab: Labels, view: BillView) -> None:
-    s, d, top = out.s, out.d, 266.0
-    height = 206.0
+    s, d = out.s, out.d
+    top, height = ROW_CHARGES
     s.stroke(RULE, 0.6)
     s.round_rect(M, Y(top + height), LEFT_W, height, 5, fill=False, stroke=True)
     s.fill(ACCENT)
     s.rect(M, Y(top + 24), LEFT_W, 24)
     label(s, M + 10, top + 11, lab, "charges", 8, colour="#FFFFFF", sub="#DDE6EE")
     rows = view.charges
-    step = min(20.0, (height - 24 - 40) / max(len(rows), 1))
+    step = min(22.0, (height - 24 - 40) / max(len(rows), 1))
     below = step >= 16  # room for the English head under the local one
-    for i, (head, english, amount) in enumerate(rows):
+    for i, (head, english, amount, amount_en) in enumerate(rows):
         base = top + 24 + step * (i + 1) - (7 if english and below else 5)
         if english and not below:
             head = f"{head} / {english}"
-        d.text(M + 12, Y(base), fit(head, 9, LEFT_W - 130), 9, colour=INK)
+            amount = f"{amount} ({amount_en})" if amount_en else amount
+        d.text(M + 12, Y(base), fit(head, 9, LEFT_W - 150), 9, colour=INK)
         if english and below:
-            d.text(M + 12, Y(base + 8), fit(english, 6.5, LEFT_W - 130), 6.5, colour=GREY)
+            d.text(M + 12, Y(base + 8), fit(english, 6.5, LEFT_W - 150), 6.5, colour=GREY)
         d.text(M + LEFT_W - 12, Y(base), amount, 9, colour=INK, align="right")
+        if amount_en and below:
+            d.text(M + LEFT_W - 12, Y(base + 8), amount_en, 6.5, colour=GREY, align="right")
     s.stroke(ACCENT, 0.8)
     s.line(M + 8, Y(top + height - 34), M + LEFT_W - 8, Y(top + height - 34))
-    label(s, M + 12, top + height - 20, lab, "total", 9)
+    label(d, M + 12, top + height - 20, lab, view.total_key, 9)
     d.text(M + LEFT_W - 12, Y(top + height - 16), view.total, 11, bold=True, colour=ACCENT,
            align="right")
 
 
-def qr_module(side_modules: int, scale: float) -> float:
-    """Module size in design points: about 32 mm overall, never under 0.4 mm on paper."""
-    return max(QR_TARGET / (side_modules + 2 * QR_QUIET), QR_MIN_MODULE / scale)
+def qr_side(side_modules: int, scale: float, room: float) -> float:
+    """The module size in design points: ``QR_PAPER`` on paper with the quiet zone, but no
+    more than ``room`` (design points) and never under 0.4 mm on paper."""
+    total = side_modules + 2 * QR_QUIET
+    return max(min(QR_PAPER / scale, room) / total, QR_MIN_MODULE / scale)
+
+
+def _nothing_due(d: Layer, cx: float, top: float, lab: Labels, view: BillView) -> None:
+    """The QR panel of a zero or credit bill: every line in both languages."""
+    label(d, cx, top + 90, lab, view.amount_key, 9, colour=GREY, align="center")
+    d.text(cx, Y(top + 118), fit(view.nothing_due, 9.5, RIGHT_W - 16, True), 9.5,
+           bold=True, colour=ACCENT, align="center")
+    if view.nothing_due_en:
+        d.text(cx, Y(top + 130), fit(view.nothing_due_en, 8, RIGHT_W - 16), 8, colour=GREY,
+               align="center")
+    main = view.amount_box[0] if view.amount_box[1] else view.amount  # credit: "जमा ₹ 5"
+    d.text(cx, Y(top + 154), fit(main, 12, RIGHT_W - 16, True), 12, bold=True, colour=INK,
+           align="center")
+    if view.amount_en:
+        d.text(cx, Y(top + 167), fit(view.amount_en, 8, RIGHT_W - 16), 8, colour=GREY,
+               align="center")
 
 
 def qr_panel(out: Out, biller: Biller, lab: Labels, view: BillView,
              matrix: Sequence[Sequence[int]] | None) -> None:
-    s, d, top = out.s, out.d, 266.0
-    height = 206.0
+    s, d = out.s, out.d
+    top, height = ROW_CHARGES
     x, cx = RIGHT_X, RIGHT_X + RIGHT_W / 2
     s.stroke(ACCENT, 1.0)
     s.fill("#FFFFFF")
     s.round_rect(x, Y(top + height), RIGHT_W, height, 5, fill=True, stroke=True)
     if matrix is None:
-        label(d, cx, top + 90, lab, "amount_due", 9, colour=GREY, align="center")
-        d.text(cx, Y(top + 118), fit(view.nothing_due, 9.5, RIGHT_W - 16, True), 9.5,
-               bold=True, colour=ACCENT, align="center")
-        main = view.amount_box[0] if view.amount_box[1] else view.amount  # credit: "जमा ₹ 5"
-        d.text(cx, Y(top + 140), fit(main, 12, RIGHT_W - 16, True), 12, bold=True, colour=INK,
-               align="center")
+        _nothing_due(d, cx, top, lab, view)
         return
     if biller.country == "IN":
         label(d, cx, top + 13, lab, "scan_upi", 8.5, colour=ACCENT, align="center")
+        qtop = top + 24
     else:
         label(d, cx, top + 13, lab, "scan_bd", 8.5, colour=ACCENT, align="center")
         d.text(cx, Y(top + 33), fit(" · ".join(view.channels), 7.5, RIGHT_W - 12, True),
                7.5, bold=True, colour=INK, align="center")
+        qtop = top + 34
     n = len(matrix)
-    module = qr_module(n, out.scale)
+    room = min(RIGHT_W, top + height - QR_TEXT_BELOW - qtop)
+    module = qr_side(n, out.scale, room)
     side = module * (n + 2 * QR_QUIET)
-    qtop = top + 37
     qx = cx - side / 2
     d.fill(INK)
     d.modules(matrix, qx + QR_QUIET * module, Y(qtop + side) + QR_QUIET * module, module)
     out.qr_box = (qx * out.scale, Y(qtop + side) * out.scale, side * out.scale)
-    below = qtop + side + 6
+    below = qtop + side
     local, english = lab.pair("qr_amount")
     d.text(cx, Y(below + 6), f"{local} · {english}" if local else english, 6.5, colour=GREY,
            align="center")
@@ -254,17 +322,42 @@ def qr_panel(out: Out, biller: Biller, lab: Labels, view: BillView,
 
 
 def usage(out: Out, lab: Labels, view: BillView) -> None:
-    s, d, top = out.s, out.d, 484.0
-    height = 190.0
+    """Units, the 12-month average, the meter readings and the last payment when the bill
+    file gives them, and the consumption chart."""
+    s, d = out.s, out.d
+    top, height = ROW_USAGE
     s.stroke(RULE, 0.6)
     s.round_rect(M, Y(top + height), CW, height, 5, fill=False, stroke=True)
-    label(s, M + 12, top + 22, lab, "units", 8)
-    d.text(M + 12, Y(top + 62), view.units, 24, bold=True, colour=ACCENT)
-    s.text(M + 12, Y(top + 78), lab.english["units_unit"], 8, colour=GREY)
-    label(s, M + 12, top + 112, lab, "average", 8)
-    d.text(M + 12, Y(top + 140), view.average, 14, bold=True, colour=INK)
-    s.text(M + 12, Y(top + 154), lab.english["units_unit"], 8, colour=GREY)
-    chart(out, lab, view, M + 140, top + 14, CW - 152, height - 26)
+    label(s, M + 12, top + 20, lab, "units", 8)
+    d.text(M + 12, Y(top + 54), view.units, 22, bold=True, colour=ACCENT)
+    s.text(M + 12, Y(top + 66), lab.english["units_unit"], 7.5, colour=GREY)
+    label(s, M + 120, top + 20, lab, "average", 8)
+    d.text(M + 120, Y(top + 50), view.average, 14, bold=True, colour=INK)
+    s.text(M + 120, Y(top + 66), lab.english["units_unit"], 7.5, colour=GREY)
+    readings(out, lab, view, M + 12, top + 86, READINGS_W - 24)
+    chart(out, lab, view, M + READINGS_W + 8, top + 12, CW - READINGS_W - 20, height - 22)
+
+
+READINGS_W = 236.0
+
+
+def readings(out: Out, lab: Labels, view: BillView, x: float, top: float,
+             width: float) -> None:
+    """Present and previous readings with their dates and the multiplier, then the last
+    payment: rows of label, value and date, drawn only when the bill has them."""
+    d = out.d
+    rows = list(view.readings)
+    if view.last_payment[0]:
+        rows.append(("last_payment", *view.last_payment))
+    for i, (key, value, when) in enumerate(rows):
+        row = top + 18 * i
+        if i:
+            d.stroke(ACCENT_LIGHT, 0.5)
+            d.line(x, Y(row - 11), x + width, Y(row - 11))
+        label(d, x, row - 3, lab, key, 6.8, colour=GREY)
+        d.text(x + width * 0.7, Y(row), value, 8.5, bold=True, colour=INK, align="right")
+        if when:
+            d.text(x + width, Y(row), when, 7, colour=GREY, align="right")
 
 
 def chart(out: Out, lab: Labels, view: BillView, x: float, top: float, width: float,
@@ -292,7 +385,7 @@ def chart(out: Out, lab: Labels, view: BillView, x: float, top: float, width: fl
 
 
 def footer(out: Out, biller: Biller, lab: Labels) -> None:
-    s, top = out.s, 694.0
+    s, top = out.s, FOOTER_TOP
     s.stroke(RULE, 0.6)
     s.line(M, Y(top), W - M, Y(top))
     if biller.helpline:

@@ -56,12 +56,44 @@ def rgb(hex_colour: str) -> tuple[float, float, float]:
     return (int(h[0:2], 16) / 255, int(h[2:4], 16) / 255, int(h[4:6], 16) / 255)
 
 
+@dataclass(frozen=True)
+class PdfImage:
+    """A raster image as a PDF image XObject: 8-bit RGB, compressed, with an optional
+    8-bit alpha (soft mask).  Made once per file (:func:`image_from_file`) and shared."""
+
+    name: str  # resource name, "Im" + a digest of the pixels
+    width: int
+    height: int
+    rgb: bytes  # zlib-compressed
+    alpha: bytes | None = None  # zlib-compressed, or None when opaque
+
+
+@lru_cache(maxsize=64)
+def image_from_file(path: str, _mtime_ns: int = 0) -> PdfImage:
+    """``path`` (PNG, JPEG...: anything Pillow opens) as a :class:`PdfImage`."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        rgba = img.convert("RGBA")
+    rgb, alpha = rgba.convert("RGB").tobytes(), rgba.getchannel("A").tobytes()
+    opaque = alpha.count(b"\xff") == len(alpha)
+    digest = hashlib.sha1(rgb + alpha).hexdigest()[:10]
+    return PdfImage(f"Im{digest}", rgba.width, rgba.height, zlib.compress(rgb, 6),
+                    None if opaque else zlib.compress(alpha, 6))
+
+
 @dataclass
 class Layer:
     """A content stream being drawn, and the glyphs it uses (per font role)."""
 
     ops: list[str] = field(default_factory=list)
     glyphs: dict[str, dict[int, str]] = field(default_factory=dict)
+    images: dict[str, PdfImage] = field(default_factory=dict)
+
+    def image(self, img: PdfImage, x: float, y: float, w: float, h: float) -> None:
+        """Draw ``img`` into the box with lower-left corner ``(x, y)``."""
+        self.images[img.name] = img
+        self.ops.append(f"q {_n(w)} 0 0 {_n(h)} {_n(x)} {_n(y)} cm /{img.name} Do Q")
 
     # -- graphics ---------------------------------------------------------------------
     def fill(self, colour: str) -> None:
@@ -220,6 +252,7 @@ class Stream:
     data: bytes
     glyphs: tuple[tuple[str, tuple[tuple[int, str], ...]], ...]
     static: bool = False  # a frame shared by many pages: its glyphs are always embedded
+    images: tuple[PdfImage, ...] = ()
 
     @classmethod
     def of(cls, layer: Layer, *, prefix: str = "", suffix: str = "",
@@ -229,7 +262,8 @@ class Stream:
             raw = prefix.encode() + raw + suffix.encode()
         glyphs = tuple((role, tuple(sorted(g.items()))) for role, g in
                        sorted(layer.glyphs.items()))
-        return cls(zlib.compress(raw, COMPRESS_LEVEL), glyphs, static)
+        images = tuple(img for _, img in sorted(layer.images.items()))
+        return cls(zlib.compress(raw, COMPRESS_LEVEL), glyphs, static, images)
 
 
 @dataclass(frozen=True)
@@ -359,15 +393,36 @@ def _pdf_string(text: str) -> str:
     return "<FEFF" + _utf16_hex(text) + ">"
 
 
+def _image_objects(objects: dict[int, bytes], num: int, img: PdfImage) -> int:
+    """Write ``img`` (and its soft mask first) from object ``num``; the next free number."""
+    smask = ""
+    if img.alpha is not None:
+        objects[num] = _stream(num, img.alpha, f" /Type /XObject /Subtype /Image "
+                               f"/Width {img.width} /Height {img.height} "
+                               "/ColorSpace /DeviceGray /BitsPerComponent 8")
+        smask = f" /SMask {num} 0 R"
+        num += 1
+    objects[num] = _stream(num, img.rgb, f" /Type /XObject /Subtype /Image /Width {img.width} "
+                           f"/Height {img.height} /ColorSpace /DeviceRGB "
+                           f"/BitsPerComponent 8{smask}")
+    return num + 1
+
+
 def build(pages: Sequence[Page], *, title: str = "", subject: str = "") -> bytes:
     """Assemble a complete PDF file.  The same pages always give the same bytes."""
     fonts = _merge_glyphs(st for p in pages for st in p.contents)
     objects: dict[int, bytes] = {}
     font_res = " ".join(f"/{RESOURCE[role]} {FONT_BASE + 5 * ROLES.index(role)} 0 R"
                         for role in ROLES if role in fonts)
-    resources = f"<< /Font << {font_res} >> >>"
-    stream_nums: dict[int, int] = {}
     num = FIRST_FREE
+    images = {img.name: img for p in pages for st in p.contents for img in st.images}
+    xobjects = []
+    for name in sorted(images):
+        num = _image_objects(objects, num, images[name])
+        xobjects.append(f"/{name} {num - 1} 0 R")  # the RGB image is written last
+    xobject_res = f" /XObject << {' '.join(xobjects)} >>" if xobjects else ""
+    resources = f"<< /Font << {font_res} >>{xobject_res} >>"
+    stream_nums: dict[int, int] = {}
     page_nums = []
     for page in pages:
         refs = []

@@ -5,6 +5,10 @@ bills when the profile says ``numerals = "beng"``); identifiers (account, bill n
 URL) stay in ASCII digits, as SMS, apps and counters show them.  The charges table always
 adds up to the amount: arrears and any difference from the bill file's heads appear as
 their own rows.
+
+One sign convention: a credit (a negative amount) is never printed with a minus sign; it
+is the positive amount after the word for credit (``जमा ₹ 125.50``, English ``Credit``
+beside it), in the charges table, the total and the amount box alike (:func:`signed`).
 """
 
 from __future__ import annotations
@@ -73,8 +77,11 @@ class BillView:
     payable: bool  # amount > 0: the page shows the pay-by date and the late amount
     units: str
     average: str
-    charges: tuple[tuple[str, str, str], ...]  # (head label, English head, amount text)
+    charges: tuple[tuple[str, str, str, str], ...]  # (head, English head, amount, English
+    #   sub-line under the amount: "credit" on credit rows of bilingual bills, else "")
     total: str
+    total_key: str  # "total" or, for a credit, "total_credit"
+    amount_key: str  # heading of the amount box: "amount_due" or "credit_balance"
     history: tuple[tuple[str, int, str], ...]  # (month label, kWh, kWh text)
     payload: str | None  # QR text; None when nothing is due
     qr_amount: str  # the amount the QR carries (formatted), or the nothing-due text
@@ -82,6 +89,12 @@ class BillView:
     url: str
     channels: tuple[str, ...]
     nothing_due: str
+    nothing_due_en: str  # its English line on bilingual bills, else ""
+    amount_en: str  # the credit in English under the amount ("" when none)
+    bill_date: str = ""
+    connection: tuple[tuple[str, str], ...] = ()  # (label key, value): tariff, load
+    readings: tuple[tuple[str, str, str], ...] = ()  # (label key, value, date)
+    last_payment: tuple[str, str] = ("", "")  # amount and date ("₹ 769.68", "11 Oct 2026")
 
 
 def _money(minor: int, biller: Biller, numerals: str) -> str:
@@ -99,10 +112,22 @@ def _month(period: str, lab: Labels, key: str = "months_full") -> str:
     return localise(f"{months[month - 1]} {year}", lab.numerals)
 
 
+def signed(minor: int, biller: Biller, lab: Labels) -> tuple[str, str]:
+    """An amount as the bill prints it: ``₹ 1,234.00``, or for a credit the word for
+    credit and the positive amount (``जमा ₹ 125.50``), with its English word ("credit")
+    for the line under it on bilingual bills ("" otherwise)."""
+    money = _money(abs(minor), biller, lab.numerals)
+    if minor >= 0:
+        return money, ""
+    local, english = lab.pair("amount_credit")
+    return f"{local or english} {money}", (str(lab.english["credit_short"])
+                                           if lab.bilingual else "")
+
+
 def charge_rows(bill: Bill, lab: Labels, biller: Biller
-                ) -> tuple[tuple[str, str, str], ...]:
-    """Rows ``(head, English head, amount)`` that add up exactly to ``bill.amount``; the
-    English head is "" on English bills."""
+                ) -> tuple[tuple[str, str, str, str], ...]:
+    """Rows ``(head, English head, amount, English under the amount)`` that add up
+    exactly to ``bill.amount``; the English parts are "" on English bills."""
     rows: list[tuple[str, int]] = list(bill.charges)
     if bill.arrears:
         rows.append(("arrears", bill.arrears))
@@ -113,7 +138,7 @@ def charge_rows(bill: Bill, lab: Labels, biller: Biller
     english = lab.english.get("charges_heads", {})
     return tuple((lab.word("charges_heads", head),
                   str(english.get(head) or head) if lab.bilingual else "",
-                  _money(v, biller, lab.numerals)) for head, v in rows)
+                  *signed(v, biller, lab)) for head, v in rows)
 
 
 def average(history: tuple[int, ...]) -> int:
@@ -154,16 +179,48 @@ def _late(bill: Bill, biller: Biller) -> int:
     return biller.late_payment.late_amount(bill.amount)
 
 
+def _connection(bill: Bill, lab: Labels) -> tuple[tuple[str, str], ...]:
+    rows = []
+    if bill.tariff:
+        rows.append(("tariff", bill.tariff))
+    if bill.sanctioned_load:
+        rows.append(("sanctioned_load", localise(f"{bill.sanctioned_load} ", lab.numerals)
+                     + str(lab.english["load_unit"])))
+    return tuple(rows)
+
+
+def _readings(bill: Bill, lab: Labels) -> tuple[tuple[str, str, str], ...]:
+    r = bill.readings
+    if r is None:
+        return ()
+    n = lab.numerals
+    when = (lambda day: _date(day, lab) if day else "")  # noqa: E731
+    return (("present_reading", localise(str(r.present), n), when(r.present_date)),
+            ("previous_reading", localise(str(r.previous), n), when(r.previous_date)),
+            ("multiplier", localise(f"× {r.multiplier}", n), ""))
+
+
+def _last_payment(bill: Bill, biller: Biller, lab: Labels) -> tuple[str, str]:
+    if bill.last_payment is None:
+        return "", ""
+    when = _date(bill.last_payment_date, lab) if bill.last_payment_date else ""
+    return _money(bill.last_payment, biller, lab.numerals), when
+
+
+def _nothing(bill: Bill, lab: Labels) -> tuple[str, str]:
+    local, english = lab.pair("credit" if bill.amount < 0 else "nothing_due")
+    return (local, english) if local else (english, "")
+
+
 def make_view(bill: Bill, biller: Biller, config: Config, lab: Labels, *,
               on: dt.date | None = None) -> BillView:
     from qrpay.payload import bill_payload, bill_url, qr_amount
 
     n = lab.numerals
     due = qr_amount(bill, on)
+    nothing, nothing_en = _nothing(bill, lab) if due is None else ("", "")
     if due is None:
         payload, url = None, ""
-        key = "credit" if bill.amount < 0 else "nothing_due"
-        nothing = lab.pair(key)[0] or lab.pair(key)[1]
     else:
         try:
             payload = bill_payload(bill, biller, config, on=on)
@@ -171,7 +228,8 @@ def make_view(bill: Bill, biller: Biller, config: Config, lab: Labels, *,
             raise RenderError(f"bill {bill.bill_no}: {exc}", code="payload_failed",
                               field=exc.field) from exc
         url = bill_url(bill, biller, config, due)
-        nothing = ""
+    box = amount_box(bill, biller, lab)
+    total, _ = signed(bill.amount, biller, lab)
     return BillView(
         bill_no=bill.bill_no, account_no=bill.account_no, name=bill.name,
         address=bill.address or "",
@@ -181,13 +239,20 @@ def make_view(bill: Bill, biller: Biller, config: Config, lab: Labels, *,
         meter_no=bill.meter_no or "—", month=_month(bill.period, lab),
         due_date=_date(bill.due_date, lab), amount=_money(bill.amount, biller, n),
         late_amount=_money(_late(bill, biller), biller, n),
-        amount_box=amount_box(bill, biller, lab), payable=bill.amount > 0,
+        amount_box=box, payable=bill.amount > 0,
         units=localise(str(bill.units if bill.units is not None else 0), n),
         average=localise(str(average(bill.history)), n), charges=charge_rows(bill, lab, biller),
-        total=_money(bill.amount, biller, n), history=_history(bill, lab),
+        total=_money(abs(bill.amount), biller, n) if bill.amount < 0 else total,
+        total_key="total_credit" if bill.amount < 0 else "total",
+        amount_key="credit_balance" if bill.amount < 0 else "amount_due",
+        history=_history(bill, lab),
         payload=payload, qr_amount=_money(due, biller, n) if due is not None else "",
         qr_amount_minor=due, url=url,
         channels=tuple(config.channels[c].display_name if c in config.channels else c
                        for c in biller.channels),
-        nothing_due=nothing,
+        nothing_due=nothing, nothing_due_en=nothing_en,
+        amount_en=box[1] if box[1] else "",
+        bill_date=_date(bill.bill_date, lab) if bill.bill_date else "",
+        connection=_connection(bill, lab), readings=_readings(bill, lab),
+        last_payment=_last_payment(bill, biller, lab),
     )

@@ -46,6 +46,17 @@ def _v4_shift_note(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE shifts ADD COLUMN close_note TEXT"))
 
 
+def _add_column(conn: Connection, table: str, column: str, sql_type: str) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` unless the column is there (a database made by
+    ``_v1_initial`` from today's metadata already has it)."""
+    if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+
+
+def _v5_bill_details(conn: Connection) -> None:
+    _add_column(conn, "bills", "details", "TEXT")
+
+
 # (version, description, function).  Append; never edit a released step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial schema: bills, payments, ledger, outbox, audit, staff", _v1_initial),
@@ -53,6 +64,8 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
      _v2_biller_api),
     (3, "reconciliation and report tables (recon_*, refunds_due, daily_totals)", _v3_recon),
     (4, "shift close note (why the cash counted differs)", _v4_shift_note),
+    (5, "bills.details: optional print fields (readings, tariff, load, last payment)",
+     _v5_bill_details),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -72,6 +72,8 @@ bills = Table(
     Column("meter_no", String(40), nullable=True),
     Column("history", Text, nullable=True),  # JSON list of ints, oldest first
     Column("charges", Text, nullable=True),  # JSON list of [head, minor units]
+    # JSON object of the optional print fields (readings, tariff, load, last payment)
+    Column("details", Text, nullable=True),
     Column("content_hash", String(64), nullable=False),
     Column("import_id", Integer, ForeignKey("imports.id"), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),

@@ -25,8 +25,9 @@ def load_sample(store: Store, config: Config, profile: str) -> list[Bill]:
 def profile_file(tmp_path: Path, profile: str, db_url: str) -> Path:
     """A copy of the sample profile whose database is the test database."""
     lines = (ROOT / "samples" / f"{profile}.toml").read_text(encoding="utf-8").splitlines()
-    out = [f'database = "{db_url}"' if line.startswith("database =") else line
-           for line in lines]
+    logos = ROOT / "samples" / "logos"
+    out = [f'database = "{db_url}"' if line.startswith("database =") else
+           line.replace('logo = "logos/', f'logo = "{logos}/') for line in lines]
     path = tmp_path / f"{profile}.toml"
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
     return path

@@ -96,11 +96,16 @@ def test_charges_always_add_up_to_the_amount(best_bills: list[Bill],
     lab = labels_for(biller, "en")
     bill = dataclasses.replace(best_bills[0], arrears=12_345, amount=best_bills[0].amount + 99)
     rows = charge_rows(bill, lab, biller)
-    heads = [h for h, _, _ in rows]
+    heads = [h for h, _, _, _ in rows]
     assert "Arrears" in heads and "Adjustment" in heads
     from qrpay.money import parse_amount
 
-    assert sum(parse_amount(v.removeprefix("₹ ")) for _, _, v in rows) == bill.amount
+    def signed(text: str) -> int:  # a credit is "Credit ₹ 1.00", never a minus sign
+        credit = text.startswith("Credit ")
+        return (-1 if credit else 1) * parse_amount(text.removeprefix("Credit ")
+                                                    .removeprefix("₹ "))
+
+    assert sum(signed(v) for _, _, v, _ in rows) == bill.amount
 
 
 def test_same_bill_renders_to_the_same_bytes(breb_bills: list[Bill],
@@ -171,7 +176,7 @@ def test_arrears_and_current_rows_carry_an_english_sub_label(best_bills: list[Bi
     assert "बकाया" in text and "Arrears" in text
     assert "चालू शुल्क" in text and "Current charges" in text
     rows = charge_rows(bill, labels_for(biller, "hi"), biller)
-    assert all(english for _, english, _ in rows)
+    assert all(english for _, english, _, _ in rows)
 
 
 def test_bill_url_is_never_cut_inside_its_token(best_bills: list[Bill],
