@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from qrpay.biller.howto import howto
 from qrpay.bills import Bill
 from qrpay.config import Biller, Config
 from qrpay.digits import localise, to_ascii
@@ -221,6 +222,7 @@ def bill_context(request: Request, found: Found) -> dict[str, Any]:
         "other_langs": [(code, f"{base}?t={token}&lang={code}")
                         for code in offered if code != lang],
         "helpline": biller.helpline,
+        "howto": howto(config, biller, bill, lang),  # wallets' Pay Bill and USSD paths
     }
 
 
