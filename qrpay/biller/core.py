@@ -33,7 +33,8 @@ from qrpay.bills import Bill, find_bill
 from qrpay.clock import utcnow
 from qrpay.config import Biller, Config
 from qrpay.errors import Conflict, NotFound, PaymentError
-from qrpay.payments.ledger import BillStatus, bill_status
+from qrpay.ids import mobile
+from qrpay.payments.ledger import BillStatus, amount_due_on, bill_status, is_late
 from qrpay.payments.posting import PaymentIn, get_payment, post_payment
 from qrpay.store.schema import channel_credits
 
@@ -54,7 +55,7 @@ class BillDue:
 
     @property
     def late(self) -> bool:
-        return self.today > self.bill.due_date
+        return is_late(self.bill, self.today, self.biller.late_payment.grace_days)
 
     @property
     def past_cutoff(self) -> bool:
@@ -107,7 +108,8 @@ def _prefixes(config: Config) -> dict[str, tuple[str, ...]]:
 def _due(conn: Connection, config: Config, bill: Bill, now: dt.datetime) -> BillDue:
     biller = config.biller(bill.biller)
     today = biller.today(now)
-    return BillDue(bill=bill, biller=biller, status=bill_status(conn, bill, today),
+    status = bill_status(conn, bill, today, biller.late_payment.grace_days)
+    return BillDue(bill=bill, biller=biller, status=status,
                    policy=api_profile(config).policy(bill.biller), today=today)
 
 
@@ -159,8 +161,14 @@ def matches(bill: Bill, ident: Identifier) -> bool:
         return bill.account_no == value
     if ident.kind == "meter":
         return (bill.meter_no or "") == value
-    mobile = "".join(c for c in bill.mobile or "" if c.isdigit())
-    return bool(mobile) and mobile.endswith(value[-10:])
+    country = _country(bill)
+    return mobile.is_valid(ident.value, country) and (
+        mobile.validate(ident.value, country) == bill.mobile)
+
+
+def _country(bill: Bill) -> str:
+    """The country of the bill's stored (E.164) mobile number."""
+    return "BD" if (bill.mobile or "").startswith("+880") else "IN"
 
 
 def _repeat(conn: Connection, row: dict[str, Any], req: PayRequest) -> PayResult:
@@ -189,9 +197,20 @@ def _lock_bill(conn: Connection, bill_no: str) -> None:
         conn.execute(text("SELECT 1 FROM bills WHERE bill_no = :b FOR UPDATE"), {"b": bill_no})
 
 
+def _check_ceiling(due: BillDue, amount: int) -> None:
+    """The posting path holds a channel payment above the biller's ceiling
+    (``[billers.amount_limits]``) for review; a wallet is told so before it pays."""
+    grace = due.biller.late_payment.grace_days
+    ceiling = due.biller.amount_limits.ceiling(amount_due_on(due.bill, due.today, grace))
+    if amount > ceiling:
+        raise PaymentError("the amount is above what this biller takes through a channel",
+                           code="amount_differs", field="amount")
+
+
 def _accept(due: BillDue, amount: int) -> int:
     """Check ``amount`` against the policy; return the part taken as a credit."""
     check_cutoff(due.policy, due.bill.due_date, due.today)
+    _check_ceiling(due, amount)
     if due.due_now > 0:
         b = due.bounds
         assert b is not None
@@ -225,12 +244,15 @@ def pay(conn: Connection, config: Config, req: PayRequest, *,
         channel=req.channel, txn_id=req.txn_id, bill_no=due.bill.bill_no, amount=req.amount,
         currency=due.biller.currency, paid_at=req.paid_at, payer=req.payer,
         mode="wallet"), now=now)
+    if posted.result not in ("posted", "duplicate") or posted.receipt_no is None:
+        raise PaymentError(f"the payment was {posted.result}, not posted",
+                           code="amount_differs" if posted.result == "held" else "not_posted",
+                           field="amount")
     if credit:
         conn.execute(channel_credits.insert().values(
             payment_id=posted.payment_id, channel=req.channel, txn_id=req.txn_id,
             biller=due.bill.biller, bill_no=due.bill.bill_no, account_no=due.bill.account_no,
             amount=credit, created_at=now))
-    assert posted.receipt_no is not None
     return PayResult(result=posted.result, payment_id=posted.payment_id,
                      receipt_no=posted.receipt_no, bill=due.bill, amount=req.amount,
                      bill_state=posted.bill_state, credit=credit, posted_at=now,

@@ -21,8 +21,8 @@ from qrpay.bills import Bill, row_to_bill
 from qrpay.config import Config
 from qrpay.digits import to_ascii
 from qrpay.errors import NotFound, ValidationError
+from qrpay.ids import mobile
 from qrpay.ids._util import is_separator
-from qrpay.importer import normalise_mobile
 from qrpay.store.schema import bills
 
 KINDS = ("account", "bill", "meter", "mobile")
@@ -71,7 +71,7 @@ def _mobile_forms(config: Config, value: str, billers: list[str]) -> list[str]:
     forms = []
     for country in sorted({config.billers[b].country for b in billers}):
         try:
-            forms.append(normalise_mobile(value, country))
+            forms.append(mobile.validate(value, country))
         except ValidationError:
             continue
     if not forms:

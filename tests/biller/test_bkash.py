@@ -195,3 +195,17 @@ def test_journal_keeps_the_request_but_not_the_password() -> None:
     part = (b'--b\r\nContent-Disposition: form-data; name="Password"\r\n\r\nsecret\r\n'
             b'--b\r\nContent-Disposition: form-data; name="AccNo"\r\n\r\n1\r\n--b--\r\n')
     assert b"secret" not in redact(part) and b"\r\n\r\n1\r\n" in redact(part)
+
+
+def test_exact_up_takes_an_advance_up_to_the_billers_ceiling(breb: Config, store: Store) -> None:
+    cfg = with_raw(breb, billers={"dhaka-pbs-1": {"amount_rule": "exact_up"}})
+    client = TestClient(create_app(cfg, store, start_sender=False))
+    add(store, bd_bill("104231245"), bd_bill("806540103"))
+    # [billers.amount_limits] of the sample: due + max(10 %, 100.00) = 1029.72
+    assert call(client, "payBill", AccNo="104231245", Amount="929.71",
+                TrxId="U1")["ErrorCode"] == "438"
+    assert call(client, "payBill", AccNo="104231245", Amount="1029.73",
+                TrxId="U2")["ErrorCode"] == "439"
+    assert call(client, "payBill", AccNo="104231245", Amount="1029.72",
+                TrxId="U3")["ErrorCode"] == "200"
+    assert call(client, "queryBill", AccNo="806540103")["BillAmount"] == "929.72"

@@ -46,7 +46,7 @@ def test_bill_page_shows_howto_in_chromium(live: str, breb: Config, store: Store
         page = browser.new_page(viewport={"width": 390, "height": 844})
         for lang, words in (("bn", "হিসাব নম্বর ৭০১৪১০১০২"), ("en", "account number 701410102")):
             page.goto(f"{live}{parts.path}?{parts.query}&lang={lang}")
-            block = page.locator("#howto")
+            block = page.locator("#channels.howto")
             assert block.is_visible()
             assert words in block.inner_text()
         browser.close()
