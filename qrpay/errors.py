@@ -4,6 +4,13 @@ Every error qrpay raises on purpose is a :class:`QrpayError`.  Callers match on 
 class and on :attr:`QrpayError.code`, never on the wording.  The web layer turns them
 into ``{"error": {"code", "message", "field"}}`` in one place; the CLI prints
 ``error[code]: message`` and exits non-zero.
+
+The HTTP status of an error is decided here only, by :func:`http_status`, for pages, the
+API, the desk and payment callbacks alike: by class (``http_status`` below: 401 a missing
+or bad credential, signature or token; 404 not found; 409 a conflict with what is stored;
+422 input that is not valid, whether it cannot be read at all, is the wrong shape, or is
+well formed but cannot be accepted; 500 a broken profile or environment, or a render
+failure), with the few codes that differ from their class in :data:`STATUS_BY_CODE`.
 """
 
 from __future__ import annotations
@@ -89,7 +96,7 @@ class PaymentError(QrpayError):
     """A payment or callback cannot be accepted."""
 
     code = "payment_rejected"
-    http_status = 400
+    http_status = 422
 
 
 class NotFound(QrpayError):
@@ -111,3 +118,15 @@ class AuthError(QrpayError):
 
     code = "unauthorized"
     http_status = 401
+
+
+#: Codes whose HTTP status is not their class's.
+STATUS_BY_CODE: dict[str, int] = {
+    "forbidden": 403,  # AuthError: logged in, but the role is too low
+    "csrf_failed": 403,  # AuthError: a form without its session's token
+}
+
+
+def http_status(exc: QrpayError) -> int:
+    """The HTTP status that answers ``exc`` (the one rule; see the module docstring)."""
+    return STATUS_BY_CODE.get(exc.code, exc.http_status)

@@ -10,12 +10,12 @@ submitting thread), then handed to the group-commit writer as a
 and answers after commit (see :mod:`qrpay.payments.groupcommit` for the steps and what
 happens when a transaction fails).
 
-Status codes: 401 bad or missing signature, stale timestamp; 400 malformed JSON or
-fields, whatever the shape of a signed body (``bad_paid_at`` included); 422 a well-formed
-payment that cannot be accepted (``unknown_bill``, ``channel_not_allowed``,
-``currency_mismatch``, ``non_positive_amount``, ``bad_status``...); 409 the transaction id
-was seen with another bill or amount; 404 ``unknown_channel``; 500 a profile or secret
-missing.
+Status codes (``qrpay.errors.http_status``): 401 bad or missing signature, stale
+timestamp; 422 a signed body that cannot be read (malformed JSON or fields, whatever its
+shape, ``bad_paid_at`` included) or a well-formed payment that cannot be accepted
+(``unknown_bill``, ``channel_not_allowed``, ``currency_mismatch``,
+``non_positive_amount``, ``bad_status``...); 409 the transaction id was seen with another
+bill or amount; 404 ``unknown_channel``; 500 a profile or secret missing.
 """
 
 from __future__ import annotations

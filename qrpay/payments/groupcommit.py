@@ -44,7 +44,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qrpay.config import Config
-from qrpay.errors import AuthError, ConfigError, Conflict, NotFound, PaymentError, QrpayError
+from qrpay.errors import (
+    QrpayError,
+    http_status,
+)
 from qrpay.payments import statements as sql
 from qrpay.payments.batch import Batch
 from qrpay.payments.events import CheckedCallback, ParsedCallback
@@ -77,19 +80,8 @@ class Received:
     now: dt.datetime
 
 
-def status_for(exc: QrpayError) -> int:
-    """The HTTP status of a refused callback."""
-    if isinstance(exc, AuthError):
-        return 401
-    if isinstance(exc, Conflict):
-        return 409
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, PaymentError):
-        return 422
-    if isinstance(exc, ConfigError):
-        return 500
-    return 400
+#: The HTTP status of a refused callback: the one rule of every entry point.
+status_for = http_status
 
 
 @dataclass(eq=False)

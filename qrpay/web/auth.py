@@ -34,7 +34,6 @@ LOGIN_COOKIE = "qrpay_desk_login"
 COOKIE_PATH = "/desk"
 LOGIN_NONCE_AGE = 3600  # seconds a login form stays usable
 MAX_FORM_FIELDS = 40
-STATUS = {"login_required": 401, "forbidden": 403, "csrf_failed": 403}
 
 
 @cache
@@ -161,7 +160,3 @@ def check_login_nonce(request: Request, form: FormData) -> None:
         nonce = ""
     if not constant_time_equal(form.get("csrf"), nonce if isinstance(nonce, str) else ""):
         raise AuthError("the login form is stale; reload the page", code="csrf_failed")
-
-
-def status_for(code: str, default: int) -> int:
-    return STATUS.get(code, default)

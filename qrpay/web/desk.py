@@ -29,7 +29,7 @@ from qrpay.desk.actions import Actor
 from qrpay.desk.audit import Where
 from qrpay.desk.sessions import DeskSession
 from qrpay.desk.staff import LoginCheck, verify_login
-from qrpay.errors import AuthError, QrpayError, ValidationError
+from qrpay.errors import QrpayError, ValidationError, http_status
 from qrpay.money import parse_amount, to_decimal_str
 from qrpay.store import Store
 from qrpay.templating import env, templates_dir, texts
@@ -128,7 +128,7 @@ async def error_page(request: Request, exc: QrpayError) -> Response:
     sess = await auth.current_session(request)
     if exc.code == "login_required" and request.method == "GET":
         return redirect("/desk/login")
-    status = auth.status_for(exc.code, 401 if isinstance(exc, AuthError) else exc.http_status)
+    status = http_status(exc)
     if sess is not None and exc.code in ("forbidden", "csrf_failed"):
         await act(request, actions.refuse, _actor(request, sess), exc.code, request.url.path)
     response = render(request, "error.html", sess, status=status, code=exc.code,

@@ -1,7 +1,8 @@
 """Errors turned into responses, in one place.
 
 * Under ``/api/`` every error is JSON ``{"error": {"code", "message", "field"}}`` with the
-  error's ``http_status`` (401 answers also carry ``WWW-Authenticate: Bearer``).
+  error's status from :func:`qrpay.errors.http_status` (401 answers also carry
+  ``WWW-Authenticate: Bearer``).
 * Elsewhere (bill pages, desk pages) it is a short HTML page in the visitor's language,
   with the code shown for the helpline.
 * An unexpected exception is logged and answered 500 ``internal``; its text is not shown.
@@ -16,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from qrpay.errors import AuthError, QrpayError
+from qrpay.errors import QrpayError, http_status
 
 log = logging.getLogger("qrpay.web")
 
@@ -51,9 +52,7 @@ def error_response(request: Request, status: int, code: str, message: str,
 
 async def qrpay_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, QrpayError)
-    status = exc.http_status
-    if isinstance(exc, AuthError):
-        status = 401
+    status = http_status(exc)
     if status >= 500:
         log.error("%s %s failed: %s [%s]", request.method, request.url.path, exc, exc.code)
     return error_response(request, status, exc.code, exc.message, exc.field)

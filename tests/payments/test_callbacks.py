@@ -131,7 +131,7 @@ def test_amount_as_json_number_is_refused(store: Store, best_config: Config) -> 
     raw = body().replace(b'"1234.50"', b"1.10")
     res = call(store, best_config, raw)
     assert (res.status, res.body["error"]["code"], res.body["error"]["field"]) == (
-        400, "amount_not_string", "amount")
+        422, "amount_not_string", "amount")
     assert count(store, payments) == 0
 
 
@@ -185,10 +185,10 @@ def test_unknown_channel_is_404_and_recorded(store: Store, best_config: Config) 
     ({"currency": "BDT"}, 422, "currency_mismatch"),
     ({"amount": "0.00"}, 422, "non_positive_amount"),
     ({"amount": "-5"}, 422, "non_positive_amount"),
-    ({"amount": "12.345"}, 400, "too_many_decimals"),
+    ({"amount": "12.345"}, 422, "too_many_decimals"),
     ({"status": "captured"}, 422, "bad_status"),
-    ({"txn_id": None}, 400, "missing_field"),
-    ({"paid_at": "yesterday"}, 400, "bad_paid_at"),
+    ({"txn_id": None}, 422, "missing_field"),
+    ({"paid_at": "yesterday"}, 422, "bad_paid_at"),
 ])
 def test_bad_fields_get_precise_codes(store: Store, best_config: Config, over: dict,
                                       status: int, code: str) -> None:
@@ -198,9 +198,9 @@ def test_bad_fields_get_precise_codes(store: Store, best_config: Config, over: d
     assert stored(store, res.callback_id).result == code
 
 
-def test_not_json_is_400(store: Store, best_config: Config) -> None:
+def test_not_json_is_422(store: Store, best_config: Config) -> None:
     res = call(store, best_config, b"amount=1")
-    assert (res.status, res.body["error"]["code"]) == (400, "bad_json")
+    assert (res.status, res.body["error"]["code"]) == (422, "bad_json")
 
 
 def test_status_transitions_through_callbacks(store: Store, best_config: Config) -> None:
