@@ -16,8 +16,8 @@ from qrpay.config import Biller
 from qrpay.errors import QrpayError
 from qrpay.ids.mobile import msisdn
 from qrpay.notify.messages import payment_context, render_sms, sms_language
-from qrpay.payments.sql import Raw
 from qrpay.store import utcnow
+from qrpay.store.raw import Raw
 
 _ENQUEUE_SQL = (
     "INSERT INTO outbox (kind, dedupe_key, biller, recipient, language, template, "

@@ -45,7 +45,7 @@ from qrpay.payments.decide import NOTHING, POST, RECORD, REVERSE, Decision, Term
 from qrpay.payments.ledger import Sums, charge_rows, entry_row
 from qrpay.payments.model import COUNTER_CHANNEL, STATUSES, PaymentIn, PostingResult
 from qrpay.payments.receipts import take_receipt_nos
-from qrpay.payments.sql import Raw, as_date
+from qrpay.store.raw import Raw, as_date
 
 MAX_AMOUNT = 10**13  # minor units (1e11 rupees/taka): far above any bill, far below BIGINT
 # paid_at must have a local day in every zone (offsets are under a day): nearer to the

@@ -51,8 +51,8 @@ from qrpay.errors import (
 from qrpay.payments import statements as sql
 from qrpay.payments.batch import Batch
 from qrpay.payments.events import CheckedCallback, ParsedCallback
-from qrpay.payments.sql import Raw, is_retryable
 from qrpay.store import Store
+from qrpay.store.raw import Raw, is_retryable
 
 log = logging.getLogger("qrpay.payments")
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from qrpay.payments.sql import Raw
+from qrpay.store.raw import Raw
 
 WIDTH = 9
 _TAKE_SQL = ("INSERT INTO receipt_counters (biller, last_no) VALUES (?, 1) "

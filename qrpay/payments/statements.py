@@ -1,7 +1,7 @@
 """The SQL text of the posting path, from small builder functions.
 
 Every statement takes the number of rows it covers and whether it runs on PostgreSQL
-(``FOR UPDATE``); placeholders are ``?`` (:class:`qrpay.payments.sql.Raw` turns them into
+(``FOR UPDATE``); placeholders are ``?`` (:class:`qrpay.store.raw.Raw` turns them into
 ``%s`` for psycopg).  No statement is made by editing another one's text.  Builders are
 cached: a batch of n rows uses the same text each time, so psycopg can prepare it.
 """
