@@ -34,7 +34,14 @@ from qrpay.clock import utcnow
 from qrpay.config import Biller, Config
 from qrpay.errors import Conflict, NotFound, PaymentError
 from qrpay.ids import mobile
-from qrpay.payments.ledger import BillStatus, amount_due_on, bill_status, is_late
+from qrpay.payments.ledger import (
+    BillStatus,
+    Sums,
+    amount_due_on,
+    bill_status,
+    is_late,
+    status_of,
+)
 from qrpay.payments.posting import PaymentIn, get_payment, post_payment
 from qrpay.store.schema import channel_credits
 
@@ -105,10 +112,14 @@ def _prefixes(config: Config) -> dict[str, tuple[str, ...]]:
     return {code: profile.policy(code).account_prefixes for code in config.billers}
 
 
-def _due(conn: Connection, config: Config, bill: Bill, now: dt.datetime) -> BillDue:
+def _due(conn: Connection, config: Config, bill: Bill, now: dt.datetime,
+         sums: Sums | None = None) -> BillDue:
+    """``bill`` as due at ``now``; ``sums``: its ledger sums if already read."""
     biller = config.biller(bill.biller)
     today = biller.today(now)
-    status = bill_status(conn, bill, today, biller.late_payment.grace_days)
+    grace = biller.late_payment.grace_days
+    status = (bill_status(conn, bill, today, grace) if sums is None
+              else status_of(bill, today, sums, (), grace))
     return BillDue(bill=bill, biller=biller, status=status,
                    policy=api_profile(config).policy(bill.biller), today=today)
 
@@ -122,7 +133,7 @@ def inquire(conn: Connection, config: Config, channel: str, q: Inquiry, *,
         raise NotFound("no biller takes this channel", code="customer_not_found")
     found = find_bills(conn, config, q.ident, period=q.period, allowed=allowed,
                        prefixes=_prefixes(config))
-    return InquiryResult(tuple(_due(conn, config, bill, now) for bill in found))
+    return InquiryResult(tuple(_due(conn, config, f.bill, now, f.sums) for f in found))
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import ipaddress
+import time
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from qrpay.biller.policy import ChannelApi, Credential
 from qrpay.clock import aware, utcnow
@@ -63,35 +65,57 @@ def check_ip(api: ChannelApi, remote: str | None) -> None:
     raise AuthError(f"{remote} is not on the channel's allow-list", code="ip_not_allowed")
 
 
-def delay_for(store: Store, channel: str, now: dt.datetime | None = None) -> float:
-    """Seconds the channel's next request must wait (0 unless it is slowed down)."""
-    now = now or utcnow()
+_SEEN: dict[tuple[int, str], tuple[float, dt.datetime | None]] = {}
+SEEN_SECONDS = 1.0  # a worker re-reads a channel's slow-down from the database this often
+
+
+def _slowed_until(store: Store, channel: str) -> dt.datetime | None:
+    key = (id(store), channel)
+    hit = _SEEN.get(key)
+    clock = time.monotonic()
+    if hit is not None and clock - hit[0] < SEEN_SECONDS:
+        return hit[1]
     with store.connect() as conn:
-        until = conn.execute(select(channel_auth.c.slowed_until).where(
-            channel_auth.c.channel == channel)).scalar()
-    until = aware(until)
+        until = aware(conn.execute(select(channel_auth.c.slowed_until).where(
+            channel_auth.c.channel == channel)).scalar())
+    _SEEN[key] = (clock, until)
+    return until
+
+
+def delay_for(store: Store, channel: str, now: dt.datetime | None = None) -> float:
+    """Seconds the channel's next request must wait (0 unless it is slowed down).  The
+    state is the database's, re-read at most every :data:`SEEN_SECONDS` per process."""
+    now = now or utcnow()
+    until = _slowed_until(store, channel)
     return DELAY_SECONDS if until is not None and until > now else 0.0
+
+
+def _count(conn: Connection, channel: str, now: dt.datetime) -> int:
+    # the row exists first (two workers' first failures at once both land on it), then
+    # it is updated under its lock
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(channel_auth).values(
+        channel=channel, window_start=now, failures=0).on_conflict_do_nothing(
+        index_elements=["channel"]))
+    q = select(channel_auth).where(channel_auth.c.channel == channel)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    row = conn.execute(q).one()
+    start = aware(row.window_start)
+    failures = 1 if start is None or now - start > WINDOW else row.failures + 1
+    values: dict[str, object] = {"failures": failures}
+    if failures == 1:
+        values["window_start"] = now
+    if failures >= MAX_FAILURES:
+        values["slowed_until"] = now + dt.timedelta(seconds=SLOW_SECONDS)
+    conn.execute(channel_auth.update().where(channel_auth.c.channel == channel)
+                 .values(**values))
+    return failures
 
 
 def record_failure(store: Store, channel: str, now: dt.datetime | None = None) -> int:
     """Count a wrong password; return the count in the current window."""
-    now = now or utcnow()
     with store.begin() as conn:
-        q = select(channel_auth).where(channel_auth.c.channel == channel)
-        if conn.dialect.name == "postgresql":
-            q = q.with_for_update()
-        row = conn.execute(q).first()
-        if row is None:
-            conn.execute(channel_auth.insert().values(channel=channel, window_start=now,
-                                                      failures=1, slowed_until=None))
-            return 1
-        start = aware(row.window_start)
-        failures = 1 if start is None or now - start > WINDOW else row.failures + 1
-        values: dict[str, object] = {"failures": failures}
-        if failures == 1:
-            values["window_start"] = now
-        if failures >= MAX_FAILURES:
-            values["slowed_until"] = now + dt.timedelta(seconds=SLOW_SECONDS)
-        conn.execute(channel_auth.update().where(channel_auth.c.channel == channel)
-                     .values(**values))
-        return failures
+        failures = _count(conn, channel, now or utcnow())
+    _SEEN.pop((id(store), channel), None)
+    return failures

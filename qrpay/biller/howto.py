@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qrpay.biller.policy import api_profile
-from qrpay.biller.wording import say
+from qrpay.biller.wording import has_wording, say
 from qrpay.bills import Bill
 from qrpay.config import Biller, Config
 from qrpay.digits import localise
-from qrpay.templating import templates_dir
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ def howto(config: Config, biller: Biller, bill: Bill, lang: str) -> HowTo | None
     names = _channels(config, biller)
     if not names:
         return None
-    if not (templates_dir() / "channels" / f"{lang}.toml").exists():
+    if not has_wording(lang):
         lang = "en"
     numerals = "beng" if lang == "bn" else "latn"
     biller_name = biller.name_local if lang != "en" and biller.name_local else biller.name

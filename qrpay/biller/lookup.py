@@ -13,9 +13,12 @@ bill carries what older ones left unpaid as arrears, so only the newest is offer
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from qrpay.bills import Bill, row_to_bill
 from qrpay.config import Config
@@ -23,7 +26,8 @@ from qrpay.digits import to_ascii
 from qrpay.errors import NotFound, ValidationError
 from qrpay.ids import mobile
 from qrpay.ids._util import is_separator
-from qrpay.store.schema import bills
+from qrpay.payments.ledger import Sums
+from qrpay.payments.sql import Raw
 
 KINDS = ("account", "bill", "meter", "mobile")
 MAX_ACCOUNTS = 20  # one mobile with more accounts than this is answered with the first 20
@@ -55,16 +59,16 @@ def _route(config: Config, account: str, allowed: tuple[str, ...],
     return routed or [code for code in candidates if not prefixes.get(code)] or candidates
 
 
-def _newest(rows: list[Bill], period: str | None) -> list[Bill]:
+def _newest(rows: list[Found], period: str | None) -> list[Found]:
     """The newest bill of each (biller, account), or the one of ``period``."""
-    best: dict[tuple[str, str], Bill] = {}
-    for bill in rows:
-        if period is not None and bill.period != period:
+    best: dict[tuple[str, str], Found] = {}
+    for f in rows:
+        if period is not None and f.bill.period != period:
             continue
-        key = (bill.biller, bill.account_no)
-        if key not in best or bill.period > best[key].period:
-            best[key] = bill
-    return sorted(best.values(), key=lambda b: (b.account_no, b.biller))
+        key = (f.bill.biller, f.bill.account_no)
+        if key not in best or f.bill.period > best[key].bill.period:
+            best[key] = f
+    return sorted(best.values(), key=lambda f: (f.bill.account_no, f.bill.biller))
 
 
 def _mobile_forms(config: Config, value: str, billers: list[str]) -> list[str]:
@@ -80,10 +84,69 @@ def _mobile_forms(config: Config, value: str, billers: list[str]) -> list[str]:
     return forms
 
 
+@dataclass(frozen=True)
+class Found:
+    """A bill with the sums of its own ledger entries, read in the same statement."""
+
+    bill: Bill
+    sums: Sums
+
+
+COLUMNS = ("bill_no", "biller", "account_no", "name", "period", "amount", "due_date",
+           "late_amount", "arrears", "mobile", "category", "area", "units", "address",
+           "language", "meter_no", "history", "charges")
+_WHERE = {"bill": "bill_no", "account": "account_no", "meter": "meter_no",
+          "mobile": "mobile"}
+MAX_ROWS = 2000  # bills joined with their ledger rows: a handful per bill
+
+
+@lru_cache(maxsize=256)
+def _sql(column: str, n_values: int, n_billers: int) -> str:
+    values = ", ".join("?" * n_values)
+    billers = ", ".join("?" * n_billers)
+    return (f"SELECT {', '.join('b.' + c for c in COLUMNS)}, l.kind, l.amount "
+            f"FROM bills b LEFT JOIN ledger l ON l.bill_no = b.bill_no "
+            f"WHERE b.{column} IN ({values}) AND b.biller IN ({billers}) LIMIT {MAX_ROWS}")
+
+
+class _Row:
+    __slots__ = ("_mapping",)
+
+    def __init__(self, mapping: dict[str, Any]) -> None:
+        self._mapping = mapping
+
+
+def _bills(rows: list[tuple[Any, ...]]) -> list[Found]:
+    by_no: dict[str, tuple[tuple[Any, ...], list[tuple[str, int]]]] = {}
+    for r in rows:
+        entry = by_no.setdefault(r[0], (r, []))
+        if r[-2] is not None:
+            entry[1].append((r[-2], int(r[-1])))
+    out = []
+    for head, entries in by_no.values():
+        mapping = dict(zip(COLUMNS, head, strict=False))
+        if isinstance(mapping["due_date"], str):
+            mapping["due_date"] = dt.date.fromisoformat(mapping["due_date"])
+        out.append(Found(row_to_bill(_Row(mapping)), Sums.of(entries)))
+    return out
+
+
+def _values(config: Config, ident: Identifier, billers: list[str],
+            prefixes: dict[str, tuple[str, ...]]) -> tuple[list[str], list[str]]:
+    """The values to look for and the billers to look in."""
+    if ident.kind == "mobile":
+        return _mobile_forms(config, ident.value, billers), billers
+    value = compact(ident.value, ident.kind)
+    if ident.kind == "account":
+        return [value], _route(config, value, tuple(billers), prefixes)
+    return [value], billers
+
+
 def find_bills(conn: Connection, config: Config, ident: Identifier, *,
                period: str | None = None, allowed: tuple[str, ...] = (),
-               prefixes: dict[str, tuple[str, ...]] | None = None) -> list[Bill]:
-    """The bills ``ident`` names (newest per account), in billers ``allowed`` (empty: all).
+               prefixes: dict[str, tuple[str, ...]] | None = None) -> list[Found]:
+    """The bills ``ident`` names (newest per account), in billers ``allowed`` (empty: all),
+    each with its ledger sums; one indexed statement.
 
     Raises NotFound ``customer_not_found`` when nothing matches, ``bill_not_found`` when
     the account exists but has no bill for ``period``."""
@@ -91,22 +154,12 @@ def find_bills(conn: Connection, config: Config, ident: Identifier, *,
         raise ValidationError(f"unknown identifier kind {ident.kind!r}",
                               code="invalid_identifier", field="kind")
     billers = [c for c in config.billers if not allowed or c in allowed]
-    q = select(bills).where(bills.c.biller.in_(billers))
-    if ident.kind == "bill":
-        q = q.where(bills.c.bill_no == compact(ident.value, "bill"))
-    elif ident.kind == "meter":
-        q = q.where(bills.c.meter_no == compact(ident.value, "meter"))
-    elif ident.kind == "mobile":
-        q = q.where(bills.c.mobile.in_(_mobile_forms(config, ident.value, billers)))
-    else:
-        account = compact(ident.value, "account")
-        routed = _route(config, account, tuple(billers), prefixes or {})
-        q = q.where(bills.c.account_no == account, bills.c.biller.in_(routed))
-    rows = [row_to_bill(r) for r in conn.execute(q.limit(MAX_ACCOUNTS * 24))]
+    values, where = _values(config, ident, billers, prefixes or {})
+    rows = Raw(conn).all(_sql(_WHERE[ident.kind], len(values), len(where)), [*values, *where])
     if not rows:
         raise NotFound(f"no consumer with {ident.kind} {ident.value}",
                        code="customer_not_found", field=ident.kind)
-    found = _newest(rows, None if ident.kind == "bill" else period)
+    found = _newest(_bills(rows), None if ident.kind == "bill" else period)
     if not found:
         raise NotFound(f"no bill for {period}", code="bill_not_found", field="period")
     return found[:MAX_ACCOUNTS]

@@ -13,10 +13,15 @@ from qrpay.money import format_amount
 from qrpay.templating import env, templates_dir, texts
 
 
+@lru_cache(maxsize=32)
+def has_wording(lang: str) -> bool:
+    return (templates_dir() / "channels" / f"{lang}.toml").exists()
+
+
 def language(biller: Biller, bill: Bill | None) -> str:
     """The consumer's language when there is wording for it, else the biller's."""
     for lang in ((bill.language if bill else None), biller.language, "en"):
-        if lang and (templates_dir() / "channels" / f"{lang}.toml").exists():
+        if lang and has_wording(lang):
             return lang
     return "en"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -39,7 +40,12 @@ async def _form(request: Request, raw: bytes) -> dict[str, Any]:
 
 async def _fields(request: Request, raw: bytes) -> dict[str, Any]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if kind == "application/x-www-form-urlencoded":
+        try:
+            return dict(urllib.parse.parse_qsl(raw.decode(), keep_blank_values=True))
+        except UnicodeDecodeError:
+            raise ValidationError("form is not UTF-8", code="malformed_request") from None
+    if kind == "multipart/form-data":
         return await _form(request, raw)
     if not raw.strip():
         return {}
