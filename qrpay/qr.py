@@ -23,6 +23,11 @@ The mask chosen is the one ISO/IEC 18004 (and segno) chooses, so the codes are e
 easy to scan as segno's best-mask symbols; ``bench/qr.py`` measures both.  Payloads that
 are all digits or all QR-alphanumeric characters (never a payment URI or EMV payload with
 a URL) go to segno unchanged.
+
+The encoder builds on segno internals (function patterns, mask functions, format and
+version information, capacity and block tables); they are reached only through
+:mod:`qrpay.segno_internals`, and when a segno release lacks them every symbol comes from
+``segno.make`` with the same error level (logged once).
 """
 
 from __future__ import annotations
@@ -36,22 +41,19 @@ from collections import namedtuple
 from typing import IO, Any
 
 import segno
-from segno import consts
-from segno import encoder as segno_encoder
 
 from qrpay.errors import RenderError
+from qrpay.segno_internals import Internals, internals
 
 QUIET_ZONE = 4  # modules
 DEFAULT_MODULE_MM = 0.4
 _PAD = 4  # light bits after each row in the packed layout (>= 4 for the N3 rule)
-_LEVELS_ABOVE_M = (consts.ERROR_LEVEL_Q, consts.ERROR_LEVEL_H)
-_ALNUM = frozenset(consts.ALPHANUMERIC_CHARS)
+# QR alphanumeric mode characters (ISO/IEC 18004 table 5), as bytes
+_ALNUM = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 _Code = namedtuple("_Code", "matrix version error mask segments")
 _Segment = namedtuple("_Segment", "mode")
 _RUNS = re.compile(r"1+")
 _UTF8_ECI = 26
-_CAPACITY: dict[int, dict[int, int]] = consts.SYMBOL_CAPACITY  # type: ignore[assignment]
-_ECC: dict[int, dict[int, Any]] = consts.ECC  # type: ignore[assignment]
 
 
 # ---------------------------------------------------------------------------- GF(256)
@@ -108,13 +110,13 @@ def _rs_remainder(block: bytes, n: int) -> bytes:
 class _Layout:
     """Everything about one version that does not depend on the data."""
 
-    def __init__(self, version: int) -> None:
-        w = segno_encoder.calc_matrix_size(version)
+    def __init__(self, base: Internals, version: int) -> None:
+        w = base.calc_matrix_size(version)
         s = w + _PAD
         self.width, self.stride, self.nbits = w, s, w * s
-        template = segno_encoder.make_matrix(w, w)
-        segno_encoder.add_finder_patterns(template, w, w)
-        segno_encoder.add_alignment_patterns(template, w, w)
+        template = base.make_matrix(w, w)
+        base.add_finder_patterns(template, w, w)
+        base.add_alignment_patterns(template, w, w)
         order = self._placement(template, w)
         self.capacity_bits = len(order)
         where = {pos: k for k, pos in enumerate(order)}
@@ -130,7 +132,7 @@ class _Layout:
                 gather.append(one if template[i][j] == 0x1 else zero)
         self.gather = operator.itemgetter(*gather)
         self.masks = tuple(self._mask_bits(fn, template, w, s)
-                           for fn in segno_encoder.get_data_mask_functions(False))
+                           for fn in base.get_data_mask_functions(False))
         self._validity(w, s)
 
     @staticmethod
@@ -176,8 +178,8 @@ class _Layout:
 
 
 @functools.cache
-def _layout(version: int) -> _Layout:
-    return _Layout(version)
+def _layout(base: Internals, version: int) -> _Layout:
+    return _Layout(base, version)
 
 
 # ---------------------------------------------------------------------------- penalty
@@ -239,14 +241,14 @@ def _payload_bytes(payload: str) -> tuple[bytes, bool]:
         return payload.encode("utf-8"), True
 
 
-def _choose(data_len: int, eci: bool) -> tuple[int, int]:
+def _choose(base: Internals, data_len: int, eci: bool) -> tuple[int, int]:
     """Smallest version at level M, then the best level that fits that version."""
     for version in range(1, 41):
         need = 4 + (8 if version < 10 else 16) + 8 * data_len + (12 if eci else 0)
-        if _CAPACITY[version][consts.ERROR_LEVEL_M] >= need:
-            error = consts.ERROR_LEVEL_M
-            for level in _LEVELS_ABOVE_M:
-                if _CAPACITY[version][level] < need:
+        if base.capacity[version][base.error_m] >= need:
+            error = base.error_m
+            for level in (base.error_q, base.error_h):
+                if base.capacity[version][level] < need:
                     break
                 error = level
             return version, error
@@ -254,9 +256,10 @@ def _choose(data_len: int, eci: bool) -> tuple[int, int]:
                       code="payload_too_long")
 
 
-def _data_codewords(data: bytes, version: int, error: int, eci: bool) -> bytes:
+def _data_codewords(base: Internals, data: bytes, version: int, error: int,
+                    eci: bool) -> bytes:
     cci = 8 if version < 10 else 16
-    capacity = _CAPACITY[version][error]
+    capacity = base.capacity[version][error]
     value = (((0b0100 << cci) | len(data)) << (8 * len(data))) | int.from_bytes(data, "big")
     bits = 4 + cci + 8 * len(data)
     if eci:  # ECI mode indicator 0111, designator 26 (UTF-8), before the byte segment
@@ -274,11 +277,12 @@ def _data_codewords(data: bytes, version: int, error: int, eci: bool) -> bytes:
 
 
 @functools.cache
-def _interleave(version: int, error: int) -> tuple[Any, Any, tuple[tuple[int, int], ...]]:
+def _interleave(base: Internals, version: int, error: int
+                ) -> tuple[Any, Any, tuple[tuple[int, int], ...]]:
     """Getters that interleave the concatenated data and ECC blocks, and the blocks'
     (data length, ECC length)."""
     blocks = tuple((info.num_data, info.num_total - info.num_data)
-                   for info in _ECC[version][error] for _ in range(info.num_blocks))
+                   for info in base.ecc[version][error] for _ in range(info.num_blocks))
 
     def order(lengths: list[int]) -> Any:
         starts = [sum(lengths[:k]) for k in range(len(lengths))]
@@ -289,8 +293,8 @@ def _interleave(version: int, error: int) -> tuple[Any, Any, tuple[tuple[int, in
     return (order([d for d, _ in blocks]), order([e for _, e in blocks]), blocks)
 
 
-def _final_message(words: bytes, version: int, error: int) -> bytes:
-    data_order, ecc_order, blocks = _interleave(version, error)
+def _final_message(base: Internals, words: bytes, version: int, error: int) -> bytes:
+    data_order, ecc_order, blocks = _interleave(base, version, error)
     ecc = bytearray()
     pos = 0
     for n_data, n_ecc in blocks:
@@ -318,9 +322,13 @@ def encode(payload: str) -> segno.QRCode:
     data, eci = _payload_bytes(payload)
     if data.isdigit() or (data and all(b in _ALNUM for b in data)):
         return segno.make(payload, error="m", micro=False)
-    version, error = _choose(len(data), eci)
-    lay = _layout(version)
-    message = _final_message(_data_codewords(data, version, error, eci), version, error)
+    base = internals()
+    if base is None:  # this segno lacks what the fast path needs: its own (slower) way
+        return segno.make(payload, error="m", micro=False, eci=True)
+    version, error = _choose(base, len(data), eci)
+    lay = _layout(base, version)
+    message = _final_message(base, _data_codewords(base, data, version, error, eci),
+                             version, error)
     bits = format(int.from_bytes(message, "big"), f"0{8 * len(message)}b")
     bits += "0" * (lay.capacity_bits - len(bits)) + "01"
     x = int("".join(lay.gather(bits)), 2)
@@ -330,10 +338,9 @@ def encode(payload: str) -> segno.QRCode:
         if best_score < 0 or score < best_score:
             best_mask, best_score = number, score
     matrix = _matrix(x ^ lay.masks[best_mask], lay)
-    segno_encoder.add_format_info(matrix, version, error, best_mask)
-    segno_encoder.add_version_info(matrix, version)
-    code = _Code(matrix, version, error, best_mask, (_Segment(consts.MODE_BYTE),))
-    return segno.QRCode(code)  # type: ignore[call-arg]
+    base.add_format_info(matrix, version, error, best_mask)
+    base.add_version_info(matrix, version)
+    return base.qrcode(_Code(matrix, version, error, best_mask, (_Segment(base.mode_byte),)))
 
 
 # ---------------------------------------------------------------------------- output
