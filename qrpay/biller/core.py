@@ -26,11 +26,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select, text
 
-from qrpay.biller.lookup import Identifier, find_bills
+from qrpay.biller.lookup import Found, Identifier, find_bills
 from qrpay.biller.policy import BillerPolicy, api_profile
 from qrpay.biller.rules import Bounds, bounds, check_cutoff, past_cutoff
 from qrpay.bills import Bill, find_bill
-from qrpay.clock import utcnow
+from qrpay.clock import aware, utcnow
 from qrpay.config import Biller, Config
 from qrpay.errors import Conflict, NotFound, PaymentError
 from qrpay.ids import mobile
@@ -43,6 +43,7 @@ from qrpay.payments.ledger import (
     status_of,
 )
 from qrpay.payments.posting import PaymentIn, get_payment, post_payment
+from qrpay.store.raw import Raw
 from qrpay.store.schema import channel_credits
 
 
@@ -198,14 +199,30 @@ def _repeat(conn: Connection, row: dict[str, Any], req: PayRequest) -> PayResult
                      posted_at=row["posted_at"], txn_id=req.txn_id)
 
 
+_STORED_SQL = ("SELECT id, status, bill_no, amount, receipt_no, posted_at FROM payments "
+               "WHERE channel = ? AND txn_id = ?")
+_STORED_KEYS = ("id", "status", "bill_no", "amount", "receipt_no", "posted_at")
+
+
 def existing(conn: Connection, channel: str, txn_id: str) -> dict[str, Any] | None:
-    """The stored payment of ``(channel, txn_id)``, if any."""
-    return get_payment(conn, channel, txn_id)
+    """The stored payment of ``(channel, txn_id)``, if any (the columns a repeat needs)."""
+    row = Raw(conn).one(_STORED_SQL, (channel, txn_id))
+    if row is None:
+        return None
+    out = dict(zip(_STORED_KEYS, row, strict=True))
+    if isinstance(out["posted_at"], str):
+        out["posted_at"] = aware(dt.datetime.fromisoformat(out["posted_at"]))
+    return out
 
 
-def _lock_bill(conn: Connection, bill_no: str) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT 1 FROM bills WHERE bill_no = :b FOR UPDATE"), {"b": bill_no})
+def _lock(conn: Connection, config: Config, req: PayRequest, bill: Bill) -> Found | None:
+    """PostgreSQL: lock the bill row, then read it again (the lock waited for whoever
+    held it; this statement sees what they committed).  SQLite's write transaction
+    already excludes everyone else: nothing to do."""
+    if conn.dialect.name != "postgresql":
+        return None
+    conn.execute(text("SELECT 1 FROM bills WHERE bill_no = :b FOR UPDATE"), {"b": bill.bill_no})
+    return find_bills(conn, config, Identifier("bill", bill.bill_no), allowed=req.allowed)[0]
 
 
 def _check_ceiling(due: BillDue, amount: int) -> None:
@@ -233,23 +250,28 @@ def _accept(due: BillDue, amount: int) -> int:
     return amount
 
 
-def pay(conn: Connection, config: Config, req: PayRequest, *,
-        now: dt.datetime | None = None) -> PayResult:
-    """Post ``req`` once; call inside ``with store.begin() as conn``."""
-    now = now or utcnow()
-    existing = get_payment(conn, req.channel, req.txn_id)
-    if existing is not None:
-        return _repeat(conn, existing, req)
-    found = inquire(conn, config, req.channel,
-                    Inquiry(req.ident, req.period, req.allowed), now=now).bills
+def _one_account(found: tuple[BillDue, ...], req: PayRequest) -> BillDue:
     if len({(d.bill.biller, d.bill.account_no) for d in found}) > 1:
         raise PaymentError("this number has several accounts: pay by account number",
                            code="several_accounts", field=req.ident.kind)
-    _lock_bill(conn, found[0].bill.bill_no)
-    existing = get_payment(conn, req.channel, req.txn_id)  # a twin committed meanwhile
-    if existing is not None:
-        return _repeat(conn, existing, req)
-    due = _due(conn, config, found[0].bill, now)  # re-read under the lock
+    return found[0]
+
+
+def pay(conn: Connection, config: Config, req: PayRequest, *,
+        now: dt.datetime | None = None) -> PayResult:
+    """Post ``req`` once; call inside a write transaction (``store.begin()``)."""
+    now = now or utcnow()
+    stored = existing(conn, req.channel, req.txn_id)
+    if stored is not None:
+        return _repeat(conn, stored, req)
+    due = _one_account(inquire(conn, config, req.channel,
+                               Inquiry(req.ident, req.period, req.allowed), now=now).bills, req)
+    fresh = _lock(conn, config, req, due.bill)
+    if fresh is not None:
+        stored = existing(conn, req.channel, req.txn_id)  # a twin committed meanwhile
+        if stored is not None:
+            return _repeat(conn, stored, req)
+        due = _due(conn, config, fresh.bill, now, fresh.sums)
     credit = _accept(due, req.amount)
     posted = post_payment(conn, config, PaymentIn(
         channel=req.channel, txn_id=req.txn_id, bill_no=due.bill.bill_no, amount=req.amount,

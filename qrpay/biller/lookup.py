@@ -27,7 +27,7 @@ from qrpay.errors import NotFound, ValidationError
 from qrpay.ids import mobile
 from qrpay.ids._util import is_separator
 from qrpay.payments.ledger import Sums
-from qrpay.payments.sql import Raw
+from qrpay.store.raw import Raw
 
 KINDS = ("account", "bill", "meter", "mobile")
 MAX_ACCOUNTS = 20  # one mobile with more accounts than this is answered with the first 20

@@ -3,8 +3,9 @@
 ``handle(store, config, channel, op, request)`` (call from a worker thread) checks the
 channel's allow-list and credentials, runs the dialect's operation, and stores the
 request and its answer in ``channel_requests``.  An operation that writes (a payment)
-runs inside ``with store.begin() as conn`` and its journal row is written in that same
-transaction; a refusal rolls the transaction back and is journalled on its own.
+runs in the store's group-commit writer (:mod:`qrpay.biller.writer`: a savepoint of a
+shared transaction) and its journal row is written in that same transaction; a refusal
+rolls its savepoint back and is journalled on its own.
 
 A dialect module has ``NAME``, ``credentials(request) -> (user, password)``,
 ``OPS: {op: Op}`` and ``refusal(exc) -> Answer`` (its vocabulary for our error codes).
@@ -24,6 +25,7 @@ from sqlalchemy import Connection
 
 from qrpay.biller import guard, journal
 from qrpay.biller.policy import ChannelApi, api_profile
+from qrpay.biller.writer import writer_for
 from qrpay.clock import utcnow
 from qrpay.config import Config
 from qrpay.errors import AuthError, NotFound, QrpayError
@@ -101,11 +103,15 @@ def _run(store: Store, ctx: Context, name: str, op: Op, req: Request
         journal.journal_for(store).add(_journal_row(ctx.channel, name, req, answer, body,
                                                     ctx.now))
         return answer, body
-    with store.begin() as conn:
+
+    def job(conn: Connection) -> tuple[Answer, bytes]:
         answer = op.run(conn, ctx, req)
         body = answer.encoded()
         journal.write(conn, [_journal_row(ctx.channel, name, req, answer, body, ctx.now)])
-    return answer, body
+        return answer, body
+
+    result: tuple[Answer, bytes] = writer_for(store).run(job)
+    return result
 
 
 def handle(store: Store, config: Config, channel: str, op_name: str, req: Request
