@@ -98,6 +98,7 @@ bench: install
 lint: install
 	$(VENV)/bin/ruff check qrpay tests bench
 	$(VENV)/bin/mypy qrpay
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 clean:
 	rm -rf $(DEMO_OUT) var test-artifacts .pytest_cache
