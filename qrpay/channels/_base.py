@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from qrpay.payments.events import ParsedCallback
 
@@ -37,9 +37,23 @@ class CallbackFormat(Protocol):
 
 
 class BillerDialect(Protocol):
-    """A wallet's dialect of the biller API (bill inquiry, payment, status).
+    """A channel's dialect of the biller API (bill inquiry, payment, status): a module of
+    :mod:`qrpay.biller.dialects` (see :mod:`qrpay.biller.service`).
 
-    Placeholder: the biller engineer (issue 11) gives it its methods."""
+    ``NAME``; ``OPS``: operation name -> ``qrpay.biller.service.Op`` (what the routes of
+    ``qrpay.web.biller_api`` call); ``credentials(request) -> (user, password)`` from
+    where the channel sends them; ``refusal(exc) -> Answer``: our error codes in the
+    channel's vocabulary."""
+
+    @property
+    def NAME(self) -> str: ...  # noqa: N802 - a module constant
+
+    @property
+    def OPS(self) -> Mapping[str, Any]: ...  # noqa: N802 - a module constant
+
+    def credentials(self, req: Any) -> tuple[str | None, str | None]: ...
+
+    def refusal(self, exc: Any) -> Any: ...
 
 
 class SettlementFormat(Protocol):

@@ -1,0 +1,12 @@
+"""bKash Pay Bill (biller API): the channel calls qrpay as the biller.
+
+The wire dialect lives with the biller core (:mod:`qrpay.biller.dialects.bkash`, one
+module: ``NAME``, ``credentials``, ``OPS``, ``refusal``); this record puts it in the
+channel registry.  Contract: docs/channels.md.
+"""
+
+from qrpay.biller.dialects import bkash as dialect
+from qrpay.channels._base import Channel
+
+CHANNEL = Channel(name="bkash", title="bKash Pay Bill (biller API)",
+                  biller_api=dialect)

@@ -1,0 +1,12 @@
+"""Rocket, Dutch-Bangla Bank (biller API): the channel calls qrpay as the biller.
+
+The wire dialect lives with the biller core (:mod:`qrpay.biller.dialects.rocket`, one
+module: ``NAME``, ``credentials``, ``OPS``, ``refusal``); this record puts it in the
+channel registry.  Contract: docs/channels.md.
+"""
+
+from qrpay.biller.dialects import rocket as dialect
+from qrpay.channels._base import Channel
+
+CHANNEL = Channel(name="rocket", title="Rocket, Dutch-Bangla Bank (biller API)",
+                  biller_api=dialect)
