@@ -32,11 +32,11 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, insert, select, update
 
 from qrpay.bills import Bill, find_bill
+from qrpay.clock import aware
 from qrpay.config import Config
 from qrpay.errors import QrpayError
 from qrpay.money import to_decimal_str
@@ -195,7 +195,7 @@ class Matcher:
         currency = self.config.biller(bill.biller).currency if bill else ""
         p = PaymentIn(channel=self.channel, txn_id=line.txn_id, bill_no=bill_no,
                       amount=line.amount, currency=currency, status="success",
-                      paid_at=_aware(line.paid_at), utr=line.utr, mode=line.mode,
+                      paid_at=aware(line.paid_at), utr=line.utr, mode=line.mode,
                       reference=f"recon:{self.file_id}:{line.line_no}")
         try:
             with self.conn.begin_nested():
@@ -295,7 +295,7 @@ class Matcher:
         q = select(payments.c.biller, payments.c.channel, payments.c.posted_at,
                    payments.c.amount).where(payments.c.id.in_(ids))
         for biller, channel, posted_at, amount in self.conn.execute(q):
-            key = (biller, local_day(self.config, biller, posted_at or self.now), channel)
+            key = (biller, self.config.biller(biller).local(posted_at or self.now).date(), channel)
             sums[key] += amount
             counts[key] += 1
         add_to(self.conn, daily_settled,
@@ -337,15 +337,3 @@ class Matcher:
                 state="closed", closed_at=self.now, closed_by="recon",
                 reason=f"{d.outcome} in {self.file_name} line {line.line_no}"))
             self.counts["closed"] += 1
-
-
-def local_day(config: Config, biller: str, when: dt.datetime) -> dt.date:
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(ZoneInfo(config.biller(biller).timezone)).date()
-
-
-def _aware(when: dt.datetime | None) -> dt.datetime | None:
-    if when is not None and when.tzinfo is None:
-        return when.replace(tzinfo=dt.UTC)
-    return when

@@ -1,0 +1,85 @@
+"""The collections report adds up exactly to the ledger; the KESCO table of seed 004."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from qrpay.config import Config
+from qrpay.payments.posting import PaymentIn, post_payment
+from qrpay.reports import rollup
+from qrpay.reports.collections import collections, ledger_figure
+from qrpay.reports.output import collections_table, to_csv, to_text
+from qrpay.store import Store
+
+from .conftest import synthetic_ledger
+
+
+def kesco_table(store: Store, config: Config, lang: str = "en") -> str:
+    with store.connect() as conn:
+        report = collections(conn, config, "2019-12", biller="kesco")
+    return to_text(collections_table(report, lang), lang)
+
+
+def test_kesco_table_from_a_synthetic_ledger(big_store: Store, kesco_config: Config) -> None:
+    store = big_store
+    synthetic_ledger(store)
+    rollup.catch_up(store, kesco_config)
+    text = kesco_table(store, kesco_config)
+    lines = {ln.split("  ")[0]: ln for ln in text.splitlines()}
+    assert "18,774" in lines["Credit/debit card"] and "8,23,97,211.00" in lines[
+        "Credit/debit card"]
+    assert "2,422" in lines["Net banking"] and "67,79,176.00" in lines["Net banking"]
+    assert "85,688" in lines["E-wallet"] and "13,83,87,363.00" in lines["E-wallet"]
+    assert "1,06,884" in lines["Total"] and "22,75,63,750.00" in lines["Total"]
+    assert [ln.split("  ")[0] for ln in text.splitlines()[4:7]] == [
+        "Credit/debit card", "Net banking", "E-wallet"]  # the seed's order
+    hindi = kesco_table(store, kesco_config, "hi")
+    assert "क्रेडिट/डेबिट कार्ड" in hindi and "ई वॉलेट आदि" in hindi and "1,06,884" in hindi
+    bengali = kesco_table(store, kesco_config, "bn")
+    assert "২২,৭৫,৬৩,৭৫০.০০" in bengali and "১,০৬,৮৮৪" in bengali
+
+
+def test_report_equals_the_ledger_before_and_after_the_rollup(store: Store,
+                                                              kesco_config: Config) -> None:
+    small = (("card", 7, 1001), ("wallet", 5, 333))
+    synthetic_ledger(store, modes=small)
+    with store.connect() as conn:
+        direct = ledger_figure(conn, kesco_config, "kesco", "2019-12")
+        tail_only = collections(conn, kesco_config, "2019-12", biller="kesco")
+    assert (direct.count, direct.amount) == (12, 133400)
+    assert tail_only.total == direct
+    rollup.catch_up(store, kesco_config)
+    with store.begin() as conn:  # a reversal after the rollup: only in the ledger tail
+        post_payment(conn, kesco_config, PaymentIn(
+            channel="razorpay", txn_id="t3", bill_no="K00000000003", amount=14300,
+            currency="INR", status="reversed"), now=dt.datetime(2019, 12, 30, tzinfo=dt.UTC))
+    with store.connect() as conn:
+        after = collections(conn, kesco_config, "2019-12", biller="kesco")
+        direct = ledger_figure(conn, kesco_config, "kesco", "2019-12")
+    assert after.total == direct and direct.count == 11
+    rollup.catch_up(store, kesco_config)
+    with store.connect() as conn:
+        assert collections(conn, kesco_config, "2019-12", biller="kesco").total == direct
+
+
+def test_digital_share_mom_yoy_and_csv(store: Store, kesco_config: Config) -> None:
+    nxt = synthetic_ledger(store, modes=(("card", 10, 1000),))
+    nxt = synthetic_ledger(store, modes=(("card", 8, 800),), first_id=nxt,
+                           start=dt.datetime(2019, 11, 1, tzinfo=dt.UTC), days=29)
+    nxt = synthetic_ledger(store, modes=(("cash", 10, 500),), first_id=nxt, channel="counter")
+    synthetic_ledger(store, modes=(("wallet", 4, 400),), first_id=nxt,
+                     start=dt.datetime(2018, 12, 2, tzinfo=dt.UTC), days=20)
+    rollup.catch_up(store, kesco_config)
+    with store.connect() as conn:
+        r = collections(conn, kesco_config, "2019-12", biller="kesco")
+    assert r.total.count == 20 and r.digital.count == 10
+    assert str(r.digital_percent) == "50.0" and str(r.target_percent) == "80"
+    assert (r.previous.count, r.last_year.count) == (8, 4)
+    text = to_text(collections_table(r, "en"), "en")
+    assert "Digital share: 50.0% (10 / 20); Target: 80%" in text
+    assert "Month on month: Number +150.0%, Amount +87.5%" in text
+    assert "Year on year: Number +400.0%, Amount +275.0%" in text
+    csv_text = to_csv(collections_table(r, "en"), "en")
+    assert csv_text.splitlines()[1:] == ["card,10,1000.00,Credit/debit card",
+                                        "cash,10,500.00,Cash (counter)",
+                                        "total,20,1500.00,Total"]
