@@ -128,10 +128,22 @@ class ReceiptView:
     status: str  # success, cancelled, reversed
     cancel_note: str | None
     payment_id: int
+    channel: str = COUNTER_CHANNEL
+    utr: str = ""  # the channel's UTR/RRN of an online payment
 
     @property
     def in_force(self) -> bool:
         return self.status == "success"
+
+    @property
+    def at_counter(self) -> bool:
+        return self.channel == COUNTER_CHANNEL
+
+    @property
+    def method(self) -> str:
+        """How it was paid: the counter's mode (cash, card, cheque) or, online, the
+        channel's mode when it names one (upi) else the channel (bkash)."""
+        return self.mode
 
 
 def new_txn_id() -> str:
@@ -378,7 +390,7 @@ def receipt_view(conn: Connection, config: Config, receipt_no: str) -> ReceiptVi
         cashier=m["username"] or "", counter=m["counter"] or "", shift_id=m["shift_id"],
         shift_open=m["shift_id"] is not None and m["closed_at"] is None,
         status=m["status"], cancel_note=cancel_reason(notes[-1]) if notes else None,
-        payment_id=m["id"])
+        payment_id=m["id"], channel=m["channel"], utr=m["utr"] or "")
 
 
 def cancel_reason(note: str | None) -> str | None:
