@@ -406,6 +406,13 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except FileNotFoundError:
         raise ConfigError(f"no profile at {p} (pass --config or set QRPAY_CONFIG)",
                           code="config_not_found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p} is a folder: --config (or QRPAY_CONFIG) names the profile "
+                          f"file, e.g. {p / 'qrpay.toml'}", code="config_not_a_file",
+                          field="config") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the profile {p}: {exc.strerror or exc}",
+                          code="config_unreadable", field="config") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: {exc}", code="bad_toml") from exc
     return parse_config(raw, p.resolve())

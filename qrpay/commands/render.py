@@ -2,7 +2,8 @@
 
 * ``qrpay render --period YYYY-MM --out DIR [--workers N] [--books] [--verify none|sample|all]
   [--resume] [--scheduler tcp://HOST:PORT] [--biller CODE] [--size A4|A5]``: the cycle.
-* ``qrpay render --bill BILL_NO -o FILE.pdf [--png]``: one bill (and a PNG preview).
+* ``qrpay render --bill BILL_NO -o FILE.pdf [--png]``: one bill (and a PNG preview);
+  ``-o FILE.png`` writes the PNG preview only.
 """
 
 from __future__ import annotations
@@ -68,12 +69,19 @@ def one_bill(args: argparse.Namespace, ctx: Any) -> int:
 
     if not args.output:
         raise ValidationError("--bill needs -o FILE.pdf", code="missing_output", field="output")
+    target = Path(args.output)
+    kind = target.suffix.lower()
+    if kind not in (".pdf", ".png"):
+        raise ValidationError(f"-o {args.output}: the file must end in .pdf (the bill) or .png "
+                              "(a preview of its page)", code="bad_output", field="output")
     with ctx.store.connect() as conn:
         bill = get_bill(conn, to_ascii(args.bill).strip())
     rendered = render_bill(bill, ctx.config.biller(bill.biller), ctx.config, size=args.size,
                            on=_on(args.on))
-    target = Path(args.output)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if kind == ".png":
+        print(f"wrote {png_preview(rendered.pdf, target)}", file=ctx.out)
+        return 0
     from qrpay.ebill.batch import write_atomic
 
     write_atomic(target, rendered.pdf)
@@ -138,6 +146,8 @@ def _print_summary(s: Any, job: Any, ctx: Any) -> None:
     if job.books:
         print(f"print books: {s.books:,}", file=out)
     if job.verify != "none":
-        print(f"QR verified: {s.verified:,}, failed: {len(s.failures):,}", file=out)
+        earlier = (f" (and {s.verified_before:,} by the interrupted run)"
+                   if s.verified_before else "")
+        print(f"QR verified: {s.verified:,}, failed: {len(s.failures):,}{earlier}", file=out)
     print(f"time: {s.seconds:.1f} s, {s.rate:,.0f} bills/s", file=out)
     print(f"manifest: {Path(job.out) / 'manifest.csv'}", file=out)

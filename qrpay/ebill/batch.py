@@ -86,7 +86,8 @@ class Summary:
     resumed: int = 0
     books: int = 0
     no_qr: int = 0
-    verified: int = 0
+    verified: int = 0  # QRs decoded back by this run (bills it rendered)
+    verified_before: int = 0  # by the interrupted run, for the bills a resume skipped
     failures: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -364,7 +365,11 @@ def run(store: Any, job: Job, *, workers: int = 1, resume: bool = False,
             summary.rendered += n
         summary.books += len(result.books)
         summary.no_qr += sum(1 for r in result.rows if not r["payload"])
-        summary.verified += sum(1 for r in result.rows if r["verified"])
+        checked = sum(1 for r in result.rows if r["verified"])
+        if result.skipped:  # rendered and checked by the earlier run, not this one
+            summary.verified_before += checked
+        else:
+            summary.verified += checked
         summary.failures += [(str(a), str(b)) for a, b in result.failures]
         if progress:
             progress(n)

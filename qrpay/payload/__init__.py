@@ -94,10 +94,6 @@ def qr_amount(bill: Bill, on: dt.date | None = None) -> int | None:
     return amount if amount > 0 else None
 
 
-def _note(bill_no: str) -> str:
-    return f"Electricity bill {bill_no}"[:50]
-
-
 def upi_params(bill: Bill, biller: Biller, url: str, amount: int) -> dict[str, str]:
     """The parameters of a bill's UPI URI, in the order of the NPCI specification."""
     return _upi_params(bill.bill_no, biller, url, amount)
@@ -105,9 +101,10 @@ def upi_params(bill: Bill, biller: Biller, url: str, amount: int) -> dict[str, s
 
 def _upi_params(bill_no: str, biller: Biller, url: str, amount: int) -> dict[str, str]:
     payee = biller.payee
+    # No ``tn`` note: it repeated the bill number that ``tr`` carries, and its 39 bytes
+    # took the symbol from version 9 to 11 (smaller modules, a harder read for a camera).
     params = {"pa": payee.vpa, "pn": emv.ascii_text(payee.name, 99) or payee.name,
-              "mc": biller.mcc, "tr": bill_no, "tn": _note(bill_no),
-              "am": upi.minor_to_amount(amount)}
+              "mc": biller.mcc, "tr": bill_no, "am": upi.minor_to_amount(amount)}
     if payee.allow_part_payment:
         params["mam"] = upi.minor_to_amount(min(amount, PART_PAYMENT_MINIMUM))
     params["cu"] = "INR"

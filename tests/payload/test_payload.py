@@ -52,7 +52,16 @@ def test_upi_bill_payload_carries_payee_bill_amount_and_tokenised_url(best):
     assert p.reference == bill.bill_no and p.get("am") == "1234.50" and p.get("cu") == "INR"
     assert p.url == bill_url(bill, biller, config, 123450)
     assert p.url.startswith("https://pay.bestundertaking.example/b/B2611100000000?t=k1.")
-    assert p.get("mam") is None and len(p.get("tn")) <= 50
+    assert p.get("mam") is None and p.get("tn") is None  # tr carries the bill number
+
+
+def test_upi_bill_payload_is_short_enough_for_a_version_9_symbol(best):
+    """A camera reads larger modules: no redundant fields (issue 10 item 21)."""
+    from qrpay.qr import make_symbol
+
+    config, biller, bill = best
+    text = bill_payload(bill, biller, config)
+    assert len(text) <= 180 and make_symbol(text).version <= 9
 
 
 def test_part_payment_adds_a_minimum_amount_of_one_rupee(best):
@@ -295,8 +304,8 @@ def test_upi_name_and_note_changed_under_a_valid_token_are_altered(best):
     config, biller, bill = best
     text = bill_payload(bill, biller, config)
     p = upi.parse(text)
-    params = {k: ("Attacker" if k == "pn" else "Pay here" if k == "tn" else v)
-              for k, v in p.params}
+    params = {k: ("Attacker" if k == "pn" else v) for k, v in p.params}
+    params["tn"] = "Pay here"  # a note added under a valid token
     res = resolve(upi.build(params), config)
     assert res.verdict == "altered" and sorted(r.split()[0] for r in res.reasons) == ["pn",
                                                                                     "tn"]
