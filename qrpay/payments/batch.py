@@ -204,9 +204,9 @@ class Batch:
 
     def claim(self, reports: Sequence[tuple[PaymentIn, dt.datetime]]) -> None:
         """Insert a payment row for each transaction not stored yet (the first report
-        of each that passes :meth:`check`), then read every one of them (PostgreSQL:
-        locked, in key order), in one round trip.  A transaction another process is
-        inserting at the same moment waits for it and is then read as stored."""
+        of each that passes :meth:`check`), in key order, then read the ones that were
+        stored already (PostgreSQL: locked, in key order).  A transaction another process
+        is inserting at the same moment waits for it and is then read as stored."""
         raw = self.raw
         first: dict[tuple[str, str], tuple[Any, ...]] = {}
         for p, now in reports:
@@ -221,18 +221,19 @@ class Batch:
         if not first:
             return
         keys = sorted(first)
-        new_rows = [v for key in keys for v in first[key]]
-        with raw.pipeline():
-            created_q = raw.query(sql.claim_payments(len(keys)), new_rows)
-            rows_q = raw.query(sql.payments_locked(len(keys), raw.pg),
-                               [v for key in keys for v in key])
-        created = {int(r[0]) for r in created_q.rows()}
-        for r in rows_q.rows():
-            pay = Payment(*r)
-            if pay.id in created:
-                pay.status = None
-            self.payments[(pay.channel, pay.txn_id)] = pay
-            self.by_id[pay.id] = pay
+        created = raw.all(sql.claim_payments(len(keys)), [v for k in keys for v in first[k]])
+        for pid, channel, txn_id in created:  # a new row holds what we just wrote
+            params = first.pop((channel, txn_id))
+            self._add(Payment(int(pid), channel, txn_id, params[3], params[5], None, None,
+                              params[10], params[12], params[11], None, None))
+        if first:  # stored before: read (PostgreSQL: and lock) them
+            for r in raw.all(sql.payments_locked(len(first), raw.pg),
+                             [v for key in sorted(first) for v in key]):
+                self._add(Payment(*r))
+
+    def _add(self, pay: Payment) -> None:
+        self.payments[(pay.channel, pay.txn_id)] = pay
+        self.by_id[pay.id] = pay
 
     # ------------------------------------------------------------ step 3: decisions
 

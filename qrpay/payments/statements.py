@@ -61,7 +61,7 @@ def ledger_sums(rows: int) -> str:
 def claim_payments(rows: int) -> str:
     """New payment rows; an existing ``(channel, txn_id)`` is left alone and not returned."""
     return insert("payments", PAYMENT_COLUMNS, rows,
-                  "ON CONFLICT (channel, txn_id) DO NOTHING RETURNING id")
+                  "ON CONFLICT (channel, txn_id) DO NOTHING RETURNING id, channel, txn_id")
 
 
 @cache

@@ -178,3 +178,14 @@ def test_razorpay_created_at_near_year_9999_is_refused_and_recorded(
         assert 400 <= res.status < 500, res
         assert res.body["error"]["code"] == "bad_paid_at"
     assert scalar(store, select(func.count()).select_from(payments)) == 0
+
+
+def test_callback_far_above_the_bill_is_recorded_and_held_not_credited(
+        store: Store, best_config: Config) -> None:
+    add_bill(store)  # 1,234.50 due; ceiling 1,234.50 + max(10 %, 100.00)
+    res = one(store, best_config, body(amount="99999.00"))
+    assert (res.status, res.body["result"], res.body["receipt_no"]) == (200, "held", None)
+    assert payment_row(store).status == "held"
+    assert kinds(store) == [] and counter(store) == 0 and notices(store) == []
+    assert one(store, best_config, body(amount="99999.00")).body["result"] == "duplicate"
+    assert one(store, best_config, body("T2", amount="1300.00")).body["result"] == "posted"
