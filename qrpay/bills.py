@@ -63,9 +63,15 @@ class Bill:
     last_payment: int | None = None  # minor units
     last_payment_date: dt.date | None = None
 
-    def amount_due_on(self, day: dt.date) -> int:
-        """What the bill asks for on ``day``: the late amount after the due date."""
-        if day > self.due_date and self.late_amount is not None:
+    def is_late(self, day: dt.date, grace_days: int = 0) -> bool:
+        """Whether the late amount applies on ``day`` (the biller's local date): after
+        the due date and the biller's ``late_payment.grace_days`` after it.  The one
+        place this is decided; callers go through :mod:`qrpay.payments.ledger`."""
+        return day > self.due_date + dt.timedelta(days=grace_days)
+
+    def amount_due_on(self, day: dt.date, grace_days: int = 0) -> int:
+        """What the bill asks for on ``day``: the late amount once late."""
+        if self.late_amount is not None and self.is_late(day, grace_days):
             return self.late_amount
         return self.amount
 

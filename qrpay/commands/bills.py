@@ -142,8 +142,8 @@ def _status(conn: Any, bill: Any, ctx: Any) -> dict[str, Any] | None:
         return None
     import dataclasses
 
-    today = ctx.config.biller(bill.biller).today()
-    status = bill_status(conn, bill, today)
+    biller = ctx.config.biller(bill.biller)
+    status = bill_status(conn, bill, biller.today(), biller.late_payment.grace_days)
     out = dataclasses.asdict(status) if dataclasses.is_dataclass(status) else dict(status)
     return json.loads(json.dumps(out, default=str))
 

@@ -87,7 +87,7 @@ def _notify(conn: Connection, config: Config, row: Any, now: dt.datetime) -> int
     if recipient is None:
         return None
     lang = sms_language(biller, bill.language)
-    due = bill_status(conn, bill, biller.today(now)).due_now
+    due = bill_status(conn, bill, biller.today(now), biller.late_payment.grace_days).due_now
     context = {**payment_context(biller, lang, amount=row.amount, bill_no=bill.bill_no,
                                  receipt_no=row.receipt_no),
                "due": sms_amount(due, biller, lang)}

@@ -231,7 +231,8 @@ def bill_outcome(conn: Connection, config: Config, who: Staff, bill_no: str, ver
 
 def _status(conn: Connection, config: Config, bill: Bill,
             now: dt.datetime | None) -> BillStatus:
-    return bill_status(conn, bill, config.biller(bill.biller).today(now))
+    biller = config.biller(bill.biller)
+    return bill_status(conn, bill, biller.today(now), biller.late_payment.grace_days)
 
 
 def _outcome(conn: Connection, config: Config, who: Staff, bill: Bill, verdict: str,

@@ -217,7 +217,7 @@ def make_view(bill: Bill, biller: Biller, config: Config, lab: Labels, *,
     from qrpay.payload import bill_payload, bill_url, qr_amount
 
     n = lab.numerals
-    due = qr_amount(bill, on)
+    due = qr_amount(bill, on, biller.late_payment.grace_days)
     nothing, nothing_en = _nothing(bill, lab) if due is None else ("", "")
     if due is None:
         payload, url = None, ""

@@ -88,9 +88,10 @@ def _url(base: str, bill_no: str, token: str) -> str:
     return f"{base}/b/{bill_no}?t={token}"
 
 
-def qr_amount(bill: Bill, on: dt.date | None = None) -> int | None:
-    """The amount the QR asks for (minor units), or None when nothing is due."""
-    amount = bill.amount if on is None else bill.amount_due_on(on)
+def qr_amount(bill: Bill, on: dt.date | None = None, grace_days: int = 0) -> int | None:
+    """The amount the QR asks for (minor units), or None when nothing is due; ``on``
+    a day after the due date and ``grace_days``: the late amount."""
+    amount = bill.amount if on is None else bill.amount_due_on(on, grace_days)
     return amount if amount > 0 else None
 
 
@@ -158,7 +159,7 @@ def bill_payload(bill: Bill, biller: Biller, config: Config, *, on: dt.date | No
     """The text of the bill's QR: the amount due ``on`` (default: the by-due-date amount
     printed on the bill) and the tokenised bill URL, in the biller's ``qr_format``
     (or ``qr_format``: ``upi``, ``emv``, ``bharatqr``, ``banglaqr``)."""
-    amount = qr_amount(bill, on)
+    amount = qr_amount(bill, on, biller.late_payment.grace_days)
     if amount is None:
         raise PayloadError(f"bill {bill.bill_no} has nothing to pay", code="nothing_due",
                            field="amount")

@@ -97,7 +97,7 @@ class Sums:
 def is_late(bill: Bill, day: dt.date, grace_days: int = 0) -> bool:
     """Whether the late amount applies on ``day`` (the biller's local date): after the
     due date and the profile's ``late_payment.grace_days`` after it."""
-    return day > bill.due_date + dt.timedelta(days=grace_days)
+    return bill.is_late(day, grace_days)
 
 
 def late_from(bill: Bill, grace_days: int = 0) -> dt.date:
@@ -107,9 +107,7 @@ def late_from(bill: Bill, grace_days: int = 0) -> dt.date:
 
 def amount_due_on(bill: Bill, day: dt.date, grace_days: int = 0) -> int:
     """What the printed bill asks for on ``day``: its late amount once late."""
-    if bill.late_amount is not None and is_late(bill, day, grace_days):
-        return bill.late_amount
-    return bill.amount
+    return bill.amount_due_on(day, grace_days)
 
 
 def late_fee_to_charge(bill: Bill, sums: Sums, day: dt.date, grace_days: int = 0) -> int:

@@ -21,8 +21,8 @@ from qrpay.config import Config
 from qrpay.errors import AuthError, NotFound, ValidationError
 from qrpay.money import to_decimal_str
 from qrpay.payments.ledger import BillStatus
+from qrpay.payments.reads import Reader
 from qrpay.web.pages import clean_bill_no, today_for_bill
-from qrpay.web.reads import Reader
 
 MAX_SCAN_BODY = 8 * 1024
 MAX_CALLBACK_BODY = 64 * 1024

@@ -31,13 +31,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qrpay.apikeys import KeyCache
 from qrpay.config import Config, load_config
+from qrpay.payments.reads import Reader
 from qrpay.store import Store, open_store
 from qrpay.templating import templates_dir
 from qrpay.web import api, pages
 from qrpay.web.errors import EXCEPTION_HANDLERS
 from qrpay.web.gate import WriteGate
 from qrpay.web.openapi import openapi
-from qrpay.web.reads import Reader
 
 log = logging.getLogger("qrpay.web")
 
@@ -172,7 +172,7 @@ def create_app(config: Config, store: Store | None = None, *,
     app.state.config = config
     app.state.store = store
     app.state.keys = KeyCache()
-    app.state.reader = Reader(store)
+    app.state.reader = Reader(store, config)
     app.state.languages = pages.deployment_languages(config)
     app.state.write_gate = WriteGate(store)
     app.add_middleware(SecurityHeaders)

@@ -41,9 +41,9 @@ from qrpay.payload import (
     resolve_format,
 )
 from qrpay.payload.token import check_token, split_token
-from qrpay.payments.ledger import BillStatus
+from qrpay.payments.ledger import BillStatus, is_late
+from qrpay.payments.reads import Reader
 from qrpay.templating import env, texts
-from qrpay.web.reads import Reader
 
 PRIVATE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex, nofollow"}
 MAX_BILL_NO = 40
@@ -172,7 +172,8 @@ def dynamic_payload(found: Found, config: Config, amount: int,
     it genuine and the bill page accepts it."""
     bill, biller, today = found.bill, found.biller, found.today
     fmt = resolve_format(biller, qr_format)
-    if fmt == biller.qr_format and amount == qr_amount(bill, today):
+    if fmt == biller.qr_format and amount == qr_amount(bill, today,
+                                                       biller.late_payment.grace_days):
         return bill_payload(bill, biller, config, on=today)
     # part paid or adjusted: the e-bill's payload, at the amount due now
     return amount_payload(bill, biller, config, amount, qr_format=fmt)
@@ -214,7 +215,8 @@ def bill_context(request: Request, found: Found) -> dict[str, Any]:
         "biller_name": (biller.name_local if lang == biller.language and biller.name_local
                         else biller.name),
         "period": _period(bill.period, numerals), "due_date": _date(bill.due_date, numerals),
-        "late": found.today > bill.due_date and bill.late_amount is not None,
+        "late": bill.late_amount is not None and is_late(bill, found.today,
+                                                         biller.late_payment.grace_days),
         "amount_now": amount, "pay_url": upi_intent(found, config, amount),
         "channels": channel_list(biller, config) if biller.country == "BD" else [],
         "qr_url": f"{base}/qr.svg?t={token}" if amount > 0 else None,
