@@ -39,11 +39,11 @@ class Bounds:
             code = "amount_differs" if self.rule == "exact" else "below_minimum"
             raise PaymentError(f"{to_decimal_str(amount)} is less than the "
                                f"{to_decimal_str(self.minimum)} accepted", code=code,
-                               field="amount")
+                               field="amount", under=True)
         if self.maximum is not None and amount > self.maximum:
             raise PaymentError(f"{to_decimal_str(amount)} is more than the "
                                f"{to_decimal_str(self.maximum)} accepted",
-                               code="amount_differs", field="amount")
+                               code="amount_differs", field="amount", under=False)
 
 
 def bounds(policy: BillerPolicy, due: int) -> Bounds:

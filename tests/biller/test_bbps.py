@@ -132,3 +132,29 @@ def test_part_payment_exact_down_with_minimum(best: Config, store: Store) -> Non
     assert receipt(client, bill.bill_no, 50000, "M2").status_code == 200
     left = fetch(client, "customerId", "100000000").json()["data"]["billDetails"]["bills"][0]
     assert left["aggregates"]["total"]["amount"]["value"] == 140900
+
+
+def test_after_due_date_the_late_amount_is_fetched_and_accepted(client: TestClient,
+                                                                store: Store) -> None:
+    bill = add(store, in_bill(due_in=-2, late_amount=193286))[0]
+    got = fetch(client, "customerId", "100000000").json()["data"]["billDetails"]["bills"][0]
+    assert got["aggregates"]["total"]["amount"]["value"] == 193286
+    assert {"displayName": "late_fee", "aggregates": {"total": {
+        "amount": {"value": 2386, "currencyCode": "INR"}, "displayName": "late_fee"}}} in (
+        got["items"])
+    assert receipt(client, bill.bill_no, 190900, "LATE1").json()["error"]["code"] == (
+        "incorrect-amount")
+    assert receipt(client, bill.bill_no, 193286, "LATE2").status_code == 200
+
+
+def test_after_the_cutoff_fetch_says_no_outstanding_and_receipt_bill_expired(
+        best: Config, store: Store) -> None:
+    from tests.biller.conftest import with_channels
+
+    cfg = with_channels(with_raw(best, billers={"best": {"cutoff_days": 5}}), "bbps")
+    client = TestClient(create_app(cfg, store, start_sender=False))
+    bill = add(store, in_bill(due_in=-6, late_amount=193286))[0]
+    body = fetch(client, "customerId", "100000000").json()["data"]["billDetails"]
+    assert body["billFetchStatus"] == "NO_OUTSTANDING"
+    r = receipt(client, bill.bill_no, 193286, "CUT1")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bill-expired"

@@ -114,3 +114,14 @@ def test_refusals_use_gsma_error_objects(client: TestClient, store: Store) -> No
     assert paid.status_code == 400 and paid.json()["errorCode"] == "incorrectState"
     bills = client.get(f"{BASE}/accounts/accountid/104231245/bills", headers=AUTH).json()
     assert bills[0]["billStatus"] == "paid" and bills[0]["amountDue"] == "0.00"
+
+
+def test_after_due_date_amount_due_is_the_late_amount(client: TestClient, store: Store) -> None:
+    add(store, bd_bill("701410102", biller="khulna-pbs", amount=51069, due_in=-1,
+                       late_amount=53622))
+    [got] = client.get(f"{BASE}/accounts/consumerno/701410102/bills", headers=AUTH).json()
+    assert got["amountDue"] == "536.22" and got["minimumAmountDue"] == "536.22"
+    assert pay(client, "consumerno/701410102", got["billReference"], "510.69",
+               "LT1").json()["errorCode"] == "underPaymentNotAllowed"
+    assert pay(client, "consumerno/701410102", got["billReference"], "536.22",
+               "LT2").status_code == 201

@@ -56,3 +56,19 @@ def test_cooperative_credentials_and_bad_password(client: TestClient, store: Sto
     assert post(client, "validation", auth("rocket", "nope"),
                 refNo1="104231245").status_code == 401
     assert post(client, "validation", MAIN).status_code == 400  # refNo1 missing
+
+
+def test_rocket_outcomes(client: TestClient, store: Store) -> None:
+    add(store, bd_bill("104231245", mobile="+8801717784483"),
+        bd_bill("806540103", mobile="+8801717784483"),
+        bd_bill("701410102", biller="khulna-pbs", amount=51069, due_in=-40),
+        bd_bill("209660104", biller="khulna-pbs", amount=0, late_amount=0))
+    several = post(client, "validation", refNo1="01717784483")
+    assert several.status_code == 400 and several.json()["code"] == "several_accounts"
+    assert post(client, "validation", refNo1="104231245", amount="99.00").json()["code"] == (
+        "below_minimum")
+    assert post(client, "confirmation", txnId="R1", refNo1="104231245",
+                amount="1000.00").json()["code"] == "amount_differs"
+    assert post(client, "validation", refNo1="701410102").json()["code"] == "after_cutoff"
+    nothing = post(client, "validation", refNo1="209660104")  # credit policy: payable as credit
+    assert nothing.status_code == 200 and nothing.json()["billAmount"] == "0.00"

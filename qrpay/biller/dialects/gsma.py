@@ -80,6 +80,8 @@ def _stamp(when: dt.datetime) -> str:
 
 def refusal(exc: QrpayError) -> Answer:
     status, category, code = CODES.get(exc.code, (500, "internal", "genericError"))
+    if exc.code == "amount_differs" and exc.data.get("under"):
+        code = "underPaymentNotAllowed"
     body: dict[str, Any] = {"errorCategory": category, "errorCode": code,
                             "errorDescription": exc.message if status < 500 else
                             "internal error", "errorDateTime": _stamp(dt.datetime.now(dt.UTC))}

@@ -1,7 +1,8 @@
 """Rocket (Dutch-Bangla Bank) "Bill Payment Reconciliation API" v1.1, as summarised in
 ``shared/research/contracts.md`` section 3: HTTP Basic auth; three calls.
 
-* ``validation``: ``refNo1`` (account, bill or meter number: told apart by its shape),
+* ``validation``: ``refNo1`` (account, bill, meter or registered mobile number: told
+  apart by their shapes),
   optional ``refNo2`` (bill month MMYYYY), ``refNo3`` (unused), optional ``amount``.
 * ``confirmation``: ``txnId`` (Rocket's, up to 15 digits), ``txnDate``, the refs,
   ``amount``.  Rocket calls it again when it timed out and its inquiry found no
@@ -26,6 +27,7 @@ from qrpay.biller import core, wire, wording
 from qrpay.biller.lookup import Identifier
 from qrpay.biller.service import Answer, Context, Op, Request
 from qrpay.errors import PaymentError, QrpayError
+from qrpay.ids import mobile
 from qrpay.money import to_decimal_str
 
 NAME = "rocket"
@@ -48,7 +50,9 @@ def refusal(exc: QrpayError) -> Answer:
 def identifier(fields: Mapping[str, Any]) -> Identifier:
     ref = wire.required(fields, "refNo1")
     kinds = [KINDS[k] for k in ids.guess(ref) if k in KINDS]
-    return Identifier(kinds[0] if len(kinds) == 1 else "account", ref)
+    if len(kinds) == 1:
+        return Identifier(kinds[0], ref)
+    return Identifier("mobile" if mobile.is_valid(ref, "BD") else "account", ref)
 
 
 def _period(fields: Mapping[str, Any]) -> str | None:
