@@ -170,7 +170,6 @@ class _Layout:
             return bits
 
         self.valid = select(lambda i, j: True)
-        self.all_ones = (1 << self.nbits) - 1
         self.h_pair = select(lambda i, j: j < w - 1)
         self.v_pair = select(lambda i, j: i < w - 1)
         self.h_seven = select(lambda i, j: j <= w - 7)

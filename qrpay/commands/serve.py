@@ -60,7 +60,7 @@ def worker(args: argparse.Namespace, ctx: Any) -> int:
         return 0
     stop = threading.Event()
 
-    def on_signal(signum: int, _frame: Any) -> None:
+    def on_signal(_signum: int, _frame: Any) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)

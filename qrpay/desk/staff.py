@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 
 from qrpay.clock import aware as _aware
 from qrpay.clock import utcnow
-from qrpay.errors import AuthError, Conflict, NotFound, ValidationError
+from qrpay.errors import Conflict, NotFound, ValidationError
 from qrpay.store import Store
 from qrpay.store.schema import staff
 
@@ -67,11 +67,6 @@ class LoginOutcome:
     @property
     def ok(self) -> bool:
         return self.staff is not None
-
-    def raise_for_error(self) -> Staff:
-        if self.staff is None:
-            raise AuthError("login refused", code=self.code or "bad_credentials")
-        return self.staff
 
 
 def _row_to_staff(row: Any) -> Staff:

@@ -82,10 +82,6 @@ class Font:
     to_unicode: dict[int, str]  # nominal glyph -> the character it draws
 
     @property
-    def resource(self) -> str:
-        return RESOURCE[self.role]
-
-    @property
     def ps_name(self) -> str:
         return self.path.stem.replace(" ", "")
 

@@ -57,7 +57,7 @@ class NullLayer(Layer):
         return _nothing
 
 
-def _nothing(*args: Any, **kwargs: Any) -> float:
+def _nothing(*_args: Any, **_kwargs: Any) -> float:
     return 0.0
 
 

@@ -71,12 +71,6 @@ def payment_notice_row(biller: Biller, bill: Bill, *, notice: str, dedupe_key: s
 ENQUEUE_MANY_SQL = _ENQUEUE_SQL.removesuffix(" RETURNING id")
 
 
-def enqueue_rows(conn: Connection, rows: list[tuple[object, ...]]) -> None:
-    """Insert many :func:`payment_notice_row` rows (pipelined on PostgreSQL); a dedupe
-    key that exists is skipped."""
-    Raw(conn).many(ENQUEUE_MANY_SQL, rows)
-
-
 def enqueue_payment_notice(conn: Connection, biller: Biller, bill: Bill, *, notice: str,
                            dedupe_key: str, amount: int, receipt_no: str | None,
                            now: dt.datetime | None = None) -> int | None:

@@ -51,7 +51,6 @@ __all__ = ["FieldInfo", "Resolution", "amount_payload", "bill_payload", "bill_ur
            "qr_amount", "resolve", "resolve_format"]
 
 PART_PAYMENT_MINIMUM = 100  # minor units: the least a part payment may be
-VERDICTS = ("genuine", "altered", "foreign", "invalid")
 _BILL_URL = re.compile(r"(?P<base>https?://[^?#]+?)/b/(?P<bill_no>[^/?#]+)"
                        r"(?:\?t=(?P<token>[^&#]*))?")
 

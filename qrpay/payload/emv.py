@@ -28,7 +28,6 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from qrpay.errors import PayloadError
 from qrpay.payload.fields import FieldInfo
@@ -207,16 +206,11 @@ def _name(name: str, field: str) -> str:
 Built = list[tuple[str, "str | Sequence[tuple[str, str]]"]]
 
 
-def bharat_qr(**kw: Any) -> str:
-    """A dynamic Bharat QR for UPI: VPA in 26/01, ``tr`` in 27/01, bill number in 62/01.
-    Arguments as :func:`bharat_qr_objects`."""
-    return build(bharat_qr_objects(**kw))
-
-
 def bharat_qr_objects(*, vpa: str, name: str, city: str, amount: int, reference: str,
                       bill_no: str, url: str | None = None, mcc: str = "4900",
                       min_amount: int | None = None, postal_code: str = "") -> Built:
-    """The data objects of :func:`bharat_qr`, without the CRC."""
+    """The data objects of a dynamic Bharat QR for UPI (VPA in 26/01, ``tr`` in 27/01,
+    bill number in 62/01), without the CRC: :func:`build` makes the payload."""
     account = [("00", RUPAY_RID), ("01", vpa)]
     if min_amount is not None:
         account.append(("02", _amount(min_amount)))
@@ -234,17 +228,13 @@ def bharat_qr_objects(*, vpa: str, name: str, city: str, amount: int, reference:
     return objects
 
 
-def bangla_qr(**kw: Any) -> str:
-    """A dynamic Bangla QR: tag 26 as the acquirer gives it, 62/01 the bill number,
-    template 64 the Bengali name.  Arguments as :func:`bangla_qr_objects`."""
-    return build(bangla_qr_objects(**kw))
-
-
 def bangla_qr_objects(*, gui: str, account: Mapping[str, str], name: str, city: str,
                       amount: int, bill_no: str, url: str | None = None, mcc: str = "4900",
                       name_local: str = "", city_local: str = "",
                       language: str = "bn") -> Built:
-    """The data objects of :func:`bangla_qr`, without the CRC."""
+    """The data objects of a dynamic Bangla QR (tag 26 as the acquirer gives it, 62/01 the
+    bill number, template 64 the Bengali name), without the CRC: :func:`build` makes the
+    payload."""
     if not gui:
         raise PayloadError("Bangla QR needs the acquirer's GUID (payee.emv_gui)",
                            code="missing_gui", field="26.00")
@@ -345,7 +335,7 @@ def parse(text: str) -> EmvPayload:
         raise _fail("missing_crc", "no CRC (tag 63)", "63")
     if tags[-1] != "63" or tags.count("63") > 1:
         raise _fail("crc_not_last", "the CRC (tag 63) must be the last field", "63")
-    crc_tag, crc_value, offset = raw[-1]
+    _, crc_value, offset = raw[-1]
     if len(crc_value) != 4:
         raise _fail("bad_length", "the CRC (tag 63) must be 4 characters", "63")
     expected = crc16(text[:offset])

@@ -19,26 +19,14 @@ Format: ``<BILLER CODE upper-cased>-<9 digits>``, e.g. ``BEST-000000123`` or
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
-
 from qrpay.store.raw import Raw
 
 WIDTH = 9
-_TAKE_SQL = ("INSERT INTO receipt_counters (biller, last_no) VALUES (?, 1) "
-             "ON CONFLICT (biller) DO UPDATE SET last_no = receipt_counters.last_no + 1 "
-             "RETURNING last_no")
 
 
 def format_receipt(biller: str, number: int) -> str:
     """``format_receipt("best", 123) -> 'BEST-000000123'``."""
     return f"{biller.upper()}-{number:0{WIDTH}d}"
-
-
-def take_receipt_no(raw: Raw, biller: str) -> str:
-    """The next receipt number for ``biller`` on a posting's raw connection."""
-    row = raw.one(_TAKE_SQL, (biller,))
-    assert row is not None
-    return format_receipt(biller, int(row[0]))
 
 
 _TAKE_MANY_SQL = ("INSERT INTO receipt_counters (biller, last_no) VALUES (?, ?) "
@@ -53,8 +41,3 @@ def take_receipt_nos(raw: Raw, biller: str, count: int) -> list[str]:
     assert row is not None
     last = int(row[0])
     return [format_receipt(biller, n) for n in range(last - count + 1, last + 1)]
-
-
-def next_receipt_no(conn: Connection, biller: str) -> str:
-    """Take the next receipt number for ``biller``.  Call inside the posting transaction."""
-    return take_receipt_no(Raw(conn), biller)

@@ -47,7 +47,6 @@ from qrpay.templating import env, texts
 
 PRIVATE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex, nofollow"}
 MAX_BILL_NO = 40
-MAX_TOKEN = 200
 
 
 @dataclass(frozen=True)

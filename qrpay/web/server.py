@@ -189,7 +189,7 @@ def serve_reuseport(workers: int, common: dict[str, Any]) -> int:
     children: set[int] = set()
     stopping = False
 
-    def stop_children(signum: int = signal.SIGTERM, _frame: Any = None) -> None:
+    def stop_children(_signum: int = signal.SIGTERM, _frame: Any = None) -> None:
         nonlocal stopping
         stopping = True
         for pid in children:
