@@ -15,7 +15,7 @@ from qrpay.bills import Bill
 from qrpay.config import Biller
 from qrpay.errors import QrpayError
 from qrpay.ids.mobile import msisdn
-from qrpay.notify.messages import payment_context, render_sms, sms_language
+from qrpay.notify.messages import payment_context, render_sms, sms_amount, sms_language
 from qrpay.store import utcnow
 from qrpay.store.raw import Raw
 
@@ -50,17 +50,23 @@ def enqueue(conn: Connection, *, dedupe_key: str, biller: str, recipient: str, l
 
 def payment_notice_row(biller: Biller, bill: Bill, *, notice: str, dedupe_key: str,
                        amount: int, receipt_no: str | None,
-                       ts: object) -> tuple[object, ...] | None:
+                       ts: object, balance: int | None = None) -> tuple[object, ...] | None:
     """The parameters of :data:`_ENQUEUE_SQL` for a posting's SMS (``ts`` already bound
     for the backend), or None when the bill has no valid mobile number.  A template
-    fault gives a ``failed`` row: the posting itself must never fail because of its SMS."""
+    fault gives a ``failed`` row: the posting itself must never fail because of its SMS.
+    A payment that leaves ``balance`` (minor units) still due is a part payment: its
+    notice (``payment_part_received``) states what is still to pay."""
     recipient = normalise_msisdn(bill.mobile, biller.country)
     if recipient is None:
         return None
     lang = sms_language(biller, bill.language)
+    context = payment_context(biller, lang, amount=amount, bill_no=bill.bill_no,
+                              receipt_no=receipt_no)
+    if notice == "payment_received" and balance is not None and balance > 0:
+        notice = "payment_part_received"
+        context["due"] = sms_amount(balance, biller, lang)
     try:
-        sms = render_sms(biller, notice, lang, payment_context(
-            biller, lang, amount=amount, bill_no=bill.bill_no, receipt_no=receipt_no))
+        sms = render_sms(biller, notice, lang, context)
     except QrpayError as exc:
         return (dedupe_key, biller.code, recipient, lang, notice, None, "", "GSM-7", 0,
                 "failed", ts, f"{exc.code}: {exc}", ts)
@@ -73,13 +79,14 @@ ENQUEUE_MANY_SQL = _ENQUEUE_SQL.removesuffix(" RETURNING id")
 
 def enqueue_payment_notice(conn: Connection, biller: Biller, bill: Bill, *, notice: str,
                            dedupe_key: str, amount: int, receipt_no: str | None,
-                           now: dt.datetime | None = None) -> int | None:
+                           now: dt.datetime | None = None,
+                           balance: int | None = None) -> int | None:
     """The SMS for a posting.  No mobile, no row; a template fault gives a ``failed`` row
     (the posting itself must never fail because of its SMS)."""
     raw = Raw(conn)
     params = payment_notice_row(biller, bill, notice=notice, dedupe_key=dedupe_key,
                                 amount=amount, receipt_no=receipt_no,
-                                ts=raw.ts(now or utcnow()))
+                                ts=raw.ts(now or utcnow()), balance=balance)
     if params is None:
         return None
     row = raw.one(_ENQUEUE_SQL, params)

@@ -137,6 +137,7 @@ class _Notice:
     payment: Payment
     notice: str  # payment_received, payment_reversed
     ts: Any
+    balance: int | None = None  # still due after this payment (the SMS states it)
 
 
 @dataclass
@@ -270,7 +271,8 @@ class Batch:
                                            _late_note(bill, biller, p, now), ts))
             self.entries.append(_Entry(bill, "payment", -pay.amount, pay,
                                        f"{p.channel} {p.txn_id}", ts))
-            self.notices.append(_Notice(biller, bill, pay, "payment_received", ts))
+            self.notices.append(_Notice(biller, bill, pay, "payment_received", ts,
+                                        d.sums.balance if d.sums is not None else None))
             self.posted.append((biller.code, pay))
             pay.paid_at = self.raw.ts(p.paid_at) if p.paid_at else pay.paid_at or ts
             pay.utr, pay.payer = p.utr or pay.utr, p.payer or pay.payer
@@ -338,7 +340,7 @@ class Batch:
         return payment_notice_row(n.biller, n.bill, notice=n.notice,
                                   dedupe_key=f"payment:{n.payment.id}:{what}",
                                   amount=n.payment.amount, receipt_no=n.payment.receipt_no,
-                                  ts=n.ts)
+                                  ts=n.ts, balance=n.balance)
 
     def final(self, res: PostingResult) -> PostingResult:
         """``res`` with the receipt number its payment has after :meth:`take_receipts`."""
