@@ -72,6 +72,11 @@ class Wording:
         return paid_via(r, words)
 
 
+def paid_at_text(r: ReceiptView) -> str:
+    """When it was paid, on the biller's clock (``2026-11-20 10:15``)."""
+    return r.biller.local(r.paid_at).strftime("%Y-%m-%d %H:%M") if r.paid_at else ""
+
+
 def paid_via(r: ReceiptView, words: dict[str, Any]) -> str:
     """``Counter (Cash)``, ``Online (UPI)``, ``অনলাইন (বিকাশ)``: where and how, in ``words``'
     language (the desk's texts)."""

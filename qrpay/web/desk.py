@@ -312,25 +312,26 @@ def _receipt(conn: Any, config: Config, sess: DeskSession, receipt_no: str
 
 @staff_page("cashier")
 async def receipt_page(request: Request, sess: DeskSession) -> Response:
-    from qrpay.desk.receipt import paid_via, qr_svg_data_uri
+    from qrpay.desk.receipt import paid_at_text, paid_via, qr_svg_data_uri
 
     receipt_no = request.path_params["receipt_no"]
     r = await in_read(request, _receipt, _config(request), sess, receipt_no)
     can_cancel = (sess.staff.has_role("supervisor") and r.in_force and r.shift_open
                   and r.mode in shift.MODES)
     lang, _ = _language(request, sess)
-    return render(request, "receipt.html", sess, r=r, paid_at=_local(r.biller, r.paid_at),
+    return render(request, "receipt.html", sess, r=r, paid_at=paid_at_text(r),
                   qr_src=qr_svg_data_uri(r.receipt_no), can_cancel=can_cancel,
                   method=paid_via(r, texts("desk", lang)))
 
 
 @staff_page("cashier")
 async def receipt_pdf(request: Request, sess: DeskSession) -> Response:
+    from qrpay.desk.receipt import paid_at_text
     from qrpay.desk.receipt import receipt_pdf as make_pdf
 
     receipt_no = request.path_params["receipt_no"]
     r = await in_read(request, _receipt, _config(request), sess, receipt_no)
-    pdf = await run_in_threadpool(make_pdf, r, _local(r.biller, r.paid_at))
+    pdf = await run_in_threadpool(make_pdf, r, paid_at_text(r))
     return Response(pdf, media_type="application/pdf", headers={
         "Cache-Control": "no-store",
         "Content-Disposition": f'inline; filename="receipt-{r.receipt_no}.pdf"'})

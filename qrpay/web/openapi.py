@@ -166,6 +166,15 @@ PATHS: dict[str, Any] = {
             "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
             "404": {"description": "Unknown bill or bad token.", "content": _HTML}},
     }},
+    "/b/{bill_no}/receipt/{receipt_no}.pdf": {"get": {
+        "summary": "The receipt of a payment on the bill (online or counter) as PDF",
+        "parameters": [_BILL_NO, {"name": "receipt_no", "in": "path", "required": True,
+                                  "schema": {"type": "string", "maxLength": 60}}, _TOKEN],
+        "responses": {"200": {"description": "PDF", "content": {
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+            "404": {"description": "Unknown bill or receipt, or bad token.",
+                    "content": _HTML}},
+    }},
     "/api/v1/scan": {"post": {
         "summary": "Resolve a scanned payload: bill, authenticity verdict and status",
         "security": [{"apiKey": []}],

@@ -220,6 +220,7 @@ def bill_context(request: Request, found: Found) -> dict[str, Any]:
         "channels": channel_list(biller, config) if biller.country == "BD" else [],
         "qr_url": f"{base}/qr.svg?t={token}" if amount > 0 else None,
         "pdf_url": f"{base}/bill.pdf?t={token}",
+        "receipt_urls": [(no, f"{base}/receipt/{no}.pdf?t={token}") for no in status.receipts],
         "other_langs": [(code, f"{base}?t={token}&lang={code}")
                         for code in offered if code != lang],
         "helpline": biller.helpline,
@@ -307,6 +308,30 @@ async def bill_pdf(request: Request) -> Response:
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 
+def render_receipt(store: Any, config: Config, receipt_no: str) -> bytes:
+    """A receipt of the bill (online or counter) as the desk prints it."""
+    from qrpay.desk.counter import receipt_view
+    from qrpay.desk.receipt import paid_at_text, receipt_pdf
+
+    with store.connect() as conn:
+        r = receipt_view(conn, config, receipt_no)
+    return receipt_pdf(r, paid_at_text(r))
+
+
+async def bill_receipt_pdf(request: Request) -> Response:
+    """The receipt PDF of a payment on this bill (the bill's token opens it; only
+    receipts still in force, as the bill page lists them)."""
+    found = load_with_token(request)
+    receipt_no = to_ascii(request.path_params["receipt_no"]).strip().upper()[:60]
+    if found is None or receipt_no not in found.status.receipts:
+        raise NotFound("no such receipt", code="unknown_receipt")
+    pdf = await run_in_threadpool(render_receipt, request.app.state.store,
+                                  request.app.state.config, receipt_no)
+    headers = dict(PRIVATE)
+    headers["Content-Disposition"] = f'inline; filename="receipt-{receipt_no}.pdf"'
+    return Response(pdf, media_type="application/pdf", headers=headers)
+
+
 def render_error_page(request: Request, status: int, code: str) -> str:
     config: Config | None = getattr(request.app.state, "config", None)
     lang = neutral_language(request, config) if config else "en"
@@ -322,4 +347,5 @@ ROUTES = [
     Route("/b/{bill_no}/qr.svg", bill_qr_svg, methods=["GET"]),
     Route("/b/{bill_no}/qr.png", bill_qr_png, methods=["GET"]),
     Route("/b/{bill_no}/bill.pdf", bill_pdf, methods=["GET"]),
+    Route("/b/{bill_no}/receipt/{receipt_no}.pdf", bill_receipt_pdf, methods=["GET"]),
 ]

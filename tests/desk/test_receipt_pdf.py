@@ -130,3 +130,23 @@ def test_marathi_name_extracts_exactly(store: Store, best_config: Config,
                   "412345678902")
     assert MARATHI in pdftotext(pdf, tmp_path)
     to_png(pdf, "receipt-online-mr")
+
+
+def test_consumer_downloads_the_online_receipt_from_the_bill_page(
+        store: Store, best_config: Config, app_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from qrpay.payload import bill_url
+
+    _online(store, best_config, "best", "B2611100000011", HINDI, "upi", "upi", "412345678903")
+    bill = make_bill("B2611100000011", name=HINDI, amount=123450, late_amount=None)
+    url = bill_url(bill, best_config.biller("best"), best_config, bill.amount)
+    page = app_client.get(url[url.index("/b/"):]).text
+    link = re.search(r'href="([^"]+\.pdf\?t=[^"]+)" class="receipt-pdf"', page)
+    assert link, "no receipt link on the bill page"
+    pdf = app_client.get(link.group(1).replace("&amp;", "&"))
+    assert pdf.status_code == 200
+    text = pdftotext(pdf.content, tmp_path)
+    assert HINDI in text and "ऑनलाइन (यूपीआई)" in text and "412345678903" in text
+    forged = link.group(1).split("?t=")[0] + "?t=x.y"
+    assert app_client.get(forged).status_code == 404
