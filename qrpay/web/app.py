@@ -104,6 +104,12 @@ def biller_routes() -> list[BaseRoute]:
     return list(BILLER_ROUTES)
 
 
+def admin_routes() -> list[BaseRoute]:
+    from qrpay.web.admin import ROUTES as ADMIN_ROUTES  # reports and recon (qrpay.web.admin)
+
+    return list(ADMIN_ROUTES)
+
+
 def static_dir() -> Path:
     return templates_dir() / "web" / "static"
 
@@ -115,6 +121,7 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Mount("/static/web", app=StaticFiles(directory=static_dir()), name="static-web"),
+        *admin_routes(),
         *desk_routes(),
         *biller_routes(),
     ]

@@ -222,6 +222,11 @@ PATHS: dict[str, Any] = {
         "responses": {"200": {"description": "OpenAPI 3.0 document.", "content": {
             "application/json": {"schema": {"type": "object"}}}}},
     }},
+    # the admin pages (qrpay.web.admin) live under /desk/admin, behind the desk's login
+    "/admin": {"get": {"summary": "Redirect to the admin pages (/desk/admin)",
+                       "responses": {"303": {"description": "To /desk/admin."}}}},
+    "/admin/recon": {"get": {"summary": "Redirect to the exceptions queue (/desk/admin/recon)",
+                             "responses": {"303": {"description": "To /desk/admin/recon."}}}},
 }
 
 # the biller API (qrpay.biller): its paths and schemas live beside its routes

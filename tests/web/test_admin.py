@@ -1,0 +1,103 @@
+"""The admin pages over HTTP (Starlette's test client): supervisors only, charts as SVG,
+exports, the exceptions queue's actions (audited, nothing deleted)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from qrpay.config import Config
+from qrpay.recon.queue import list_exceptions
+from qrpay.store import Store
+from qrpay.store.schema import payments, recon_actions, recon_exceptions
+from qrpay.web.app import create_app
+from tests.desk.conftest import PASSWORD, add_user, csrf_of
+from tests.recon.conftest import add_bill, pay
+
+
+@pytest.fixture
+def client(best_config: Config, store: Store):
+    app = create_app(best_config, store, start_sender=False)
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+
+
+def login(client: TestClient, username: str) -> None:
+    page = client.get("/desk/login")
+    r = client.post("/desk/login", data={"username": username, "password": PASSWORD,
+                                         "csrf": csrf_of(page.text)}, follow_redirects=False)
+    assert r.status_code == 303
+
+
+def test_cashier_cannot_open_admin_pages(client, store: Store) -> None:
+    add_user(store, "asha")
+    login(client, "asha")
+    for path in ("/desk/admin", "/desk/admin/recon", "/desk/admin/chart/per_day.svg",
+                 "/desk/admin/export.csv"):
+        r = client.get(path)
+        assert r.status_code == 403, path
+        assert "forbidden" in r.text
+
+
+def test_anonymous_is_sent_to_login(client) -> None:
+    r = client.get("/admin", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/desk/admin"
+    r = client.get("/desk/admin", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/desk/login"
+
+
+def test_supervisor_dashboard_chart_and_exports(client, store: Store,
+                                                best_config: Config) -> None:
+    add_user(store, "sunil", role="supervisor")
+    add_bill(store, "B2611A00000001")
+    now = dt.datetime.now(dt.UTC)
+    pay(store, best_config, "razorpay", "pay_1", "B2611A00000001", 123450, now=now)
+    login(client, "sunil")
+    period = best_config.billers["best"].today().strftime("%Y-%m")
+    r = client.get(f"/desk/admin?period={period}&lang=en")
+    assert r.status_code == 200
+    assert 'id="month-amount">₹ 1,234.50' in r.text
+    svg = client.get(f"/desk/admin/chart/per_day.svg?period={period}&lang=hi")
+    assert svg.status_code == 200 and svg.text.startswith("<svg")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    csv = client.get(f"/desk/admin/export.csv?period={period}&by=channel")
+    assert csv.status_code == 200 and "razorpay,1,1234.50" in csv.text
+    assert client.get(f"/desk/admin/export.pdf?period={period}").content.startswith(b"%PDF")
+    assert client.get(f"/desk/admin/export.xlsx?period={period}").content[:2] == b"PK"
+    assert client.get("/desk/admin?period=2026-13").status_code == 422
+
+
+def test_exception_actions_are_audited(client, store: Store, best_config: Config) -> None:
+    add_user(store, "sunil", role="supervisor")
+    add_bill(store, "B2611B00000001")
+    now = dt.datetime.now(dt.UTC)
+    with store.begin() as conn:
+        conn.execute(recon_exceptions.insert().values(
+            outcome="suspense", channel="razorpay", txn_id="pay_x", bill_no=None,
+            amount=123450, detail=json.dumps({"message": "no bill"}), suggested="post",
+            state="open", opened_at=now))
+    login(client, "sunil")
+    page = client.get("/desk/admin/recon")
+    assert page.status_code == 200 and "pay_x" in page.text
+    exc_id = list_exceptions(store.engine.connect())[0].id
+    no_csrf = client.post(f"/desk/admin/recon/{exc_id}", data={"action": "link",
+                                                              "reason": "x"})
+    assert no_csrf.status_code == 403
+    r = client.post(f"/desk/admin/recon/{exc_id}", data={
+        "csrf": csrf_of(page.text), "action": "link", "bill_no": "B2611B00000001",
+        "reason": "consumer sent the receipt"}, follow_redirects=False)
+    assert r.status_code == 303
+    with store.connect() as conn:
+        exc = conn.execute(select(recon_exceptions)).one()
+        action = conn.execute(select(recon_actions)).one()
+        paid = conn.execute(select(payments)).one()
+    assert exc.state == "closed" and exc.closed_by == "sunil"
+    assert (action.action, action.actor) == ("link", "sunil")
+    assert (paid.txn_id, paid.bill_no, paid.status) == ("pay_x", "B2611B00000001", "success")
+    again = client.post(f"/desk/admin/recon/{exc_id}", data={
+        "csrf": csrf_of(page.text), "action": "write_off", "reason": "x"})
+    assert again.status_code == 409  # closed: nothing happens twice
