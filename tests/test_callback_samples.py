@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
+from qrpay.channels import handle_callback
 from qrpay.cli import main
 from qrpay.commands.callback import signature_headers
 from qrpay.config import load_config
 from qrpay.importer import import_bills
-from qrpay.payments.callbacks import handle_callback
 from tests.conftest import SAMPLES
 
 CALLBACKS = SAMPLES / "callbacks"

@@ -1,11 +1,12 @@
-"""Payment callbacks, framework-free: ``handle_callback(store, config, channel, headers,
-raw_body, remote) -> CallbackResult(status, body)`` for one, and :class:`CallbackWriter`
-(group commit, :mod:`qrpay.payments.groupcommit`) for a server.  The web layer only
-passes the raw request through and writes the answer.
+"""Payment callbacks, framework-free, as payments sees them: already verified and parsed.
+:func:`process` stores and posts a batch of them; :class:`CallbackWriter` (group commit,
+:mod:`qrpay.payments.groupcommit`) does it for a server.
 
-A callback is first verified on its raw bytes and parsed by its channel's module
-(``qrpay.channels.check_callback``, CPU only, nothing stored yet; with the writer in the
-submitting thread), then handed to the group-commit writer as a
+A callback is first verified on its raw bytes and parsed by its channel's module, above
+payments (``qrpay.channels.check``/``check_callback``, CPU only, nothing stored yet; with
+the writer in the submitting thread; ``qrpay.channels.handle_callback(store, config,
+channel, headers, raw_body, remote) -> CallbackResult(status, body)`` does it all for
+one callback), then handed to the group-commit writer as a
 :class:`~qrpay.payments.events.CheckedCallback`, which stores it as received, posts it
 and answers after commit (see :mod:`qrpay.payments.groupcommit` for the steps and what
 happens when a transaction fails).
@@ -28,7 +29,6 @@ from typing import Any
 
 from qrpay.clock import utcnow
 from qrpay.config import Config
-from qrpay.errors import PaymentError
 from qrpay.payments.events import CheckedCallback, lower_headers
 from qrpay.payments.groupcommit import (
     DROP_HEADERS,
@@ -42,23 +42,8 @@ from qrpay.payments.groupcommit import (
 )
 from qrpay.store import Store
 
-__all__ = ["DROP_HEADERS", "MAX_BATCH", "MAX_BODY", "CallbackResult", "CallbackWriter",
-           "Item", "Received", "check", "handle_callback", "item_for", "process",
-           "status_for"]
-
-MAX_BODY = 64 * 1024
-
-
-def check(config: Config, received: Received) -> CheckedCallback:
-    """Verify and parse a callback as received (no store access, never raises)."""
-    if len(received.body) > MAX_BODY:
-        return CheckedCallback(None, PaymentError("callback body too large",
-                                                  code="body_too_large"))
-    # the channel modules sit above payments: until the web layer calls them itself
-    from qrpay.channels import check_callback
-
-    return check_callback(config, received.channel, received.headers, received.body,
-                          received.now.timestamp())
+__all__ = ["DROP_HEADERS", "MAX_BATCH", "CallbackResult", "CallbackWriter", "Item",
+           "Received", "process", "received_of", "status_for"]
 
 
 def received_of(channel: str, headers: Mapping[str, str], raw_body: bytes,
@@ -66,42 +51,17 @@ def received_of(channel: str, headers: Mapping[str, str], raw_body: bytes,
     return Received(channel, lower_headers(headers), raw_body, remote, now or utcnow())
 
 
-def item_for(config: Config, channel: str, headers: Mapping[str, str], raw_body: bytes,
-             remote: str | None, now: dt.datetime | None = None) -> Item:
-    """A received callback, verified and parsed, ready for :func:`process`."""
-    received = received_of(channel, headers, raw_body, remote, now)
-    return Item(received, check(config, received))
-
-
-def handle_callback(store: Store, config: Config, channel: str, headers: Mapping[str, str],
-                    raw_body: bytes, remote: str | None, now: dt.datetime | None = None
-                    ) -> CallbackResult:
-    """Store, verify, parse and post one callback (a batch of one)."""
-    item = item_for(config, channel, headers, raw_body, remote, now)
-    process(store, config, [item])
-    return item.future.result()
-
-
 class CallbackWriter:
-    """A process's group-commit writer with today's raw-request ``submit``.
-
-    ``submit(channel, headers, raw_body, remote)`` verifies and parses in the caller's
-    thread and queues the callback; ``submit_checked(received, checked)`` queues one
-    already verified and parsed above payments.  Both return a future that completes
-    only after the callback's transaction committed (or with the exception that made it
-    fail)."""
+    """A process's group-commit writer: ``submit_checked(received, checked)`` queues a
+    callback verified and parsed above payments (``qrpay.channels.submit`` does both) and
+    returns a future that completes only after the callback's transaction committed (or
+    with the exception that made it fail)."""
 
     def __init__(self, store: Store, config: Config, *,
                  lock: Callable[[], AbstractContextManager[Any]] | None = None,
                  max_batch: int = MAX_BATCH) -> None:
-        self._config = config
+        self.config = config
         self._writer = GroupCommitWriter(store, config, lock=lock, max_batch=max_batch)
-
-    def submit(self, channel: str, headers: Mapping[str, str], raw_body: bytes,
-               remote: str | None, now: dt.datetime | None = None
-               ) -> Future[CallbackResult]:
-        received = received_of(channel, headers, raw_body, remote, now)
-        return self._writer.submit(received, check(self._config, received))
 
     def submit_checked(self, received: Received, checked: CheckedCallback
                        ) -> Future[CallbackResult]:

@@ -2,7 +2,7 @@
 
 The resolver and the bill look-up need ``Authorization: Bearer <API key>`` (made with
 ``qrpay apikey create``).  Callbacks are authenticated by their signature instead, which
-``qrpay.payments.callbacks.handle_callback`` checks on the raw body bytes.
+``qrpay.channels.check`` checks on the raw body bytes.
 """
 
 from __future__ import annotations
@@ -131,11 +131,13 @@ async def callback(request: Request) -> Response:
     Posted by the process's group-commit writer (``qrpay.web.gate.callback_writer``); the
     answer comes back only after the callback's transaction committed."""
     raw = await read_body(request, MAX_CALLBACK_BODY)
+    from qrpay.channels import submit
     from qrpay.web.gate import callback_writer
 
     remote = request.client.host if request.client else None
-    future = callback_writer(request.app.state).submit(
-        request.path_params["channel"], dict(request.headers), raw, remote)
+    state = request.app.state
+    future = submit(callback_writer(state), state.config, request.path_params["channel"],
+                    dict(request.headers), raw, remote)
     result = await asyncio.wrap_future(future)
     return JSONResponse(result.body, status_code=result.status)
 

@@ -11,12 +11,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from qrpay.bills import find_bill
-from qrpay.channels import callback_format
+from qrpay.channels import callback_format, handle_callback
 from qrpay.channels.generic import sign as generic_sign
 from qrpay.channels.phonepe import x_verify
 from qrpay.channels.razorpay import sign as razorpay_sign
 from qrpay.config import Config
-from qrpay.payments.callbacks import handle_callback
 from qrpay.payments.ledger import bill_status
 from qrpay.store import Store
 from qrpay.store.schema import callbacks, ledger

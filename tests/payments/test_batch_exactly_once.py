@@ -9,10 +9,11 @@ import json
 
 from sqlalchemy import func, select
 
+from qrpay.channels import handle_callback, item_for
+from qrpay.channels.generic import sign
+from qrpay.channels.razorpay import sign as razorpay_sign
 from qrpay.config import Config
-from qrpay.payments.adapters.generic import sign
-from qrpay.payments.adapters.razorpay import sign as razorpay_sign
-from qrpay.payments.callbacks import CallbackResult, Item, handle_callback, item_for, process
+from qrpay.payments.callbacks import CallbackResult, Item, process
 from qrpay.store import Store
 from qrpay.store.schema import callbacks, ledger, outbox, payments, receipt_counters
 

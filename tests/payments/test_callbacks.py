@@ -8,9 +8,10 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from qrpay import channels
+from qrpay.channels import handle_callback
 from qrpay.channels.generic import sign
 from qrpay.config import Config
-from qrpay.payments.callbacks import handle_callback
 from qrpay.store import Store, open_store
 from qrpay.store.schema import callbacks, ledger, outbox, payments
 
@@ -250,7 +251,7 @@ def test_group_commit_posts_a_batch_and_one_failure_rolls_back_only_itself(
 
     def submit(raw: bytes):  # type: ignore[no-untyped-def]
         hdrs = {"X-Qrpay-Signature": sign(SECRET, raw, T)}
-        return writer.submit("upi", hdrs, raw, "127.0.0.1", now=NOW)
+        return channels.submit(writer, best_config, "upi", hdrs, raw, "127.0.0.1", now=NOW)
 
     with gate:  # the first batch waits here; the next three queue up behind it
         first = submit(body(txn_id="G0", amount="100.00"))
@@ -273,8 +274,9 @@ def test_group_commit_posts_a_batch_and_one_failure_rolls_back_only_itself(
 
 
 def _writer_submit(writer, raw: bytes):  # type: ignore[no-untyped-def]
-    return writer.submit("upi", {"X-Qrpay-Signature": sign(SECRET, raw, T)}, raw,
-                         "127.0.0.1", now=NOW)
+    return channels.submit(writer, writer.config, "upi",
+                           {"X-Qrpay-Signature": sign(SECRET, raw, T)}, raw, "127.0.0.1",
+                           now=NOW)
 
 
 def test_two_payments_of_one_bill_in_one_batch_see_each_other(store: Store,

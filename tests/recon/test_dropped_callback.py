@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from qrpay.channels import handle_callback
 from qrpay.config import Config
 from qrpay.payments.adapters.razorpay import sign
-from qrpay.payments.callbacks import handle_callback
 from qrpay.recon.importer import import_settlement
 from qrpay.store import Store
 from qrpay.store.schema import ledger, outbox, payments, recon_lines
