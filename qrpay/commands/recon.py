@@ -130,3 +130,28 @@ def resolve_cmd(args: argparse.Namespace, ctx: Any) -> int:
                    reason=args.reason, bill_no=args.bill)
     print(f"exception {args.exception_id}: {done}", file=ctx.out)
     return 0
+
+
+def periodic_pass(store: Any, config: Any) -> str:
+    """One pass of the worker's periodic recon work: fold the ledger into the daily
+    totals, then ask the channels' status APIs about pending payments."""
+    from qrpay.recon.poll import poll_channels
+    from qrpay.reports.rollup import catch_up
+
+    moved = catch_up(store, config)
+    polled = poll_channels(store, config)
+    return f"rollup +{moved} ledger ids; poll {polled.summary()}"
+
+
+def run_periodic(store: Any, config: Any, stop: Any, interval: float) -> None:
+    """Until ``stop`` is set: :func:`periodic_pass` every ``interval`` seconds (errors are
+    logged and the loop goes on)."""
+    import logging
+
+    log = logging.getLogger("qrpay.recon")
+    while not stop.is_set():
+        try:
+            log.info(periodic_pass(store, config))
+        except Exception:  # keep the worker alive; the next pass retries
+            log.exception("periodic recon pass failed")
+        stop.wait(interval)

@@ -25,6 +25,9 @@ def register(sub: Any) -> None:
     w.add_argument("--interval", type=float, default=1.0,
                    help="seconds between looks at the outbox when it is empty")
     w.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+    w.add_argument("--recon-interval", type=float, default=60.0,
+                   help="seconds between rollups of the daily totals and status polls "
+                        "(0: none)")
     w.set_defaults(func=worker)
 
     k = sub.add_parser("apikey", help="API keys for the scan resolver")
@@ -57,6 +60,10 @@ def worker(args: argparse.Namespace, ctx: Any) -> int:
     if args.once:
         report = notify.deliver_due(store, config)
         print(f"outbox: {report}", file=ctx.out)
+        if args.recon_interval > 0:
+            from qrpay.commands.recon import periodic_pass
+
+            print(periodic_pass(store, config), file=ctx.out)
         return 0
     stop = threading.Event()
 
@@ -67,6 +74,11 @@ def worker(args: argparse.Namespace, ctx: Any) -> int:
     signal.signal(signal.SIGINT, on_signal)
     print(f"qrpay worker: SMS sender running (provider {config.sms_provider}); "
           "Ctrl-C to stop", file=ctx.out, flush=True)
+    if args.recon_interval > 0:  # daily totals for the reports, status polling
+        from qrpay.commands.recon import run_periodic
+
+        threading.Thread(target=run_periodic, name="qrpay-recon", daemon=True,
+                         args=(store, config, stop, args.recon_interval)).start()
     notify.run_worker(store, config, stop, args.interval)
     return 0
 

@@ -24,6 +24,8 @@ OUTCOMES = (
     "already_settled",  # a second line for a payment already settled
     "ignored",          # not a payment outcome (failed attempt, adjustment row)
     "settlement_mismatch",  # net settled != gross - fee - tax for a settlement id
+    "stuck_pending",    # the status API still says pending after the channel's give-up time
 )
 EXCEPTION_OUTCOMES = ("not_settled", "amount_mismatch", "duplicate_payment",
-                      "partial_refund", "superseded", "suspense", "settlement_mismatch")
+                      "partial_refund", "superseded", "suspense", "settlement_mismatch",
+                      "stuck_pending")

@@ -63,3 +63,14 @@ def test_arrears_and_consumers(paid, capsys, tmp_path) -> None:
     assert main(paid + ["report", "consumers", "--lang", "hi"]) == 0
     out = capsys.readouterr().out
     assert "उपभोक्ता" in out and "कुल" in out
+
+
+def test_worker_once_rolls_the_daily_totals_up(paid, capsys, store) -> None:
+    from sqlalchemy import func, select
+
+    from qrpay.store.schema import daily_totals
+
+    assert main(paid + ["worker", "--once"]) == 0
+    assert "rollup +" in capsys.readouterr().out
+    with store.connect() as conn:
+        assert conn.execute(select(func.sum(daily_totals.c.amount))).scalar() == 269500
