@@ -138,12 +138,11 @@ def parse_when(text: str, field: str, tz: dt.tzinfo = dt.UTC) -> dt.datetime:
 
 
 def audit_cmd(args: argparse.Namespace, ctx: Any) -> int:
-    from zoneinfo import ZoneInfo
-
+    from qrpay.clock import zone
     from qrpay.desk import audit
     from qrpay.errors import ValidationError
 
-    tz = ZoneInfo(ctx.config.default_biller.timezone)
+    tz = zone(ctx.config.default_biller.timezone)
     if args.action and args.action not in audit.ACTIONS:
         raise ValidationError(f"unknown action {args.action!r}; known: "
                               f"{', '.join(sorted(audit.ACTIONS))}", code="unknown_action",

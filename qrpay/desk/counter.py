@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from qrpay.bills import Bill, find_bill, get_bill
+from qrpay.clock import aware
 from qrpay.config import Biller, Config
 from qrpay.desk.lookup import find_bills, looks_typed
 from qrpay.desk.shift import COUNTER_CHANNEL, MODES, lock_shift
@@ -381,9 +382,7 @@ def receipt_view(conn: Connection, config: Config, receipt_no: str) -> ReceiptVi
 
     notes = [e.note for e in bill_entries(conn, m["bill_no"])
              if e.kind == "cancel" and e.payment_id == m["id"]]
-    paid_at = m["paid_at"]
-    if paid_at is not None and paid_at.tzinfo is None:
-        paid_at = paid_at.replace(tzinfo=dt.UTC)
+    paid_at = aware(m["paid_at"])
     return ReceiptView(
         receipt_no=receipt_no, bill=get_bill(conn, m["bill_no"]),
         biller=config.biller(m["biller"]), amount=m["amount"], mode=m["mode"] or m["channel"],

@@ -38,6 +38,7 @@ from sqlalchemy import Connection
 from qrpay.biller import core, wire, wording
 from qrpay.biller.lookup import Identifier
 from qrpay.biller.service import Answer, Context, Op, Request
+from qrpay.clock import aware, utcnow
 from qrpay.errors import NotFound, PaymentError, QrpayError, ValidationError
 from qrpay.money import to_decimal_str
 from qrpay.payments.ledger import bill_status
@@ -84,7 +85,7 @@ def refusal(exc: QrpayError) -> Answer:
         code = "underPaymentNotAllowed"
     body: dict[str, Any] = {"errorCategory": category, "errorCode": code,
                             "errorDescription": exc.message if status < 500 else
-                            "internal error", "errorDateTime": _stamp(dt.datetime.now(dt.UTC))}
+                            "internal error", "errorDateTime": _stamp(utcnow())}
     if exc.field:
         body["errorParameters"] = [{"key": "field", "value": exc.field},
                                    {"key": "reason", "value": exc.code}]
@@ -246,8 +247,7 @@ def list_payments(conn: Connection, ctx: Context, req: Request) -> Answer:
         if p.channel == ctx.channel:
             item["requestingOrganisationTransactionReference"] = p.txn_id
         if p.paid_at is not None:
-            item["creationDate"] = _stamp(p.paid_at if p.paid_at.tzinfo else
-                                          p.paid_at.replace(tzinfo=dt.UTC))
+            item["creationDate"] = _stamp(aware(p.paid_at))
         rows.append(item)
     return _paged(rows, req)
 
