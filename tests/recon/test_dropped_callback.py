@@ -10,8 +10,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from qrpay.channels import handle_callback
+from qrpay.channels.razorpay import sign
 from qrpay.config import Config
-from qrpay.payments.adapters.razorpay import sign
 from qrpay.recon.importer import import_settlement
 from qrpay.store import Store
 from qrpay.store.schema import ledger, outbox, payments, recon_lines

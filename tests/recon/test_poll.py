@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from qrpay.channels import handle_callback
+from qrpay.channels.razorpay import sign
 from qrpay.config import Config
-from qrpay.payments.adapters.razorpay import sign
-from qrpay.payments.callbacks import handle_callback
 from qrpay.recon.poll import poll_channels
 from qrpay.store import Store
 from qrpay.store.schema import ledger, outbox, payments, recon_exceptions
