@@ -19,11 +19,15 @@ from qrpay.notify.messages import payment_context, render_sms, sms_amount, sms_l
 from qrpay.store import utcnow
 from qrpay.store.raw import Raw
 
-_ENQUEUE_SQL = (
-    "INSERT INTO outbox (kind, dedupe_key, biller, recipient, language, template, "
-    "template_id, body, encoding, segments, status, attempts, next_attempt_at, last_error, "
-    "created_at) VALUES ('sms', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) "
-    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id")
+
+def _enqueue_sql(*, returning: bool) -> str:
+    return ("INSERT INTO outbox (kind, dedupe_key, biller, recipient, language, template, "
+            "template_id, body, encoding, segments, status, attempts, next_attempt_at, "
+            "last_error, created_at) VALUES ('sms', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) "
+            "ON CONFLICT (dedupe_key) DO NOTHING" + (" RETURNING id" if returning else ""))
+
+
+_ENQUEUE_SQL = _enqueue_sql(returning=True)
 
 
 def normalise_msisdn(mobile: str | None, country: str) -> str | None:
@@ -74,7 +78,7 @@ def payment_notice_row(biller: Biller, bill: Bill, *, notice: str, dedupe_key: s
             sms.encoding, sms.segments, "pending", ts, None, ts)
 
 
-ENQUEUE_MANY_SQL = _ENQUEUE_SQL.removesuffix(" RETURNING id")
+ENQUEUE_MANY_SQL = _enqueue_sql(returning=False)
 
 
 def enqueue_payment_notice(conn: Connection, biller: Biller, bill: Bill, *, notice: str,

@@ -32,13 +32,19 @@ from qrpay.store.types import as_utc
 BILL_COLUMNS = ("bill_no", "biller", "account_no", "name", "period", "amount", "due_date",
                 "late_amount", "arrears", "mobile", "category", "area", "units", "address",
                 "language", "meter_no", "history", "charges")
-# One row per ledger entry of the bill (a handful), summed here: about half the cost of
-# letting SQLite GROUP BY for a single bill.
-_BILL_SQL = (f"SELECT {', '.join('b.' + c for c in BILL_COLUMNS)}, l.kind, l.amount\n"
-             "FROM bills b LEFT JOIN ledger l ON l.bill_no = b.bill_no\n"
-             "WHERE b.bill_no = {p}")
-_PAYMENTS_SQL = ("SELECT receipt_no, channel, txn_id, amount, status, paid_at FROM payments "
-                 "WHERE bill_no = {p} AND receipt_no IS NOT NULL ORDER BY id")
+
+
+def _bill_sql(mark: str) -> str:
+    """One row per ledger entry of the bill (a handful), summed here: about half the
+    cost of letting SQLite GROUP BY for a single bill."""
+    return (f"SELECT {', '.join('b.' + c for c in BILL_COLUMNS)}, l.kind, l.amount\n"
+            "FROM bills b LEFT JOIN ledger l ON l.bill_no = b.bill_no\n"
+            f"WHERE b.bill_no = {mark}")
+
+
+def _payments_sql(mark: str) -> str:
+    return ("SELECT receipt_no, channel, txn_id, amount, status, paid_at FROM payments "
+            f"WHERE bill_no = {mark} AND receipt_no IS NOT NULL ORDER BY id")
 
 
 class _Row:
@@ -68,8 +74,8 @@ class Reader:
         self.store = store
         self.config = config
         mark = "?" if store.engine.dialect.paramstyle == "qmark" else "%s"
-        self.bill_sql = _BILL_SQL.replace("{p}", mark)
-        self.payments_sql = _PAYMENTS_SQL.replace("{p}", mark)
+        self.bill_sql = _bill_sql(mark)
+        self.payments_sql = _payments_sql(mark)
         self._local = threading.local()
 
     def _connection(self) -> Any:
