@@ -57,9 +57,12 @@ class BillerDialect(Protocol):
 
 
 class SettlementFormat(Protocol):
-    """A channel's settlement or collection-report file format.
+    """A channel's settlement or collection-report file format: a
+    :class:`qrpay.recon.formats.ColumnMap` (which column holds each field, the amount
+    unit, how a row's type reads), found by ``qrpay.recon.formats.built_in(name)``."""
 
-    Placeholder: the recon engineer (issue 13) gives it its methods."""
+    @property
+    def name(self) -> str: ...
 
 
 @dataclass(frozen=True)

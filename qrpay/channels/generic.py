@@ -27,6 +27,7 @@ from qrpay.errors import AuthError, ValidationError
 from qrpay.money import parse_amount
 from qrpay.payments.events import ParsedCallback
 from qrpay.payments.posting import PaymentIn
+from qrpay.recon.formats import ColumnMap, cols
 
 HEADER = "x-qrpay-signature"
 TOLERANCE = 300
@@ -116,4 +117,17 @@ class GenericCallbacks:
         return {"X-Qrpay-Signature": sign(secret, body, int(now))}
 
 
-CHANNEL = Channel(name="generic", title="qrpay signed callback", callback=GenericCallbacks())
+#: The documented wallet settlement format (bKash, Rocket, Nagad... MIS files); amounts as
+#: decimal strings in major units (see :mod:`qrpay.recon.formats`).
+SETTLEMENT = ColumnMap(
+    name="generic", unit="major",
+    columns=cols(txn_id="txn_id", bill_no="bill_no", utr="utr", amount="amount",
+                 fee="fee", tax="tax", net="net", settlement_id="settlement_id",
+                 settled_on="settled_on", paid_at="paid_at", mode="mode",
+                 refund_id="refund_id", kind="status"),
+    kinds={"success": "payment", "settled": "payment", "refund": "refund",
+           "reversed": "refund", "failed": "other", "pending": "other"},
+    default_kind="other")
+
+CHANNEL = Channel(name="generic", title="qrpay signed callback and settlement file",
+                  callback=GenericCallbacks(), settlement=SETTLEMENT)

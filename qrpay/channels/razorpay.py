@@ -46,6 +46,7 @@ from qrpay.errors import AuthError, ValidationError
 from qrpay.money import to_decimal_str
 from qrpay.payments.events import ParsedCallback
 from qrpay.payments.posting import PaymentIn
+from qrpay.recon.formats import ColumnMap, cols
 
 HEADER = "x-razorpay-signature"
 EVENTS = {"payment.captured": "success", "payment.failed": "failed",
@@ -90,7 +91,21 @@ class RazorpayCallbacks:
         return {"X-Razorpay-Signature": sign(secret, body)}
 
 
-CHANNEL = Channel(name="razorpay", title="Razorpay", callback=RazorpayCallbacks())
+#: Razorpay settlement recon items (``GET /v1/settlements/recon/combined`` rows or its CSV
+#: export); amounts in paise; the bill is ``order_receipt``; a row counts only when
+#: ``settled`` is true (see :mod:`qrpay.recon.formats`).
+SETTLEMENT = ColumnMap(
+    name="razorpay", unit="minor",
+    columns=cols(txn_id=("payment_id", "entity_id"), refund_id="entity_id",
+                 bill_no=("order_receipt", "notes.bill_no"), utr="settlement_utr",
+                 amount="amount", fee="fee", tax="tax", net="credit", net_debit="debit",
+                 settlement_id="settlement_id", settled_on="settled_at",
+                 paid_at="created_at", mode="method", kind="type", settled="settled"),
+    kinds={"payment": "payment", "refund": "refund"}, default_kind="other",
+    settled_values=frozenset({"true", "1", "yes"}))
+
+CHANNEL = Channel(name="razorpay", title="Razorpay", callback=RazorpayCallbacks(),
+                  settlement=SETTLEMENT)
 
 
 def _entity(data: dict[str, Any], name: str) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 A map says which column holds each field (a list of candidates: the first non-empty one
 wins), whether amounts are in minor units (Razorpay's recon API: paise) or major units
 (decimal rupees/taka), and how a row's type column reads as ``payment``, ``refund`` or
-``other``.  Built in:
+``other``.  Built in (each in its channel's module, ``qrpay/channels/<name>.py``, as
+``CHANNEL.settlement``; a new format is a new channel file):
 
 ``razorpay``  Razorpay settlement recon items (``GET /v1/settlements/recon/combined``
               rows or its CSV export): ``entity_id, type (payment|refund|adjustment),
@@ -44,6 +45,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from qrpay import channels
 from qrpay.config import Channel
 from qrpay.digits import to_ascii
 from qrpay.errors import ConfigError, ValidationError
@@ -89,41 +91,22 @@ class Line:
     settled: bool = True
 
 
-def _cols(**kw: str | tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+def cols(**kw: str | tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Column candidates per field: a name or a tuple of names (for a channel's map)."""
     return {k: (v,) if isinstance(v, str) else v for k, v in kw.items()}
 
 
-BUILT_IN: dict[str, ColumnMap] = {
-    "razorpay": ColumnMap(
-        name="razorpay", unit="minor",
-        columns=_cols(txn_id=("payment_id", "entity_id"), refund_id="entity_id",
-                      bill_no=("order_receipt", "notes.bill_no"), utr="settlement_utr",
-                      amount="amount", fee="fee", tax="tax", net="credit", net_debit="debit",
-                      settlement_id="settlement_id", settled_on="settled_at",
-                      paid_at="created_at", mode="method", kind="type", settled="settled"),
-        kinds={"payment": "payment", "refund": "refund"}, default_kind="other",
-        settled_values=frozenset({"true", "1", "yes"})),
-    "cashfree": ColumnMap(
-        name="cashfree", unit="major",
-        columns=_cols(txn_id="cf_payment_id", bill_no="order_id",
-                      utr=("payment_utr", "settlement_utr"), amount="event_amount",
-                      fee="payment_service_charge", tax="payment_service_tax",
-                      net="event_settlement_amount",
-                      settlement_id=("cf_settlement_id", "settlement_id"),
-                      settled_on="settlement_date", paid_at=("payment_time", "event_time"),
-                      mode=("payment_group", "payment_mode"), refund_id="refund_id",
-                      kind="event_type"),
-        kinds={"payment": "payment", "refund": "refund"}, default_kind="other"),
-    "generic": ColumnMap(
-        name="generic", unit="major",
-        columns=_cols(txn_id="txn_id", bill_no="bill_no", utr="utr", amount="amount",
-                      fee="fee", tax="tax", net="net", settlement_id="settlement_id",
-                      settled_on="settled_on", paid_at="paid_at", mode="mode",
-                      refund_id="refund_id", kind="status"),
-        kinds={"success": "payment", "settled": "payment", "refund": "refund",
-               "reversed": "refund", "failed": "other", "pending": "other"},
-        default_kind="other"),
-}
+def built_in(name: str) -> ColumnMap | None:
+    """The settlement map of the channel module ``qrpay/channels/<name>.py`` (its
+    ``CHANNEL.settlement``), or None."""
+    if name not in channels.names():
+        return None
+    found = channels.get(name).settlement
+    return found if isinstance(found, ColumnMap) else None
+
+
+def built_in_names() -> list[str]:
+    return [c.name for c in channels.all_channels() if isinstance(c.settlement, ColumnMap)]
 
 
 def column_map(channel: Channel, format_name: str | None = None) -> ColumnMap:
@@ -134,11 +117,12 @@ def column_map(channel: Channel, format_name: str | None = None) -> ColumnMap:
         raise ConfigError(f"channels.{channel.name}.settlement must be a table",
                           code="bad_value", field="settlement")
     name = format_name or str(raw.get("format") or (
-        channel.adapter if channel.adapter in BUILT_IN else "generic"))
-    if name not in BUILT_IN:
-        raise ConfigError(f"unknown settlement format {name!r}; known: {', '.join(BUILT_IN)}",
-                          code="unknown_format", field="format")
-    base = BUILT_IN[name]
+        channel.adapter if built_in(channel.adapter) is not None else "generic"))
+    base = built_in(name)
+    if base is None:
+        raise ConfigError(f"unknown settlement format {name!r}; known: "
+                          f"{', '.join(built_in_names())}", code="unknown_format",
+                          field="format")
     columns = dict(base.columns)
     for key, value in (raw.get("columns") or {}).items():
         if key not in FIELDS:
