@@ -28,7 +28,7 @@ from qrpay.biller.policy import ChannelApi, api_profile
 from qrpay.biller.writer import writer_for
 from qrpay.clock import utcnow
 from qrpay.config import Config
-from qrpay.errors import AuthError, NotFound, QrpayError
+from qrpay.errors import AuthError, NotFound, QrpayError, ValidationError
 from qrpay.store import Store
 
 log = logging.getLogger("qrpay.biller")
@@ -43,6 +43,7 @@ class Request:
     fields: Mapping[str, Any]
     remote: str | None = None
     path: Mapping[str, str] = field(default_factory=dict)
+    malformed: bool = False  # the body could not be parsed (``fields`` is then empty)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,8 @@ def handle(store: Store, config: Config, channel: str, op_name: str, req: Reques
         except AuthError:
             guard.record_failure(store, channel, now)
             raise
+        if req.malformed:
+            raise ValidationError("the body is not JSON or a form", code="malformed_request")
         ctx = Context(config=config, channel=channel, allowed=cred.billers, now=now)
         return _run(store, ctx, op_name, op, req)
     except QrpayError as exc:

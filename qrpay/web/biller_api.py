@@ -100,8 +100,13 @@ async def biller_api(request: Request, suffix: str) -> Response:
         await asyncio.sleep(delay)
     raw = await read_body(request, MAX_BODY)
     query = dict(request.query_params) if request.method == "GET" else {}
-    fields = {**query, **await _fields(request, raw)}
+    try:
+        fields: dict[str, Any] = {**query, **await _fields(request, raw)}
+        malformed = False
+    except ValidationError:  # answered in the channel's own words, and journalled
+        fields, malformed = query, True
     req = service.Request(body=raw, headers=dict(request.headers), fields=fields,
+                          malformed=malformed,
                           remote=request.client.host if request.client else None,
                           path=params)
     answer, body = await run_in_threadpool(service.handle, store, config, channel, op, req)

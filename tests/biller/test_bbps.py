@@ -158,3 +158,17 @@ def test_after_the_cutoff_fetch_says_no_outstanding_and_receipt_bill_expired(
     assert body["billFetchStatus"] == "NO_OUTSTANDING"
     r = receipt(client, bill.bill_no, 193286, "CUT1")
     assert r.status_code == 400 and r.json()["error"]["code"] == "bill-expired"
+
+
+def test_malformed_body_is_answered_in_setu_words_and_journalled(client: TestClient,
+                                                                  store: Store) -> None:
+    r = client.post("/api/v1/biller/bbps/bills/fetch", headers={**AUTH,
+                    "content-type": "application/json"}, content=b"{not json")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "malformed-request"
+    from qrpay.biller.journal import journal_for
+    from qrpay.store.schema import channel_requests
+
+    journal_for(store).flush()
+    with store.connect() as conn:
+        rows = conn.execute(select(channel_requests.c.body, channel_requests.c.outcome)).all()
+    assert [(bytes(r.body), r.outcome) for r in rows] == [(b"{not json", "malformed_request")]
