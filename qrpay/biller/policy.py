@@ -176,3 +176,10 @@ def api_profile(config: Config) -> ApiProfile:
     profile = _parse(config)
     _CACHE[id(config)] = (config, profile)
     return profile
+
+
+def password_variables(config: Config) -> list[str]:
+    """The environment variables holding the biller-API passwords this profile needs
+    (for a start-up check of the secrets)."""
+    return sorted({cred.password_env for api in api_profile(config).channels.values()
+                   for cred in api.credentials})

@@ -74,3 +74,12 @@ def test_credentials_compare_every_entry_and_need_a_password(breb: Config) -> No
             assert exc.code == "bad_credentials"
         else:
             raise AssertionError((user, pw))
+
+
+def test_password_variables_lists_every_credential(breb: Config) -> None:
+    from qrpay.biller.policy import password_variables
+
+    assert password_variables(breb) == [
+        "QRPAY_CHANNEL_PASSWORD_BBPS", "QRPAY_CHANNEL_PASSWORD_BKASH",
+        "QRPAY_CHANNEL_PASSWORD_GSMA", "QRPAY_CHANNEL_PASSWORD_ROCKET",
+        "QRPAY_CHANNEL_PASSWORD_ROCKET_KHULNA_PBS"]
