@@ -47,6 +47,16 @@ from qrpay.store.raw import Raw
 from qrpay.store.schema import channel_credits
 
 
+def issued_at(bill: Bill, now: dt.datetime) -> dt.datetime:
+    """When a bill counts as issued for the channels (BBPS ``generatedOn``, GSMA
+    ``creationDate``): the first day after its month (UTC midnight), never in the future
+    and always before the due date (NPCI's rules for ``generatedOn``)."""
+    year, month = int(bill.period[:4]), int(bill.period[5:7])
+    start = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC)
+    due_at = dt.datetime.combine(bill.due_date, dt.time(), tzinfo=dt.UTC)
+    return min(start, now, due_at - dt.timedelta(days=1))
+
+
 @dataclass(frozen=True)
 class BillDue:
     """One bill as an inquiry answers it."""

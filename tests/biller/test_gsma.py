@@ -125,3 +125,19 @@ def test_after_due_date_amount_due_is_the_late_amount(client: TestClient, store:
                "LT1").json()["errorCode"] == "underPaymentNotAllowed"
     assert pay(client, "consumerno/701410102", got["billReference"], "536.22",
                "LT2").status_code == 201
+
+
+def test_date_filters_on_bills_and_payments(client: TestClient, store: Store) -> None:
+    add(store, bd_bill("104231245"))
+    base = f"{BASE}/accounts/accountid/104231245/bills"
+    [bill] = client.get(base, headers=AUTH).json()
+    created = bill["creationDate"]
+    assert client.get(f"{base}?fromDateTime={created}", headers=AUTH).json() == [bill]
+    assert client.get(f"{base}?toDateTime=2000-01-01T00:00:00Z", headers=AUTH).json() == []
+    bad = client.get(f"{base}?fromDateTime=yesterday", headers=AUTH)
+    assert bad.status_code == 400 and bad.json()["errorCode"] == "formatError"
+    assert pay(client, "accountid/104231245", "2611104231245", "929.72", "D1").status_code == 201
+    listed = client.get(f"{base}/2611104231245/payments?toDateTime=2000-01-01T00:00:00Z",
+                        headers=AUTH)
+    assert listed.json() == [] and listed.headers["X-Records-Available-Count"] == "0"
+    assert len(client.get(f"{base}/2611104231245/payments", headers=AUTH).json()) == 1

@@ -100,15 +100,6 @@ def _iso(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _generated_on(due: core.BillDue, now: dt.datetime) -> dt.datetime:
-    """The first day after the bill's period (UTC midnight), never in the future and
-    always before the due date (NPCI's rules for ``generatedOn``)."""
-    year, month = int(due.bill.period[:4]), int(due.bill.period[5:7])
-    start = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC)
-    due_at = dt.datetime.combine(due.bill.due_date, dt.time(), tzinfo=dt.UTC)
-    return min(start, now, due_at - dt.timedelta(days=1))
-
-
 def _amount(value: int, currency: str) -> dict[str, Any]:
     return {"value": value, "currencyCode": currency}
 
@@ -119,7 +110,7 @@ def _bill(due: core.BillDue, now: dt.datetime) -> dict[str, Any]:
     assert bounds is not None
     out: dict[str, Any] = {
         "billerBillID": due.bill.bill_no,
-        "generatedOn": _iso(_generated_on(due, now)),
+        "generatedOn": _iso(core.issued_at(due.bill, now)),
         "dueDate": _iso(dt.datetime.combine(due.bill.due_date, dt.time(23, 59, 59),
                                             tzinfo=due.biller.local(now).tzinfo)),
         "recurrence": "MONTHLY",

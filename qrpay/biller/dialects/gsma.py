@@ -134,6 +134,28 @@ def _page(req: Request) -> tuple[int, int]:
     return max(0, min(limit, MAX_LIMIT)), max(0, offset)
 
 
+def _window(req: Request) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """``fromDateTime`` and ``toDateTime`` (ISO 8601; UTC unless they say otherwise)."""
+    out = []
+    for key in ("fromDateTime", "toDateTime"):
+        value = wire.text(req.fields, key)
+        try:
+            when = dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+        except ValueError:
+            raise ValidationError(f"{key} must be a date-time such as 2026-11-01T00:00:00Z",
+                                  code="invalid_field", field=key) from None
+        out.append(aware(when))
+    return out[0], out[1]
+
+
+def _in_window(when: dt.datetime | None, window: tuple[dt.datetime | None,
+                                                       dt.datetime | None]) -> bool:
+    start, end = window
+    if when is None:
+        return start is None and end is None
+    return (start is None or when >= start) and (end is None or when <= end)
+
+
 def _paged(items: list[Any], req: Request, status: int = 200) -> Answer:
     limit, offset = _page(req)
     shown = items[offset:offset + limit]
@@ -141,9 +163,10 @@ def _paged(items: list[Any], req: Request, status: int = 200) -> Answer:
                                           "X-Records-Returned-Count": str(len(shown))})
 
 
-def _bill(due: core.BillDue) -> dict[str, Any]:
+def _bill(due: core.BillDue, now: dt.datetime) -> dict[str, Any]:
     b, bounds = due.bill, due.bounds
     out: dict[str, Any] = {
+        "creationDate": _stamp(core.issued_at(b, now)),
         "billReference": b.bill_no, "billStatus": STATUS[due.status.state],
         "amountDue": to_decimal_str(due.due_now), "currency": due.biller.currency,
         "dueDate": b.due_date.isoformat(),
@@ -160,8 +183,10 @@ def _bill(due: core.BillDue) -> dict[str, Any]:
 def bills(conn: Connection, ctx: Context, req: Request) -> Answer:
     found = core.inquire(conn, ctx.config, ctx.channel,
                          core.Inquiry(identifier(req), None, ctx.allowed), now=ctx.now)
+    window = _window(req)
     ordered = sorted(found.bills, key=lambda d: d.bill.period, reverse=True)
-    return _paged([_bill(d) for d in ordered], req)
+    return _paged([_bill(d, ctx.now) for d in ordered
+                   if _in_window(core.issued_at(d.bill, ctx.now), window)], req)
 
 
 def _bill_of_path(conn: Connection, ctx: Context, req: Request) -> core.BillDue:
@@ -237,9 +262,12 @@ def create_payment(conn: Connection, ctx: Context, req: Request) -> Answer:
 
 def list_payments(conn: Connection, ctx: Context, req: Request) -> Answer:
     due = _bill_of_path(conn, ctx, req)
-    st = bill_status(conn, due.bill, due.today)
+    st = bill_status(conn, due.bill, due.today, due.biller.late_payment.grace_days)
+    window = _window(req)
     rows = []
     for p in reversed(st.payments):
+        if not _in_window(aware(p.paid_at), window):
+            continue
         item: dict[str, Any] = {
             "serviceProviderPaymentReference": p.receipt_no,
             "billPaymentStatus": "approved" if p.status == "success" else p.status,
