@@ -59,13 +59,9 @@ class Found:
 
 # ------------------------------------------------------------------------ token check
 
-def today_for(biller: Biller) -> dt.date:
-    return biller.today()
-
-
 def today_for_bill(config: Config, bill: Bill) -> dt.date:
     biller = config.billers.get(bill.biller)
-    return today_for(biller) if biller else dt.date.today()
+    return (biller or config.default_biller).today()
 
 
 @lru_cache(maxsize=16)
@@ -110,7 +106,7 @@ def load_with_token(request: Request) -> Found | None:
     if not any(_checks(config, biller, bill, token, a) for a in token_amounts(bill)) and not (
             status.due_now > 0 and _checks(config, biller, bill, token, status.due_now)):
         return None
-    today = today_for(biller)
+    today = biller.today()
     return Found(bill, biller, today, status)
 
 
