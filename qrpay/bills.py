@@ -69,6 +69,10 @@ class Bill:
         place this is decided; callers go through :mod:`qrpay.payments.ledger`."""
         return day > self.due_date + dt.timedelta(days=grace_days)
 
+    def late_from(self, grace_days: int = 0) -> dt.date:
+        """The first day the late amount applies."""
+        return self.due_date + dt.timedelta(days=grace_days + 1)
+
     def amount_due_on(self, day: dt.date, grace_days: int = 0) -> int:
         """What the bill asks for on ``day``: the late amount once late."""
         if self.late_amount is not None and self.is_late(day, grace_days):

@@ -228,6 +228,9 @@ def amount_panel(out: Out, lab: Labels, view: BillView) -> None:
         rows.append(("bill_date", view.bill_date, INK))
     if view.payable:  # a credit or zero bill: no pay-by date, no late amount
         rows += [("due_date", view.due_date, HIGHLIGHT), ("after_due", view.late_amount, INK)]
+        if view.late_from:  # grace days: the late amount applies from this day
+            rows[-1] = ("late_from", view.late_from, INK)
+            rows.append(("late_amount", view.late_amount, INK))
     for i, (key, value, colour) in enumerate(rows):
         _value_row(d, x, RIGHT_W, top + 90 + 23 * i, lab, key, value, colour=colour)
 

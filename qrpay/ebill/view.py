@@ -95,6 +95,7 @@ class BillView:
     connection: tuple[tuple[str, str], ...] = ()  # (label key, value): tariff, load
     readings: tuple[tuple[str, str, str], ...] = ()  # (label key, value, date)
     last_payment: tuple[str, str] = ("", "")  # amount and date ("₹ 769.68", "11 Oct 2026")
+    late_from: str = ""  # with grace days: the first day the late amount applies
 
 
 def _money(minor: int, biller: Biller, numerals: str) -> str:
@@ -255,4 +256,6 @@ def make_view(bill: Bill, biller: Biller, config: Config, lab: Labels, *,
         bill_date=_date(bill.bill_date, lab) if bill.bill_date else "",
         connection=_connection(bill, lab), readings=_readings(bill, lab),
         last_payment=_last_payment(bill, biller, lab),
+        late_from=(_date(bill.late_from(biller.late_payment.grace_days), lab)
+                   if biller.late_payment.grace_days else ""),
     )

@@ -102,7 +102,7 @@ def is_late(bill: Bill, day: dt.date, grace_days: int = 0) -> bool:
 
 def late_from(bill: Bill, grace_days: int = 0) -> dt.date:
     """The first day the late amount applies."""
-    return bill.due_date + dt.timedelta(days=grace_days + 1)
+    return bill.late_from(grace_days)
 
 
 def amount_due_on(bill: Bill, day: dt.date, grace_days: int = 0) -> int:

@@ -60,6 +60,8 @@ def test_grace_days_decide_the_amount_everywhere(store: Store, best_config: Conf
     assert f"am={amount}&" in bill_payload(bill, biller, config, on=today)
     view = make_view(bill, biller, config, labels_for(biller, "en"), on=today)
     assert view.qr_amount_minor == expected
+    # the printed bill states the first late day when there are grace days
+    assert bool(view.late_from) == (grace > 0)
 
     # the bill page
     url = bill_url(bill, biller, config, bill.amount).split("example", 1)[1]
