@@ -171,6 +171,16 @@ DEFAULT_URLS = {"msg91": "https://control.msg91.com",
                 "sslwireless": "https://smsplus.sslwireless.com"}
 
 
+def secret_names(config: Config) -> tuple[str, ...]:
+    """The secrets the configured SMS provider needs (none for console/file)."""
+    opts = config.sms_options
+    if config.sms_provider == "msg91":
+        return (opts.get("authkey_env") or "QRPAY_MSG91_AUTHKEY",)
+    if config.sms_provider == "sslwireless":
+        return (opts.get("api_token_env") or "QRPAY_SSLWIRELESS_API_TOKEN",)
+    return ()
+
+
 def make_provider(config: Config) -> SmsProvider:
     """The provider named by ``[sms] provider``."""
     opts = config.sms_options
@@ -180,10 +190,10 @@ def make_provider(config: Config) -> SmsProvider:
     if name in ("console", "file"):
         return ConsoleProvider(opts.get("file") or None)
     if name == "msg91":
-        key = secret(opts.get("authkey_env") or "QRPAY_MSG91_AUTHKEY") or ""
+        key = secret(secret_names(config)[0]) or ""
         return Msg91Provider(base, key, timeout)
     if name == "sslwireless":
-        token = secret(opts.get("api_token_env") or "QRPAY_SSLWIRELESS_API_TOKEN") or ""
+        token = secret(secret_names(config)[0]) or ""
         return SslWirelessProvider(base, token, opts.get("sid", ""), timeout)
     raise ConfigError(f"unknown SMS provider {name!r}: console, file, msg91 or sslwireless",
                       code="unknown_sms_provider", field="sms.provider")

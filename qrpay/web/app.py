@@ -127,7 +127,7 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-def _sender_wanted(start_sender: bool | None) -> bool:
+def sender_wanted(start_sender: bool | None) -> bool:
     if start_sender is not None:
         return start_sender
     return os.environ.get(SENDER_ENV, "1") not in {"0", "false", "no", "off"}
@@ -162,7 +162,7 @@ def create_app(config: Config, store: Store | None = None, *,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = threading.Event()
         thread = None
-        if _sender_wanted(start_sender):
+        if sender_wanted(start_sender):
             thread = _start_sender(app.state.store, config, stop, sender_interval)
         try:
             yield

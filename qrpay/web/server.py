@@ -55,6 +55,7 @@ def serve(config: Config, store: Store, options: ServeOptions, out: IO[str]) -> 
     """Serve until stopped; the exit status (non-zero when a worker died)."""
     import uvicorn
 
+    check_serve_secrets(config, options)
     if not options.sender:
         os.environ["QRPAY_SERVE_SENDER"] = "0"
     common = options.uvicorn_options()
@@ -76,6 +77,15 @@ def serve(config: Config, store: Store, options: ServeOptions, out: IO[str]) -> 
         return serve_reuseport(workers, common)
     uvicorn.run(APP_FACTORY, factory=True, workers=workers, **common)
     return 0
+
+
+def check_serve_secrets(config: Config, options: ServeOptions) -> None:
+    """Refuse to start when a secret an enabled route (or the sender) needs is missing."""
+    from qrpay.web.app import desk_routes, sender_wanted
+    from qrpay.web.startup import check_secrets
+
+    sender = options.sender and sender_wanted(None)
+    check_secrets(config, desk=bool(desk_routes()), sender=sender)
 
 
 # ----------------------------------------------------- several workers, one socket each

@@ -72,3 +72,47 @@ def test_worker_once_sends_the_pending_sms(capsys: pytest.CaptureFixture[str], s
 def test_serve_refuses_zero_workers(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*BEST, "serve", "--workers", "0"]) == 2
     assert "error[bad_value]" in capsys.readouterr().err
+
+
+@pytest.fixture
+def no_uvicorn(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    def never(*args: object, **kw: object) -> None:
+        raise AssertionError("the server must not start")
+
+    monkeypatch.setattr(uvicorn, "run", never)
+
+
+@pytest.mark.parametrize("unset", ["QRPAY_SECRET_UPI", "QRPAY_TOKEN_KEY_K1",
+                                   "QRPAY_SESSION_KEY"])
+def test_serve_refuses_to_start_without_a_secret_an_enabled_route_needs(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        no_uvicorn: None, unset: str) -> None:
+    """No secret, no server: it used to start and answer 500 on every page."""
+    monkeypatch.delenv(unset)
+    assert main([*BEST, "serve", "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error[missing_secret]") and unset in err
+
+
+def test_serve_names_every_missing_secret_at_once(capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  no_uvicorn: None) -> None:
+    for name in ("QRPAY_SECRET_UPI", "QRPAY_SECRET_RAZORPAY", "QRPAY_SESSION_KEY"):
+        monkeypatch.delenv(name)
+    assert main([*BEST, "serve", "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert all(n in err for n in ("QRPAY_SECRET_UPI", "QRPAY_SECRET_RAZORPAY",
+                                  "QRPAY_SESSION_KEY"))
+
+
+def test_serve_needs_the_sms_providers_key_only_when_it_runs_the_sender() -> None:
+    import dataclasses
+
+    from qrpay.config import load_config
+    from qrpay.web.startup import missing_secrets
+
+    config = dataclasses.replace(load_config(SAMPLES / "best.toml"), sms_provider="msg91")
+    assert missing_secrets(config, desk=True, sender=True) == ["QRPAY_MSG91_AUTHKEY"]
+    assert missing_secrets(config, desk=True, sender=False) == []
