@@ -120,6 +120,13 @@ class AuthError(QrpayError):
     http_status = 401
 
 
+class TooLarge(QrpayError):
+    """A request body, upload or field is larger than the route accepts."""
+
+    code = "too_large"
+    http_status = 413
+
+
 #: Codes whose HTTP status is not their class's.
 STATUS_BY_CODE: dict[str, int] = {
     "forbidden": 403,  # AuthError: logged in, but the role is too low

@@ -19,6 +19,7 @@ def register(sub: Any) -> None:
     p.add_argument("--access-log", action="store_true", help="log every request")
     p.add_argument("--log-level", default="info",
                    choices=["critical", "error", "warning", "info", "debug"])
+    add_limit_options(p)
     p.set_defaults(func=serve)
 
     w = sub.add_parser("worker", help="run the SMS sender loop (outbox delivery)")
@@ -42,13 +43,48 @@ def register(sub: Any) -> None:
     r.set_defaults(func=apikey_revoke)
 
 
+def add_limit_options(p: argparse.ArgumentParser) -> None:
+    """``qrpay serve`` options for slow and oversized requests (``qrpay.web.httpguard``)."""
+    from qrpay.web.httpguard import HttpLimits
+
+    d = HttpLimits()
+    g = p.add_argument_group("limits (per worker)")
+    g.add_argument("--header-timeout", type=float, default=d.header_timeout, metavar="S",
+                   help="seconds a client has to send a request's head (default %(default)s)")
+    g.add_argument("--read-timeout", type=float, default=d.read_timeout, metavar="S",
+                   help="seconds allowed between two pieces of a body (default %(default)s)")
+    g.add_argument("--keep-alive-timeout", type=float, default=d.keep_alive_timeout,
+                   metavar="S", help="seconds an idle connection stays open "
+                   "(default %(default)s)")
+    g.add_argument("--max-header-bytes", type=int, default=d.max_head_bytes, metavar="N",
+                   help="largest request head, in bytes; larger is refused 431 "
+                   "(default %(default)s)")
+    g.add_argument("--max-headers", type=int, default=d.max_headers, metavar="N",
+                   help="most header lines in a request (default %(default)s)")
+    g.add_argument("--max-connections", type=int, default=d.max_connections, metavar="N",
+                   help="open connections beyond this are closed (default %(default)s)")
+    g.add_argument("--limit-concurrency", type=int, default=d.limit_concurrency,
+                   metavar="N", help="requests in progress beyond this are answered 503 "
+                   "(default %(default)s)")
+
+
+def http_limits(args: argparse.Namespace) -> Any:
+    from qrpay.web.httpguard import HttpLimits
+
+    return HttpLimits(
+        header_timeout=args.header_timeout, read_timeout=args.read_timeout,
+        keep_alive_timeout=args.keep_alive_timeout, max_head_bytes=args.max_header_bytes,
+        max_headers=args.max_headers, max_connections=args.max_connections,
+        limit_concurrency=args.limit_concurrency)
+
+
 def serve(args: argparse.Namespace, ctx: Any) -> int:
     from qrpay.web.server import ServeOptions
     from qrpay.web.server import serve as run_server
 
     options = ServeOptions(host=args.host, port=args.port, workers=args.workers,
                            sender=not args.no_sender, access_log=args.access_log,
-                           log_level=args.log_level)
+                           log_level=args.log_level, limits=http_limits(args))
     ctx.store  # noqa: B018 - fail now, in the parent, if the schema is not current
     return run_server(ctx.config, ctx.store, options, ctx.out)
 

@@ -22,10 +22,11 @@ from qrpay.errors import AuthError, NotFound, ValidationError
 from qrpay.money import to_decimal_str
 from qrpay.payments.ledger import BillStatus
 from qrpay.payments.reads import Reader
+from qrpay.web.limits import CALLBACK_BODY_LIMIT, SCAN_BODY_LIMIT, refuse_nul, too_large
 from qrpay.web.pages import clean_bill_no, today_for_bill
 
-MAX_SCAN_BODY = 8 * 1024
-MAX_CALLBACK_BODY = 64 * 1024
+MAX_SCAN_BODY = SCAN_BODY_LIMIT
+MAX_CALLBACK_BODY = CALLBACK_BODY_LIMIT
 
 
 def require_key(request: Request) -> ApiKey:
@@ -65,17 +66,17 @@ def _bill_and_status(request: Request, bill_no: str, *, required: bool
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refused (422 ``body_too_large``) as soon as it passes ``limit``."""
+    """The raw body, refused (413 ``too_large``) as soon as it passes ``limit``
+    (``qrpay.web.limits.EdgeLimits`` refuses it earlier when the route's limit is lower)."""
     declared = request.headers.get("content-length", "")
-    too_large = ValidationError(f"body larger than {limit} bytes", code="body_too_large")
     if declared.isdigit() and int(declared) > limit:
-        raise too_large
+        raise too_large(limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise too_large
+            raise too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -99,6 +100,7 @@ async def scan(request: Request) -> Response:
     if not isinstance(text, str) or not text.strip():
         raise ValidationError("payload must be a non-empty string", code="missing_payload",
                               field="payload")
+    refuse_nul(text, "payload")
     from qrpay.payload import resolve
 
     config: Config = request.app.state.config

@@ -37,6 +37,7 @@ from qrpay.templating import templates_dir
 from qrpay.web import api, pages
 from qrpay.web.errors import EXCEPTION_HANDLERS
 from qrpay.web.gate import WriteGate
+from qrpay.web.limits import EdgeLimits
 from qrpay.web.openapi import openapi
 
 log = logging.getLogger("qrpay.web")
@@ -182,6 +183,7 @@ def create_app(config: Config, store: Store | None = None, *,
     app.state.reader = Reader(store, config)
     app.state.languages = pages.deployment_languages(config)
     app.state.write_gate = WriteGate(store)
+    app.add_middleware(EdgeLimits)
     app.add_middleware(SecurityHeaders)
     return app
 

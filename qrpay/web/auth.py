@@ -28,6 +28,7 @@ from qrpay.config import secret
 from qrpay.desk.sessions import LIFETIME, DeskSession, load_session, touch_session
 from qrpay.errors import AuthError
 from qrpay.store import Store
+from qrpay.web.limits import refuse_nul
 
 SESSION_COOKIE = "qrpay_desk"
 LOGIN_COOKIE = "qrpay_desk_login"
@@ -115,6 +116,9 @@ async def read_form(request: Request) -> FormData:
     if hasattr(request.state, "desk_form"):
         return request.state.desk_form  # type: ignore[no-any-return]
     form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            refuse_nul(value, name)
     request.state.desk_form = form
     return form
 

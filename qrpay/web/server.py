@@ -22,6 +22,8 @@ from typing import IO, Any
 from qrpay.config import Config
 from qrpay.errors import ValidationError
 from qrpay.store import Store
+from qrpay.web.httpguard import ENV as LIMITS_ENV
+from qrpay.web.httpguard import HttpLimits
 
 APP_FACTORY = "qrpay.web.app:app_from_env"
 PR_SET_PDEATHSIG = 1
@@ -36,18 +38,23 @@ class ServeOptions:
     sender: bool = True  # run the SMS sender inside each worker
     access_log: bool = False
     log_level: str = "info"
+    limits: HttpLimits = HttpLimits()  # slow and oversized requests (qrpay.web.httpguard)
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValidationError("--workers must be at least 1", code="bad_value",
                                   field="workers")
+        for name, value in vars(self.limits).items():
+            if value <= 0:
+                raise ValidationError(f"--{name.replace('_', '-')} must be more than 0",
+                                      code="bad_value", field=name)
 
     def uvicorn_options(self) -> dict[str, Any]:
         return {
             "host": self.host, "port": self.port, "log_level": self.log_level,
             "access_log": self.access_log, "loop": "auto", "http": "auto",
             "proxy_headers": True, "server_header": False, "timeout_graceful_shutdown": 10,
-            "backlog": 4096,
+            "backlog": 4096, **self.limits.uvicorn_options(),
         }
 
 
@@ -56,6 +63,7 @@ def serve(config: Config, store: Store, options: ServeOptions, out: IO[str]) -> 
     import uvicorn
 
     check_serve_secrets(config, options)
+    os.environ[LIMITS_ENV] = options.limits.to_env()  # read by every worker's protocol
     if not options.sender:
         os.environ["QRPAY_SERVE_SENDER"] = "0"
     common = options.uvicorn_options()

@@ -160,14 +160,15 @@ class Server:
 
 
 def start_server(profile: Path, db_url: str, log: Path, *, port: int | None = None,
-                 workers: int = 1, extra_env: dict[str, str] | None = None) -> Server:
+                 workers: int = 1, extra_env: dict[str, str] | None = None,
+                 args: Iterable[str] = ()) -> Server:
     """``qrpay serve`` as a subprocess; returns once /healthz answers."""
     port = port or free_port()
     env = dict(os.environ, QRPAY_DATABASE_URL=db_url, PYTHONUNBUFFERED="1",
                **(extra_env or {}))
     cmd = [sys.executable, "-m", "qrpay", "--config", str(profile), "serve", "--host",
            "127.0.0.1", "--port", str(port), "--workers", str(workers),
-           "--log-level", "warning"]
+           "--log-level", "warning", *args]
     fh = log.open("ab")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
     server = Server(proc, port, log)

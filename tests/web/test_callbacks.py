@@ -96,5 +96,5 @@ def test_oversized_callback_is_refused_before_storing(client: TestClient,
                                                       store: Store) -> None:
     body = b"{" + b" " * (70 * 1024) + b"}"
     r = post(client, body)
-    assert r.status_code == 422
-    assert r.json()["error"]["code"] == "body_too_large"
+    assert r.status_code == 413
+    assert r.json()["error"]["code"] == "too_large"
