@@ -9,8 +9,9 @@ The HTTP status of an error is decided here only, by :func:`http_status`, for pa
 API, the desk and payment callbacks alike: by class (``http_status`` below: 401 a missing
 or bad credential, signature or token; 404 not found; 409 a conflict with what is stored;
 422 input that is not valid, whether it cannot be read at all, is the wrong shape, or is
-well formed but cannot be accepted; 500 a broken profile or environment, or a render
-failure), with the few codes that differ from their class in :data:`STATUS_BY_CODE`.
+well formed but cannot be accepted; 413 a body, upload or field larger than accepted;
+500 a broken profile or environment, or a render failure), with the few codes that differ
+from their class in :data:`STATUS_BY_CODE`.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from qrpay.errors import (
     PaymentError,
     QrpayError,
     RenderError,
+    TooLarge,
     ValidationError,
     http_status,
 )
@@ -35,7 +36,8 @@ TABLE = [
     (ValidationError("bad amount", code="too_many_decimals"), 422),
     (PayloadError("not a UPI URI"), 422),
     (PaymentError("no such bill", code="unknown_bill"), 422),  # well formed, not acceptable
-    (PaymentError("too large", code="body_too_large"), 422),
+    (TooLarge("too large", code="too_large"), 413),  # a body, upload or field
+    (TooLarge("image too large", code="image_too_large"), 413),
     (ConfigError("no secret", code="missing_secret"), 500),
     (RenderError("no glyph"), 500),
     (ImportError_("row 3: bad date", row=3, column="due_date"), 400),

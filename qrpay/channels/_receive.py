@@ -11,7 +11,7 @@ from concurrent.futures import Future
 
 from qrpay.channels._callbacks import check_callback
 from qrpay.config import Config
-from qrpay.errors import PaymentError
+from qrpay.errors import TooLarge
 from qrpay.payments.callbacks import (
     CallbackResult,
     CallbackWriter,
@@ -29,8 +29,8 @@ MAX_BODY = 64 * 1024  # a callback body larger than this is refused (and kept) u
 def check(config: Config, received: Received) -> CheckedCallback:
     """Verify and parse a callback as received (no store access, never raises)."""
     if len(received.body) > MAX_BODY:
-        return CheckedCallback(None, PaymentError("callback body too large",
-                                                  code="body_too_large"))
+        return CheckedCallback(None, TooLarge("callback body too large",
+                                              code="too_large"))
     return check_callback(config, received.channel, received.headers, received.body,
                           received.now.timestamp())
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
-from qrpay.errors import ValidationError
+from qrpay.errors import TooLarge, ValidationError
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
@@ -37,7 +37,7 @@ def open_image(data: bytes) -> Image.Image:
     if not data:
         raise ValidationError("no image was uploaded", code="empty_image", field="image")
     if len(data) > MAX_BYTES:
-        raise ValidationError("the image is too large", code="image_too_large", field="image")
+        raise TooLarge("the image is too large", code="image_too_large", field="image")
     try:
         img = Image.open(io.BytesIO(data))
         if img.width * img.height > MAX_PIXELS:
