@@ -22,10 +22,13 @@ def token_key_names(config: Config) -> list[str]:
 
 
 def needed_secrets(config: Config, *, desk: bool, sender: bool) -> list[str]:
-    """Secret names the routes (bill pages, callbacks, desk) and the in-process SMS
+    """Secret names the routes (bill pages, callbacks, biller API, desk) and the in-process SMS
     sender need, in a stable order."""
+    from qrpay.biller.policy import password_variables
+
     names = token_key_names(config)
     names += [ch.secret_var for ch in config.channels.values()]
+    names += password_variables(config)  # the biller API's per-channel credentials
     if desk:
         names.append("QRPAY_SESSION_KEY")
     if sender:
