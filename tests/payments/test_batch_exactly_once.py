@@ -190,3 +190,54 @@ def test_callback_far_above_the_bill_is_recorded_and_held_not_credited(
     assert kinds(store) == [] and counter(store) == 0 and notices(store) == []
     assert one(store, best_config, body(amount="99999.00")).body["result"] == "duplicate"
     assert one(store, best_config, body("T2", amount="1300.00")).body["result"] == "posted"
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def test_a_batch_that_loses_a_deadlock_runs_again_and_posts_once(
+        store: Store, best_config: Config, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from qrpay.payments import batch as batch_mod
+
+    add_bill(store)
+    real = batch_mod.Batch.take_receipts
+    failures = iter([True])
+
+    def flaky(self):  # type: ignore[no-untyped-def]
+        if next(failures, False):
+            raise _Deadlock("deadlock detected")
+        return real(self)
+
+    monkeypatch.setattr(batch_mod.Batch, "take_receipts", flaky)
+    answers = batch(store, best_config, body("D1"), body("D2"))
+    assert [a.body["result"] for a in answers] == ["posted", "posted"]
+    assert counter(store) == 2 and kinds(store) == ["payment", "payment"]
+    assert scalar(store, select(func.count()).select_from(callbacks)) == 2
+
+
+def test_one_callback_failing_the_batch_does_not_fail_the_others(
+        store: Store, best_config: Config, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from qrpay.payments import batch as batch_mod
+
+    add_bill(store)
+    real = batch_mod.Batch.apply
+
+    def poisoned(self, p, now):  # type: ignore[no-untyped-def]
+        if p.txn_id == "BAD":
+            raise RuntimeError("poisoned")
+        return real(self, p, now)
+
+    monkeypatch.setattr(batch_mod.Batch, "apply", poisoned)
+    items = [item(best_config, raw) for raw in (body("OK1"), body("BAD"), body("OK2"))]
+    process(store, best_config, items)
+    good = [items[0].future.result(), items[2].future.result()]
+    assert [a.body["result"] for a in good] == ["posted", "posted"]
+    with pytest.raises(RuntimeError):
+        items[1].future.result()
+    with store.connect() as conn:  # the failed one is kept as received, marked
+        rows = dict(conn.execute(select(callbacks.c.txn_id, callbacks.c.result)).all())
+    assert rows == {"OK1": "posted", "OK2": "posted", "BAD": "internal_error"}
+    assert counter(store) == 2
