@@ -44,7 +44,7 @@ from qrpay.payments.ledger import (
 )
 from qrpay.payments.posting import PaymentIn, get_payment, post_payment
 from qrpay.store.raw import Raw
-from qrpay.store.schema import channel_credits
+from qrpay.store.schema import channel_credits, refunds_due
 
 
 def issued_at(bill: Bill, now: dt.datetime) -> dt.datetime:
@@ -260,6 +260,20 @@ def _accept(due: BillDue, amount: int) -> int:
     return amount
 
 
+def _list_credit(conn: Connection, req: PayRequest, bill: Bill, payment_id: int,
+                 credit: int, now: dt.datetime) -> None:
+    """A payment of a settled bill taken as a credit: kept for the channel's repeats
+    (``channel_credits``) and put on finance's refunds-due list (refund it, or carry it
+    to the next bill)."""
+    conn.execute(channel_credits.insert().values(
+        payment_id=payment_id, channel=req.channel, txn_id=req.txn_id, biller=bill.biller,
+        bill_no=bill.bill_no, account_no=bill.account_no, amount=credit, created_at=now))
+    conn.execute(refunds_due.insert().values(
+        biller=bill.biller, account_no=bill.account_no, bill_no=bill.bill_no,
+        payment_id=payment_id, amount=credit, created_at=now,
+        reason=f"bill already paid: {req.channel} {req.txn_id} taken as a credit"))
+
+
 def _one_account(found: tuple[BillDue, ...], req: PayRequest) -> BillDue:
     if len({(d.bill.biller, d.bill.account_no) for d in found}) > 1:
         raise PaymentError("this number has several accounts: pay by account number",
@@ -292,10 +306,7 @@ def pay(conn: Connection, config: Config, req: PayRequest, *,
                            code="amount_differs" if posted.result == "held" else "not_posted",
                            field="amount")
     if credit:
-        conn.execute(channel_credits.insert().values(
-            payment_id=posted.payment_id, channel=req.channel, txn_id=req.txn_id,
-            biller=due.bill.biller, bill_no=due.bill.bill_no, account_no=due.bill.account_no,
-            amount=credit, created_at=now))
+        _list_credit(conn, req, due.bill, posted.payment_id, credit, now)
     return PayResult(result=posted.result, payment_id=posted.payment_id,
                      receipt_no=posted.receipt_no, bill=due.bill, amount=req.amount,
                      bill_state=posted.bill_state, credit=credit, posted_at=now,

@@ -144,9 +144,15 @@ def test_already_paid_credit_policy_lists_the_credit(client: TestClient, store: 
     assert second["ErrorCode"] == "200"
     from qrpay.biller.core import credits_due
 
+    from qrpay.store.schema import refunds_due
+
     with store.connect() as conn:
         credits = credits_due(conn)
+        finance = conn.execute(select(refunds_due.c.bill_no, refunds_due.c.amount,
+                                      refunds_due.c.reason)).all()
     assert [(c["txn_id"], c["amount"]) for c in credits] == [("C2", 51069)]
+    assert [(r.bill_no, r.amount) for r in finance] == [("2611701410102", 51069)]
+    assert "C2" in finance[0].reason
 
 
 def test_every_request_is_stored_with_its_answer(client: TestClient, store: Store) -> None:
