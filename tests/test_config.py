@@ -83,3 +83,21 @@ def test_missing_profile_file(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_config(tmp_path / "nope.toml")
     assert exc.value.code == "config_not_found"
+
+
+def _bd_biller(**late):
+    return {"billers": [{"code": "a", "name": "A", "country": "BD", "payee": {"name": "A"},
+                         "late_payment": {"kind": "fixed", "amount": "10", **late}}]}
+
+
+@pytest.mark.parametrize("grace, expected", [(None, 0), (0, 0), (3, 3), (365, 365)])
+def test_late_payment_grace_days(grace, expected):
+    late = {} if grace is None else {"grace_days": grace}
+    assert parse_config(_bd_biller(**late)).biller("a").late_payment.grace_days == expected
+
+
+@pytest.mark.parametrize("grace", [-1, 366, "3", 2.5, True])
+def test_late_payment_grace_days_must_be_whole_days(grace):
+    with pytest.raises(ConfigError) as exc:
+        parse_config(_bd_biller(grace_days=grace))
+    assert (exc.value.code, exc.value.field) == ("bad_value", "late_payment.grace_days")
