@@ -143,7 +143,6 @@ def test_already_paid_credit_policy_lists_the_credit(client: TestClient, store: 
     second = call(client, "payBill", AccNo="701410102", Amount="510.69", TrxId="C2")
     assert second["ErrorCode"] == "200"
     from qrpay.biller.core import credits_due
-
     from qrpay.store.schema import refunds_due
 
     with store.connect() as conn:
