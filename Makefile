@@ -4,7 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-SYSTEM_PACKAGES := libzbar0 fonts-noto-core chromium poppler-utils
+# What qrpay needs to run (zbar for QR decoding, Noto fonts for Hindi/Bengali bills), and
+# what only the tests need (Chromium for browser tests, poppler's pdftotext).
+RUN_PACKAGES := libzbar0 fonts-noto-core
+TEST_PACKAGES := chromium poppler-utils
 DEMO_SECRETS ?= $(HOME)/.config/qrpay/demo.env
 DEMO_OUT ?= out
 DEMO_PERIOD ?= 2026-11
@@ -12,30 +15,40 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install system-deps demo demo-data serve test test-pg bench lint clean
+.PHONY: install system-deps test-deps demo demo-data serve test test-pg bench lint clean
 
 install: system-deps $(STAMP)
 
-# System libraries: zbar (QR decoding), Noto fonts (Hindi/Bengali bills), Chromium
-# (browser tests).  Installed with apt-get where missing; a clear message where we can't.
-system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+# System packages, installed with apt-get where missing (failing at once, not waiting, when
+# another install holds the package lock); a clear message where we can't install.
+define ensure_packages
+	@missing=""; for p in $(1); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    $(PYTHON) tools/apt_lock_free.py || exit 1; \
 	    echo "installing system packages:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \
+	    apt-get -o DPkg::Lock::Timeout=0 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=0 install -y -qq $$missing >/dev/null \
 	      || { echo "apt-get could not install$$missing" >&2; exit 1; }; \
 	  elif command -v apt-get >/dev/null && command -v sudo >/dev/null; then \
 	    echo "installing system packages with sudo:$$missing"; \
-	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \
+	    sudo $(PYTHON) tools/apt_lock_free.py || exit 1; \
+	    sudo apt-get -o DPkg::Lock::Timeout=0 update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=0 install -y -qq $$missing >/dev/null \
 	      || { echo "sudo apt-get could not install$$missing" >&2; exit 1; }; \
 	  else \
 	    echo "qrpay needs the system packages:$$missing (Debian/Ubuntu names)." >&2; \
-	    echo "Install them with your package manager (zbar library, Noto fonts, Chromium) and run make again." >&2; \
+	    echo "Install them with your package manager and run make again." >&2; \
 	    exit 1; \
 	  fi; \
 	fi
+endef
+
+system-deps:
+	$(call ensure_packages,$(RUN_PACKAGES))
+
+# only the tests need these: make demo never installs Chromium
+test-deps:
+	$(call ensure_packages,$(TEST_PACKAGES))
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -81,7 +94,7 @@ serve: install $(DEMO_SECRETS)
 
 # The whole suite on SQLite, and on PostgreSQL too when QRPAY_TEST_DATABASE_URL is set
 # (then the server must be reachable: the run fails rather than skip it).
-test: install
+test: install test-deps
 	@if [ -n "$$QRPAY_TEST_DATABASE_URL" ]; then \
 	  $(PY) -c "import os, psycopg; psycopg.connect(os.environ['QRPAY_TEST_DATABASE_URL'].replace('+psycopg', '')).close()" \
 	  || { echo "PostgreSQL is not reachable at $$QRPAY_TEST_DATABASE_URL" >&2; exit 1; }; fi
