@@ -80,3 +80,18 @@ def test_a_bill_without_print_columns_keeps_its_content_hash(best_config: Config
     bill = parse_row({"account_no": "100000001", "name": "Ravi", "period": "2026-11",
                       "amount": "1.00", "due_date": "2026-12-05"}, best_config)
     assert "tariff" not in bill.as_dict() and "present_reading" not in bill.as_dict()
+
+
+def test_breb_sample_fills_realistic_billing_books() -> None:
+    """60 bills used to be 60 books of one page: consumers fill books of 20 pages."""
+    import csv
+
+    from qrpay.digits import to_ascii
+    from qrpay.ebill.batch import book_of
+    from tests.conftest import SAMPLES
+
+    with (SAMPLES / "bills-breb.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    books = {(r["biller"], book_of(to_ascii(r["account_no"]))[0]) for r in rows}
+    assert len(rows) == 60 and len(books) <= 6
+    assert any(r["account_no"] == "104231245" for r in rows)  # the source's own example
