@@ -5,7 +5,8 @@ calls and their answers (or :class:`~qrpay.errors.QrpayError` codes) back into i
 vocabulary.
 
 * :func:`inquire` (read-only): identifier -> the bill(s) due, with the amount rule.
-* :func:`pay` (inside ``with store.begin() as conn``): posts through
+* :func:`pay` (inside a write transaction: :mod:`qrpay.biller.service` runs it in the
+  group-commit writer, :mod:`qrpay.biller.writer`): posts through
   :func:`qrpay.payments.posting.post_payment`, exactly once per ``(channel, txn_id)``.
   A repeat of the same transaction answers the original result (``duplicate``), even
   when the bill has since been paid or a newer bill imported; the bill row is locked
@@ -13,8 +14,8 @@ vocabulary.
   it.  Refusals: ``customer_not_found``, ``bill_not_found``, ``several_accounts``,
   ``already_paid`` (policy ``refuse``), ``below_minimum``, ``amount_differs``,
   ``after_cutoff``, ``txn_mismatch`` (the same transaction id with another bill or
-  amount).  With ``already_paid = "credit"`` a payment of a settled bill is posted and
-  listed in ``channel_credits`` for finance (refund or carry forward).
+  amount).  With ``already_paid = "credit"`` a payment of a settled bill is posted, kept
+  in ``channel_credits`` and put on finance's ``refunds_due`` list (refund or carry).
 * :func:`status`: ``(channel, txn_id)`` -> what happened, after commit.
 """
 
