@@ -44,6 +44,7 @@ class Request:
     remote: str | None = None
     path: Mapping[str, str] = field(default_factory=dict)
     malformed: bool = False  # the body could not be parsed (``fields`` is then empty)
+    biller: str | None = None  # a per-biller URL (``?biller=<code>``) names one biller
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,16 @@ def _run(store: Store, ctx: Context, name: str, op: Op, req: Request
     return result
 
 
+def _reach(config: Config, allowed: tuple[str, ...], biller: str | None) -> tuple[str, ...]:
+    """The billers a request may reach: the credential's, narrowed by a per-biller URL."""
+    if biller is None:
+        return allowed
+    if biller not in config.billers or (allowed and biller not in allowed):
+        raise NotFound(f"no biller {biller!r} for this channel", code="customer_not_found",
+                       field="biller")
+    return (biller,)
+
+
 def handle(store: Store, config: Config, channel: str, op_name: str, req: Request
            ) -> tuple[Answer, bytes]:
     """The answer to ``req`` and its bytes (what was journalled)."""
@@ -134,7 +145,8 @@ def handle(store: Store, config: Config, channel: str, op_name: str, req: Reques
             raise
         if req.malformed:
             raise ValidationError("the body is not JSON or a form", code="malformed_request")
-        ctx = Context(config=config, channel=channel, allowed=cred.billers, now=now)
+        ctx = Context(config=config, channel=channel, now=now,
+                      allowed=_reach(config, cred.billers, req.biller))
         return _run(store, ctx, op_name, op, req)
     except QrpayError as exc:
         answer = dialect.refusal(exc)

@@ -106,7 +106,7 @@ async def biller_api(request: Request, suffix: str) -> Response:
     except ValidationError:  # answered in the channel's own words, and journalled
         fields, malformed = query, True
     req = service.Request(body=raw, headers=dict(request.headers), fields=fields,
-                          malformed=malformed,
+                          malformed=malformed, biller=request.query_params.get("biller"),
                           remote=request.client.host if request.client else None,
                           path=params)
     answer, body = await run_in_threadpool(service.handle, store, config, channel, op, req)

@@ -13,6 +13,9 @@ _CHANNEL = {"name": "channel", "in": "path", "required": True, "schema": {"type"
             "description": "Channel name from the profile (its biller_api dialect decides "
                            "which operations exist)."}
 _ERR = {"$ref": "#/components/responses/Error"}
+_BILLER = {"name": "biller", "in": "query", "required": False, "schema": {"type": "string"},
+           "description": "A per-biller URL: only this co-operative's bills (default: routed "
+                          "by the account number's prefix or the bill number)."}
 
 
 def _str(desc: str) -> dict[str, Any]:
@@ -45,7 +48,7 @@ def _op(summary: str, answer: str, *, body: dict[str, Any] | None = None,
         params: list[dict[str, Any]] | None = None, security: str = "channelBasic",
         errors: tuple[str, ...] = ()) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": summary, "tags": ["biller API"],
-                          "parameters": [_CHANNEL, *(params or [])],
+                          "parameters": [_CHANNEL, _BILLER, *(params or [])],
                           "responses": {"200": _json(answer),
                                         **{code: _json(answer, "Refused") for code in errors},
                                         "404": _ERR}}

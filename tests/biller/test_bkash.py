@@ -214,3 +214,12 @@ def test_exact_up_takes_an_advance_up_to_the_billers_ceiling(breb: Config, store
     assert call(client, "payBill", AccNo="104231245", Amount="1029.72",
                 TrxId="U3")["ErrorCode"] == "200"
     assert call(client, "queryBill", AccNo="806540103")["BillAmount"] == "929.72"
+
+
+def test_a_per_biller_url_reaches_only_that_biller(client: TestClient, store: Store) -> None:
+    add(store, bd_bill("104231245"), bd_bill("701410102", biller="khulna-pbs"))
+    url = "/api/v1/biller/bkash/queryBill?biller=khulna-pbs"
+    assert client.post(url, data={**CREDS, "AccNo": "701410102"}).json()["ErrorCode"] == "200"
+    assert client.post(url, data={**CREDS, "AccNo": "104231245"}).json()["ErrorCode"] == "404"
+    assert client.post("/api/v1/biller/bkash/queryBill?biller=nope",
+                       data={**CREDS, "AccNo": "104231245"}).json()["ErrorCode"] == "404"
