@@ -238,9 +238,12 @@ class Batch:
 
     # ------------------------------------------------------------ step 3: decisions
 
-    def apply(self, p: PaymentIn, now: dt.datetime) -> PostingResult:
+    def apply(self, p: PaymentIn, now: dt.datetime, *, release: bool = False
+              ) -> PostingResult:
         """Decide one report on the state the batch holds and queue its writes.
-        Raises QrpayError (the checks, ``txn_mismatch``) before changing anything."""
+        Raises QrpayError (the checks, ``txn_mismatch``) before changing anything.
+        ``release``: a reviewer releases a held payment (decided as a success after
+        ``pending``, without the ceiling)."""
         bill, biller = self.check(p)
         key = (p.channel, p.txn_id)
         if key not in self.payments:
@@ -249,9 +252,10 @@ class Batch:
         if pay.status is not None:
             _same_payment(pay, p)
         sums = self.sums.get(bill.bill_no, Sums())
-        terms = Terms(bill, biller.late_payment.grace_days,
-                      None if p.channel == COUNTER_CHANNEL else biller.amount_limits)
-        decision = decide(pay.status, p.status, pay.amount, sums, terms,
+        limits = None if p.channel == COUNTER_CHANNEL or release else biller.amount_limits
+        terms = Terms(bill, biller.late_payment.grace_days, limits)
+        stored = "pending" if release and pay.status == "held" else pay.status
+        decision = decide(stored, p.status, pay.amount, sums, terms,
                           biller.today(p.paid_at or now))
         self._queue(decision, biller, bill, pay, p, now)
         return PostingResult(result=decision.result, payment_id=pay.id,

@@ -13,6 +13,7 @@ The table (``TABLE``): stored status down, incoming status across.
   reversed            ``ignored``          ``ignored``           ``duplicate``
   cancelled           ``ignored``          ``ignored``           ``ignored``
   held                ``duplicate``        ``ignored``           record -> ``recorded``
+  refused             ``ignored``          ``ignored``           record -> ``recorded``
   ==================  ===================  ====================  =====================
 
 ``post`` turns into ``hold`` (result ``held``, status ``held``: recorded, nothing
@@ -20,7 +21,9 @@ credited, for review) when the amount is far above the bill: above the biller's 
 (``[billers.amount_limits]``, :meth:`AmountLimits.ceiling`) for what the printed bill
 asks on the day.  A second full payment of a paid bill is not "far above the bill" and
 is credited as before.  The counter desk asks for a supervisor's approval instead, so its
-``Terms.limits`` is None.
+``Terms.limits`` is None.  A reviewer then releases a held payment (posted as a
+``pending`` one would be, without the ceiling) or refuses it (status ``refused``: the money
+goes back to the payer outside qrpay); see :mod:`qrpay.payments.review`.
 A post after the due date plus the grace days also charges the late fee once
 (:func:`qrpay.payments.ledger.late_fee_to_charge`).
 """
@@ -36,7 +39,7 @@ from qrpay.payments.ledger import Sums, amount_due_on, late_fee_to_charge
 
 POST, RECORD, REVERSE, HOLD, NOTHING = "post", "record", "reverse", "hold", "nothing"
 INCOMING = ("success", "failed", "pending", "reversed")
-STORED = (None, "failed", "pending", "success", "reversed", "cancelled", "held")
+STORED = (None, "failed", "pending", "success", "reversed", "cancelled", "held", "refused")
 
 # (stored, incoming) -> (result, action); the status after is the incoming one for
 # post/record/reverse and the stored one otherwise
@@ -69,6 +72,10 @@ TABLE: dict[tuple[str | None, str], tuple[str, str]] = {
     ("held", "failed"): ("ignored", NOTHING),
     ("held", "pending"): ("ignored", NOTHING),
     ("held", "reversed"): ("recorded", RECORD),
+    ("refused", "success"): ("ignored", NOTHING),
+    ("refused", "failed"): ("ignored", NOTHING),
+    ("refused", "pending"): ("ignored", NOTHING),
+    ("refused", "reversed"): ("recorded", RECORD),
 }
 
 

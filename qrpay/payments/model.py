@@ -10,7 +10,8 @@ from qrpay.money import to_decimal_str
 
 STATUSES = ("success", "failed", "pending", "reversed")
 COUNTER_CHANNEL = "counter"  # the counter desk: every biller takes it
-RESULTS = ("posted", "duplicate", "recorded", "reversed", "ignored", "cancelled", "held")
+RESULTS = ("posted", "duplicate", "recorded", "reversed", "ignored", "cancelled", "held",
+           "refused")
 
 
 @dataclass(frozen=True)

@@ -241,3 +241,35 @@ def test_one_callback_failing_the_batch_does_not_fail_the_others(
         rows = dict(conn.execute(select(callbacks.c.txn_id, callbacks.c.result)).all())
     assert rows == {"OK1": "posted", "OK2": "posted", "BAD": "internal_error"}
     assert counter(store) == 2
+
+
+def test_a_held_payment_is_released_once_or_refused(store: Store,
+                                                    best_config: Config) -> None:
+    import pytest
+
+    from qrpay.errors import Conflict
+    from qrpay.payments.review import held_payments, refuse_held, release_held
+
+    add_bill(store)
+    add_bill(store, bill_no="B2405100000002")
+    big = one(store, best_config, body("H1", amount="5000.00"))
+    other = one(store, best_config, body("H2", bill_no="B2405100000002", amount="5000.00"))
+    assert big.body["result"] == other.body["result"] == "held"
+    with store.connect() as conn:
+        assert [p["txn_id"] for p in held_payments(conn, "best")] == ["H1", "H2"]
+    with store.begin() as conn:
+        res = release_held(conn, best_config, big.body["payment_id"])
+    assert (res.result, res.receipt_no, res.bill_state) == ("posted", "BEST-000000001",
+                                                            "credit")
+    with store.begin() as conn, pytest.raises(Conflict) as exc:
+        release_held(conn, best_config, big.body["payment_id"])
+    assert exc.value.code == "not_held"
+    with store.begin() as conn:
+        assert refuse_held(conn, other.body["payment_id"], reason="paid twice").status == (
+            "refused")
+    assert one(store, best_config, body("H1", amount="5000.00")).body["result"] == (
+        "duplicate")
+    assert one(store, best_config, body("H2", bill_no="B2405100000002",
+                                        amount="5000.00")).body["result"] == "ignored"
+    assert kinds(store) == ["payment"] and counter(store) == 1
+    assert len(notices(store)) == 1
