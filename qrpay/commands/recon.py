@@ -30,6 +30,10 @@ def register(sub: Any) -> None:
     exc.add_argument("--all", action="store_true", help="closed ones too")
     exc.add_argument("--json", action="store_true")
     exc.set_defaults(func=exceptions_cmd)
+    ref = rsub.add_parser("refunds", help="money owed back to consumers (refunds due)")
+    ref.add_argument("--biller")
+    ref.add_argument("--json", action="store_true")
+    ref.set_defaults(func=refunds_cmd)
     res = rsub.add_parser("resolve", help="act on an exception (audited; nothing is deleted)")
     res.add_argument("exception_id", type=int)
     res.add_argument("action", choices=("post", "refund", "write_off", "link"))
@@ -119,6 +123,25 @@ def exceptions_cmd(args: argparse.Namespace, ctx: Any) -> int:
               f"{i.bill_no or '-':<16} {i.amount_text:>12}  -> {i.suggested}  {i.message}",
               file=ctx.out)
     print(f"{len(items)} exception(s)", file=ctx.out)
+    return 0
+
+
+def refunds_cmd(args: argparse.Namespace, ctx: Any) -> int:
+    from qrpay.money import format_amount
+    from qrpay.recon.queue import refunds_list
+
+    with ctx.store.connect() as conn:
+        items = refunds_list(conn, args.biller)
+    if args.json:
+        print(json.dumps([i.as_dict() for i in items], ensure_ascii=False, indent=2),
+              file=ctx.out)
+        return 0
+    for i in items:
+        print(f"{i.created_at:%Y-%m-%d}  {i.source:<10} {i.bill_no or '-':<16} "
+              f"{i.account_no or '-':<12} {format_amount(i.amount):>14}  {i.reason}",
+              file=ctx.out)
+    total = sum(i.amount for i in items)
+    print(f"{len(items)} refund(s) due, {format_amount(total)}", file=ctx.out)
     return 0
 
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -151,8 +152,24 @@ def _float_text(value: float, column: str) -> str:
     return repr(value)  # the shortest text that reads back as this float
 
 
+_PLAIN = re.compile(r"(\d{1,13})(?:\.(\d{1,2}))?")
+
+
 def money(value: Any, unit: str, column: str) -> int:
     """``value`` from a file cell to minor units, exactly, or ValidationError."""
+    if type(value) is str:  # the common case, without Decimal: 1234, 1234.5, 1234.50
+        m = _PLAIN.fullmatch(value)
+        if m is not None:
+            whole, frac = m.groups()
+            if unit == "minor":
+                if frac is None:
+                    return int(whole)
+            else:
+                return int(whole) * 100 + (int(frac.ljust(2, "0")) if frac else 0)
+    return _money(value, unit, column)
+
+
+def _money(value: Any, unit: str, column: str) -> int:
     if value is None or (isinstance(value, str) and not value.strip()):
         return 0
     if isinstance(value, bool):
@@ -206,7 +223,8 @@ def moment(value: Any, column: str) -> Any:
         return value
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return dt.datetime.fromtimestamp(int(value), dt.UTC)
-    text = to_ascii(str(value)).strip()
+    text = value if type(value) is str and value.isascii() else to_ascii(str(value))
+    text = text.strip()
     if text.isdigit() and len(text) >= 9:
         return dt.datetime.fromtimestamp(int(text), dt.UTC)
     try:
@@ -256,6 +274,26 @@ def _kind(cmap: ColumnMap, record: dict[str, Any]) -> tuple[str, bool]:
         if scol:
             settled = str(svalue).strip().lower() in cmap.settled_values
     return kind, settled
+
+
+class LineParser:
+    """:func:`parse_line` with the map's candidate columns narrowed, once per header, to
+    those the file has (a file of a million lines looks each field up once, not in
+    every candidate column)."""
+
+    def __init__(self, cmap: ColumnMap) -> None:
+        self.cmap = cmap
+        self._narrowed: dict[tuple[str, ...], ColumnMap] = {}
+
+    def parse(self, line_no: int, record: dict[str, Any]) -> Line:
+        keys = tuple(record)
+        narrowed = self._narrowed.get(keys)
+        if narrowed is None:
+            present = set(keys)
+            cols = {f: tuple(n for n in names if n in present or n.split(".")[0] in present)
+                    or names[:1] for f, names in self.cmap.columns.items()}
+            narrowed = self._narrowed[keys] = dataclasses.replace(self.cmap, columns=cols)
+        return parse_line(narrowed, line_no, record)
 
 
 def parse_line(cmap: ColumnMap, line_no: int, record: dict[str, Any]) -> Line:

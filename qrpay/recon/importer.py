@@ -142,6 +142,7 @@ def _read_and_match(path: Path, cmap: formats.ColumnMap, matcher: Matcher,
                     progress: Callable[[int], None] | None) -> None:
     batch: list[formats.Line] = []
     header_checked = False
+    parser = formats.LineParser(cmap)
     try:
         for row_no, record in reader.rows(path):
             if not header_checked:
@@ -153,7 +154,7 @@ def _read_and_match(path: Path, cmap: formats.ColumnMap, matcher: Matcher,
                 header_checked = True
             report.lines += 1
             try:
-                batch.append(formats.parse_line(cmap, row_no, record))
+                batch.append(parser.parse(row_no, record))
             except ValidationError as exc:
                 report.add_error(ImportError_(exc.message, code=exc.code, file=str(path),
                                               row=row_no, column=exc.field), max_errors)

@@ -43,12 +43,12 @@ from qrpay.money import to_decimal_str
 from qrpay.payments.ledger import bill_status
 from qrpay.payments.posting import PaymentIn, post_payment
 from qrpay.recon.formats import Line
+from qrpay.store.raw import Raw
 from qrpay.store.schema import (
     bills,
     daily_settled,
     payments,
     recon_exceptions,
-    recon_lines,
     refunds_due,
 )
 from qrpay.store.upsert import add_to
@@ -58,8 +58,22 @@ SETTLES = ("matched", "posted", "duplicate_payment", "superseded", "amount_misma
 SUGGESTED = {"not_settled": "review", "amount_mismatch": "review",
              "duplicate_payment": "refund", "partial_refund": "review",
              "superseded": "link", "suspense": "post", "settlement_mismatch": "review"}
-_PAY_COLS = (payments.c.id, payments.c.txn_id, payments.c.status, payments.c.bill_no,
-             payments.c.amount, payments.c.biller, payments.c.account_no)
+_PAY_KEYS = ("id", "txn_id", "status", "bill_no", "amount", "biller", "account_no")
+_LINE_KEYS = ("file_id", "line_no", "channel", "kind", "txn_id", "bill_no", "utr", "amount",
+              "fee", "tax", "net", "settlement_id", "settled_on", "outcome", "payment_id")
+_LINE_SQL = (f"INSERT INTO recon_lines ({', '.join(_LINE_KEYS)}) VALUES "
+             f"({', '.join('?' * len(_LINE_KEYS))})")
+
+
+def _stamp(value: Any) -> dt.datetime | None:
+    """A timestamp read on the driver connection (SQLite: text) as an aware datetime."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return aware(value) if value is not None else None
+
+
+def _marks(n: int) -> str:
+    return "(" + ", ".join("?" * n) + ")"
 
 
 @dataclass
@@ -127,7 +141,7 @@ class Matcher:
                 exceptions.append(self._exception_row(line, d))
             if d.outcome in RESOLVING and line.txn_id:
                 resolved.append((line, d))
-        self.conn.execute(insert(recon_lines), rows)
+        Raw(self.conn).many(_LINE_SQL, [tuple(r[k] for k in _LINE_KEYS) for r in rows])
         self._count_settled([d.payment_id for _, d in decided
                              if d.outcome in SETTLES and d.payment_id not in before
                              and d.payment_id is not None])
@@ -137,20 +151,23 @@ class Matcher:
 
     # ------------------------------------------------------------------- lookups
 
+    # The per-batch statements run on the driver connection (qrpay.store.raw): building
+    # SQLAlchemy statements with 2,000 expanding parameters cost more than the queries.
+
     def _payments(self, txns: set[str]) -> dict[str, dict[str, Any]]:
         if not txns:
             return {}
-        q = select(*_PAY_COLS).where(payments.c.channel == self.channel,
-                                     payments.c.txn_id.in_(sorted(txns)))
-        return {r.txn_id: dict(r._mapping) for r in self.conn.execute(q)}
+        sql = ("SELECT id, txn_id, status, bill_no, amount, biller, account_no FROM payments "
+               "WHERE channel = ? AND txn_id IN " + _marks(len(txns)))
+        return {r[1]: dict(zip(_PAY_KEYS, r, strict=True))
+                for r in Raw(self.conn).all(sql, [self.channel, *txns])}
 
     def _settled_before(self, ids: list[int]) -> set[int]:
         if not ids:
             return set()
-        q = select(recon_lines.c.payment_id).where(
-            recon_lines.c.payment_id.in_(ids),
-            recon_lines.c.outcome.in_(SETTLES))
-        return {r[0] for r in self.conn.execute(q)}
+        sql = ("SELECT payment_id FROM recon_lines WHERE payment_id IN " + _marks(len(ids))
+               + " AND outcome IN " + _marks(len(SETTLES)))
+        return {r[0] for r in Raw(self.conn).all(sql, [*ids, *SETTLES])}
 
     # ------------------------------------------------------------------- decisions
 
@@ -248,11 +265,13 @@ class Matcher:
                if d.outcome in ("matched", "posted") and d.payment_id]
         if not ids:
             return
-        twice = select(payments.c.bill_no).where(payments.c.status == "success").group_by(
-            payments.c.bill_no).having(func.count() > 1)
-        mine = select(payments.c.id, payments.c.bill_no).where(payments.c.id.in_(ids))
-        rows = {r.id: r.bill_no for r in self.conn.execute(mine)}
-        multi = set(self.conn.scalars(twice.where(payments.c.bill_no.in_(set(rows.values())))))
+        raw = Raw(self.conn)
+        rows = {r[0]: r[1] for r in raw.all(
+            "SELECT id, bill_no FROM payments WHERE id IN " + _marks(len(ids)), ids)}
+        bills_seen = sorted(set(rows.values()))
+        multi = {r[0] for r in raw.all(
+            "SELECT bill_no FROM payments WHERE status = 'success' AND bill_no IN "
+            + _marks(len(bills_seen)) + " GROUP BY bill_no HAVING COUNT(*) > 1", bills_seen)}
         for _, d in decided:
             if d.payment_id in rows and rows[d.payment_id] in multi and d.outcome in (
                     "matched", "posted"):
@@ -292,10 +311,11 @@ class Matcher:
             return
         sums: Counter[tuple[str, dt.date, str]] = Counter()
         counts: Counter[tuple[str, dt.date, str]] = Counter()
-        q = select(payments.c.biller, payments.c.channel, payments.c.posted_at,
-                   payments.c.amount).where(payments.c.id.in_(ids))
-        for biller, channel, posted_at, amount in self.conn.execute(q):
-            key = (biller, self.config.biller(biller).local(posted_at or self.now).date(), channel)
+        sql = ("SELECT biller, channel, posted_at, amount FROM payments WHERE id IN "
+               + _marks(len(ids)))
+        for biller, channel, posted_at, amount in Raw(self.conn).all(sql, ids):
+            when = _stamp(posted_at) or self.now
+            key = (biller, self.config.biller(biller).local(when).date(), channel)
             sums[key] += amount
             counts[key] += 1
         add_to(self.conn, daily_settled,
@@ -326,11 +346,10 @@ class Matcher:
         by_txn = {line.txn_id: (line, d) for line, d in resolved}
         if not by_txn:
             return
-        q = select(recon_exceptions.c.id, recon_exceptions.c.txn_id).where(
-            recon_exceptions.c.state == "open", recon_exceptions.c.channel == self.channel,
-            recon_exceptions.c.txn_id.in_(sorted(t for t in by_txn if t)),
-            recon_exceptions.c.file_id.is_distinct_from(self.file_id))
-        for exc_id, txn_id in self.conn.execute(q).fetchall():
+        txns = sorted(t for t in by_txn if t)
+        sql = ("SELECT id, txn_id FROM recon_exceptions WHERE state = 'open' AND channel = ? "
+               "AND (file_id IS NULL OR file_id <> ?) AND txn_id IN " + _marks(len(txns)))
+        for exc_id, txn_id in Raw(self.conn).all(sql, [self.channel, self.file_id, *txns]):
             line, d = by_txn[txn_id]
             self.conn.execute(update(recon_exceptions).where(
                 recon_exceptions.c.id == exc_id).values(

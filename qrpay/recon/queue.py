@@ -187,3 +187,39 @@ def _link(conn: Connection, config: Config, exc: ReconException, bill_no: str | 
 
 
 _ACTIONS = {"post": _post, "refund": _refund, "write_off": _write_off, "link": _link}
+
+
+@dataclass(frozen=True)
+class RefundDue:
+    source: str  # recon (a bill paid twice, or marked for refund) or biller_api (credit)
+    biller: str | None
+    account_no: str | None
+    bill_no: str | None
+    payment_id: int | None
+    amount: int
+    reason: str
+    created_at: dt.datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "biller": self.biller, "account_no": self.account_no,
+                "bill_no": self.bill_no, "payment_id": self.payment_id,
+                "amount": to_decimal_str(self.amount), "reason": self.reason,
+                "created_at": self.created_at.isoformat()}
+
+
+def refunds_list(conn: Connection, biller: str | None = None) -> list[RefundDue]:
+    """Money owed back to consumers, newest first: reconciliation's refunds-due list and
+    the credits the biller API took for bills already paid (``channel_credits``)."""
+    from qrpay.store.schema import channel_credits
+
+    q = select(refunds_due)
+    c = select(channel_credits)
+    if biller:
+        q = q.where(refunds_due.c.biller == biller)
+        c = c.where(channel_credits.c.biller == biller)
+    out = [RefundDue("recon", r.biller, r.account_no, r.bill_no, r.payment_id, r.amount,
+                     r.reason, r.created_at) for r in conn.execute(q)]
+    out += [RefundDue("biller_api", r.biller, r.account_no, r.bill_no, r.payment_id,
+                      r.amount, f"credit: {r.channel} {r.txn_id}", r.created_at)
+            for r in conn.execute(c)]
+    return sorted(out, key=lambda r: r.created_at, reverse=True)

@@ -22,9 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Select, case, func, select
 
-from qrpay.clock import utcnow
+from qrpay.clock import utcnow, zone
 from qrpay.config import Config
 from qrpay.payments.ledger import PAID_KINDS
 from qrpay.store import Store
@@ -106,13 +106,67 @@ def catch_up(store: Store, config: Config, *, now: dt.datetime | None = None,
             if hi is None:
                 return done
             upper = min(int(hi), start + batch)
-            q = entries_query().where(ledger.c.id > start, ledger.c.id <= upper)
-            totals = aggregate(config, conn.execute(q))
-            add_to(conn, daily_totals, totals.rows(), ("count", "amount"))
+            add_to(conn, daily_totals, _fold(conn, config, start, upper), ("count", "amount"))
             _set_mark(conn, upper, now, exists=start > 0 or _has_mark(conn))
             done += upper - start
             if upper >= int(hi):
                 return done
+
+
+def _fold(conn: Connection, config: Config, start: int, upper: int) -> list[dict[str, Any]]:
+    """Totals of the ledger ids ``(start, upper]``: grouped by the database, the local
+    day computed there (PostgreSQL's time zones; SQLite for fixed-offset zones such as
+    Asia/Kolkata and Asia/Dhaka), else summed here row by row."""
+    rows: list[dict[str, Any]] = []
+    python_side: list[str] = []
+    for code, biller in config.billers.items():
+        day = _day_expr(conn, biller.timezone)
+        if day is None:
+            python_side.append(code)
+            continue
+        rows.extend(_grouped(conn, day, start, upper, code))
+    rest = entries_query().where(ledger.c.id > start, ledger.c.id <= upper)
+    if python_side:
+        rest = rest.where(ledger.c.biller.in_(python_side) | ledger.c.biller.not_in(
+            list(config.billers)))
+    else:
+        rest = rest.where(ledger.c.biller.not_in(list(config.billers)))
+    rows.extend(aggregate(config, conn.execute(rest)).rows())
+    return rows
+
+
+def _day_expr(conn: Connection, zone_name: str) -> Any:
+    if conn.dialect.name == "postgresql":
+        return func.date(func.timezone(zone_name, ledger.c.created_at))
+    tz = zone(zone_name)
+    year = utcnow().year
+    offsets = {dt.datetime(y, m, 1, tzinfo=tz).utcoffset() for y in range(year - 30, year + 2)
+               for m in (1, 7)}
+    if len(offsets) != 1:
+        return None  # daylight saving: Python decides each entry's day
+    minutes = int(next(iter(offsets)).total_seconds() // 60)  # type: ignore[union-attr]
+    return func.date(ledger.c.created_at, f"{minutes:+d} minutes")
+
+
+def _grouped(conn: Connection, day: Any, start: int, upper: int,
+             biller: str) -> list[dict[str, Any]]:
+    keys = (ledger.c.biller, day, payments.c.channel,
+            func.lower(func.coalesce(payments.c.mode, "")), func.coalesce(bills.c.category, ""),
+            func.coalesce(bills.c.area, ""), func.coalesce(shifts.c.counter, ""),
+            func.coalesce(payments.c.staff_id, 0))
+    sign = case((ledger.c.kind == "payment", 1), else_=-1)
+    q = (select(*keys, func.sum(sign), -func.sum(ledger.c.amount))
+         .select_from(entries_query().get_final_froms()[0])
+         .where(ledger.c.kind.in_(PAID_KINDS), ledger.c.id > start, ledger.c.id <= upper,
+                ledger.c.biller == biller)
+         .group_by(*keys))
+    out = []
+    for row in conn.execute(q):
+        values = dict(zip(DIMS, row[:8], strict=True))
+        if isinstance(values["day"], str):
+            values["day"] = dt.date.fromisoformat(values["day"])
+        out.append(dict(values, count=int(row[8]), amount=int(row[9])))
+    return out
 
 
 def _has_mark(conn: Connection) -> bool:

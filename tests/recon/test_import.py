@@ -238,3 +238,19 @@ def test_missing_column_and_unknown_channel(store: Store, recon_config: Config,
     with pytest.raises(ConfigError) as err:
         import_settlement(store, recon_config, path, "nope", now=NOW)
     assert err.value.code == "unknown_channel"
+
+
+def test_refunds_due_listed_on_the_cli(store: Store, recon_config: Config, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from qrpay.cli import main
+
+    channel, path = write(tmp_path, "generic", scenario_rows())
+    setup_ledger(store, recon_config, channel)
+    import_settlement(store, recon_config, path, channel, now=NOW)
+    monkeypatch.setenv("QRPAY_DATABASE_URL", recon_config.database_url)
+    assert main(["--config", str(recon_config.path), "recon", "refunds"]) == 0
+    out = capsys.readouterr().out
+    assert "B2611E00000001" in out and "1 refund(s) due, 1,234.50" in out
+    assert main(["--config", str(recon_config.path), "recon", "exceptions", "--json"]) == 0
+    assert '"outcome": "duplicate_payment"' in capsys.readouterr().out
