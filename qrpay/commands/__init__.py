@@ -14,4 +14,5 @@ MODULES = (
     "qrpay.commands.recon",
     "qrpay.commands.report",
     "qrpay.commands.channel",
+    "qrpay.commands.payments",
 )
