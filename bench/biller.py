@@ -57,6 +57,7 @@ from qrpay.store.schema import ledger as ledger_t  # noqa: E402
 PROFILE = ROOT / "samples" / "breb.toml"
 PASSWORD = secrets.token_hex(12)
 SECRETS = {"QRPAY_TOKEN_KEY_K1": secrets.token_hex(32), "QRPAY_SECRET_BKASH": "x",
+           "QRPAY_SESSION_KEY": secrets.token_hex(32),
            "QRPAY_SECRET_ROCKET": "x", "QRPAY_SECRET_NAGAD": "x",
            "QRPAY_CHANNEL_PASSWORD_BKASH": PASSWORD}
 AMOUNT = 9_000_000  # poisha per synthetic bill: room for 900 part payments of 100.00

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import hmac
 import ipaddress
@@ -119,3 +120,21 @@ def record_failure(store: Store, channel: str, now: dt.datetime | None = None) -
         failures = _count(conn, channel, now or utcnow())
     _SEEN.pop((id(store), channel), None)
     return failures
+
+
+_RECORDER = concurrent.futures.ThreadPoolExecutor(max_workers=1,
+                                                  thread_name_prefix="qrpay-biller-auth")
+_PENDING: list[concurrent.futures.Future[int]] = []
+
+
+def note_failure(store: Store, channel: str, now: dt.datetime | None = None) -> None:
+    """:func:`record_failure` in the background (the caller may be the event loop, which
+    must not wait for the database's write lock)."""
+    _PENDING.append(_RECORDER.submit(record_failure, store, channel, now or utcnow()))
+    del _PENDING[:-16]
+
+
+def settle() -> None:
+    """Wait until the failures noted so far are counted."""
+    for future in list(_PENDING):
+        future.result()

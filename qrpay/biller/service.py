@@ -141,7 +141,7 @@ def handle(store: Store, config: Config, channel: str, op_name: str, req: Reques
         try:
             cred = guard.authenticate(api, user, password)
         except AuthError:
-            guard.record_failure(store, channel, now)
+            guard.note_failure(store, channel, now)
             raise
         if req.malformed:
             raise ValidationError("the body is not JSON or a form", code="malformed_request")

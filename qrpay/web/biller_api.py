@@ -80,13 +80,14 @@ OPERATIONS: dict[str, dict[str, str]] = {
 PREFIX = "/api/v1/biller/{channel}"
 
 
-def _operation(config: Config, channel: str, suffix: str, method: str) -> str:
+def _operation(config: Config, channel: str, suffix: str, method: str) -> tuple[str, bool]:
+    """The dialect's operation for this route and method, and whether it writes."""
     dialect = get_dialect(service.channel_api(config, channel).dialect)
     op = OPERATIONS[suffix].get(method)
     if op is None or op not in dialect.OPS:
         raise NotFound(f"the {dialect.NAME} dialect has no {method} {suffix}",
                        code="unknown_operation")
-    return op
+    return op, dialect.OPS[op].writes
 
 
 async def biller_api(request: Request, suffix: str) -> Response:
@@ -94,7 +95,7 @@ async def biller_api(request: Request, suffix: str) -> Response:
     store = request.app.state.store
     params = dict(request.path_params)
     channel = params.pop("channel")
-    op = _operation(config, channel, suffix, request.method)
+    op, writes = _operation(config, channel, suffix, request.method)
     delay = guard.delay_for(store, channel)  # a dict look-up; the database once a second
     if delay:
         await asyncio.sleep(delay)
@@ -109,7 +110,11 @@ async def biller_api(request: Request, suffix: str) -> Response:
                           malformed=malformed, biller=request.query_params.get("biller"),
                           remote=request.client.host if request.client else None,
                           path=params)
-    answer, body = await run_in_threadpool(service.handle, store, config, channel, op, req)
+    if writes:  # waits for the group commit: in a worker thread
+        answer, body = await run_in_threadpool(service.handle, store, config, channel, op,
+                                               req)
+    else:  # one indexed read (as the scan API does): no thread hop
+        answer, body = service.handle(store, config, channel, op, req)
     return Response(body, status_code=answer.status, media_type="application/json",
                     headers=dict(answer.headers))
 

@@ -43,6 +43,7 @@ def test_wrong_passwords_over_http_are_counted_in_the_database(breb: Config,
         r = client.post("/api/v1/biller/bkash/queryBill",
                         data={"UserName": "bkash", "Password": "guess", "AccNo": "104231245"})
         assert r.json()["ErrorCode"] == "403"
+    guard.settle()
     assert guard.delay_for(store, "bkash") > 0
     assert guard.delay_for(store, "rocket") == 0
 
