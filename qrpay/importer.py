@@ -414,8 +414,8 @@ def parse_row_errors(raw: dict[str, Any], config: Config
     due_text = c(_required, raw, "due_date")
     due_date = c(_date, due_text, "due_date") if due_text else None
     late = c(_late, raw, biller, amount) if biller else None
-    mobile = _text(raw, "mobile")
-    units_text = _text(raw, "units")
+    mobile = c(_text, raw, "mobile") or ""
+    units_text = c(_text, raw, "units") or ""
     units = c(_int, units_text, "units") if units_text else None
     values = {
         "late_amount": late, "arrears": c(_amount, raw, "arrears") or 0,
@@ -423,9 +423,9 @@ def parse_row_errors(raw: dict[str, Any], config: Config
         "category": c(_choice, raw, "category", CATEGORIES, "unknown_category"),
         "area": c(_choice, raw, "area", AREAS, "unknown_area"),
         "units": units,
-        "address": " ".join(_text(raw, "address").split()) or None,
+        "address": " ".join((c(_text, raw, "address") or "").split()) or None,
         "language": c(_choice, raw, "language", LANGUAGES, "unknown_language"),
-        "meter_no": c(_meter_no, raw), "history": c(_history, _text(raw, "history")) or (),
+        "meter_no": c(_meter_no, raw), "history": c(lambda: _history(_text(raw, "history"))) or (),
         "bill_date": c(_optional_date, raw, "bill_date"),
         "tariff": c(_short_text, raw, "tariff"),
         "sanctioned_load": c(_load, raw),
@@ -433,8 +433,8 @@ def parse_row_errors(raw: dict[str, Any], config: Config
         "last_payment": c(_amount, raw, "last_payment"),
         "last_payment_date": c(_optional_date, raw, "last_payment_date"),
     }
-    charges = c(_charges, _text(raw, "charges"), amount) if amount is not None else None
-    bill_no = c(_bill_no, biller, _text(raw, "bill_no"), period, account_no) \
+    charges = c(lambda: _charges(_text(raw, "charges"), amount)) if amount is not None else None
+    bill_no = c(lambda: _bill_no(biller, _text(raw, "bill_no"), period, account_no)) \
         if biller and period and account_no else None
     if c.errors:
         return None, c.errors
@@ -631,7 +631,10 @@ def _encoding_error(path: Path) -> ImportError_:
 
 def _parse_or_record(record: dict[str, Any], config: Config, path: Path, line: int,
                      report: ImportReport, max_errors: int) -> Bill | None:
-    bill, errors = parse_row_errors(record, config)
+    try:
+        bill, errors = parse_row_errors(record, config)
+    except ValidationError as exc:  # a check outside the collector: still this row's error
+        bill, errors = None, [exc]
     for exc in errors:
         _add_error(report, max_errors, ImportError_(
             exc.message, code=exc.code, file=str(path), row=line, column=exc.field))

@@ -95,3 +95,17 @@ def test_breb_sample_fills_realistic_billing_books() -> None:
     books = {(r["biller"], book_of(to_ascii(r["account_no"]))[0]) for r in rows}
     assert len(rows) == 60 and len(books) <= 6
     assert any(r["account_no"] == "104231245" for r in rows)  # the source's own example
+
+
+def test_a_jsonl_row_with_lists_for_text_reports_each_field(store: Store, best_config: Config,
+                                                            tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "bills.jsonl"
+    row = {"account_no": "100000001", "name": "Ravi", "period": "2026-11", "amount": "1.00",
+           "due_date": "2026-12-05", "mobile": ["9876543210"], "address": {"a": 1},
+           "charges": ["x"], "bill_no": [1]}
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    got = {(e.column, e.code) for e in import_bills(store, best_config, path).errors}
+    assert got == {("mobile", "invalid_type"), ("address", "invalid_type"),
+                   ("charges", "invalid_type"), ("bill_no", "invalid_type")}
