@@ -633,11 +633,11 @@ def _parse_or_record(record: dict[str, Any], config: Config, path: Path, line: i
                      report: ImportReport, max_errors: int) -> Bill | None:
     try:
         bill, errors = parse_row_errors(record, config)
-    except ValidationError as exc:  # a check outside the collector: still this row's error
-        bill, errors = None, [exc]
-    for exc in errors:
+    except ValidationError as escaped:  # a check outside the collector: this row's error
+        bill, errors = None, [escaped]
+    for error in errors:
         _add_error(report, max_errors, ImportError_(
-            exc.message, code=exc.code, file=str(path), row=line, column=exc.field))
+            error.message, code=error.code, file=str(path), row=line, column=error.field))
     return bill
 
 
