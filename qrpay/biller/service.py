@@ -3,9 +3,10 @@
 ``handle(store, config, channel, op, request)`` (call from a worker thread) checks the
 channel's allow-list and credentials, runs the dialect's operation, and stores the
 request and its answer in ``channel_requests``.  An operation that writes (a payment)
-runs in the store's group-commit writer (:mod:`qrpay.biller.writer`: a savepoint of a
-shared transaction) and its journal row is written in that same transaction; a refusal
-rolls its savepoint back and is journalled on its own.
+runs, on SQLite, in the store's group-commit writer (:mod:`qrpay.biller.writer`: a
+savepoint of a shared transaction), on PostgreSQL in a transaction of its own; its journal
+row is written in that same transaction; a refusal rolls its writes back and is
+journalled on its own.
 
 A dialect module has ``NAME``, ``credentials(request) -> (user, password)``,
 ``OPS: {op: Op}`` and ``refusal(exc) -> Answer`` (its vocabulary for our error codes).
@@ -112,8 +113,14 @@ def _run(store: Store, ctx: Context, name: str, op: Op, req: Request
         journal.write(conn, [_journal_row(ctx.channel, name, req, answer, body, ctx.now)])
         return answer, body
 
-    result: tuple[Answer, bytes] = writer_for(store).run(job)
-    return result
+    if store.is_sqlite:  # one writer at a time anyway: share the transaction and its flush
+        result: tuple[Answer, bytes] = writer_for(store).run(job)
+        return result
+    # PostgreSQL commits concurrent transactions side by side (and flushes its log for
+    # several at once); a shared transaction would hold many bills' locks at once and
+    # deadlock with another process's batch
+    with store.begin() as conn:
+        return job(conn)
 
 
 def _reach(config: Config, allowed: tuple[str, ...], biller: str | None) -> tuple[str, ...]:
