@@ -30,7 +30,7 @@ from qrpay.config import LANGUAGES, Biller, Config
 from qrpay.digits import to_ascii
 from qrpay.errors import ImportError_, QrpayError, ValidationError
 from qrpay.ids import mobile as mobile_scheme
-from qrpay.money import parse_amount
+from qrpay.money import MAX_AMOUNT, parse_amount
 from qrpay.payments.ledger import adjust_bill
 from qrpay.store import Store, utcnow
 from qrpay.store.schema import bills as bills_t
@@ -174,8 +174,10 @@ def _amount(raw: dict[str, Any], key: str, *, required: bool = False) -> int | N
         if required:
             raise ValidationError(f"{key} is required", code="missing_value", field=key)
         return None
-    if isinstance(value, float):
-        raise ValidationError(f"{key} must be a decimal string", code="invalid_amount", field=key)
+    if not isinstance(value, str):  # a JSON number: rupees or paise? refused, as callbacks do
+        raise ValidationError(f"{key} must be a decimal string such as \"1234.50\", not "
+                              f"a bare {type(value).__name__}", code="invalid_amount",
+                              field=key)
     return parse_amount(value, field=key)
 
 
@@ -307,6 +309,10 @@ def _late(raw: dict[str, Any], biller: Biller, amount: int | None) -> int | None
         return late
     if late is None and biller.late_payment.kind != "none":
         late = biller.late_payment.late_amount(amount)
+        if late > MAX_AMOUNT:
+            raise ValidationError(f"the late amount the profile's late fee gives ({late}) is "
+                                  "larger than any amount qrpay takes", code="amount_too_large",
+                                  field="late_amount")
     if late is not None and late < amount:
         raise ValidationError("late_amount is less than amount", code="late_below_amount",
                               field="late_amount")

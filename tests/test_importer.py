@@ -68,14 +68,57 @@ def test_csv_with_bom_and_derived_bill_number(store, best_config, tmp_path):
 def test_json_lines_with_decimal_amounts(store, breb_config, tmp_path):
     lines = [{"account_no": "১০৪২৩১২৪৫", "name": "রহিম", "period": "2022-02", "amount": "500.10",
               "due_date": "2022-03-10", "biller": "khulna-pbs", "history": "10;20;30"},
-             {"account_no": "104231246", "name": "করিম", "period": "2022-02", "amount": 1.10,
+             {"account_no": "104231246", "name": "করিম", "period": "2022-02", "amount": "1.10",
               "due_date": "2022-03-10", "biller": "khulna-pbs"}]
     path = _write(tmp_path, "\n".join(json.dumps(x, ensure_ascii=False) for x in lines),
                   "b.jsonl")
     assert import_bills(store, breb_config, path).ok
     with store.connect() as conn:
         assert get_bill(conn, "2202104231245").history == (10, 20, 30)
-        assert get_bill(conn, "2202104231246").amount == 110  # JSON 1.10 read as Decimal
+        assert get_bill(conn, "2202104231246").amount == 110
+
+
+@pytest.mark.parametrize("amount", [1.10, 110, 0, 10**30])
+def test_a_bare_json_number_amount_is_refused_naming_row_and_column(store, breb_config,
+                                                                     tmp_path, amount):
+    """Rupees or paise?  A bare number is ambiguous: refused, as callbacks refuse it."""
+    line = {"account_no": "104231246", "name": "করিম", "period": "2022-02", "amount": amount,
+            "due_date": "2022-03-10", "biller": "khulna-pbs"}
+    path = _write(tmp_path, json.dumps(line, ensure_ascii=False) + "\n", "b.jsonl")
+    report = import_bills(store, breb_config, path)
+    assert [(e.row, e.column, e.code) for e in report.errors] == [(1, "amount", "invalid_amount")]
+    assert _count(store) == 0
+
+
+@pytest.mark.parametrize("column, value", [
+    ("amount", "9" * 25), ("amount", str(2**64)), ("amount", "99999999999999999999.99"),
+    ("late_amount", "9" * 25), ("arrears", str(2**63)),
+])
+def test_an_amount_beyond_64_bits_is_a_clear_error_not_a_crash(store, best_config, tmp_path,
+                                                               column, value):
+    row = {"account_no": "123456789", "name": "A", "period": "2026-11", "amount": "10.00",
+           "due_date": "2026-12-05", column: value}
+    header = ",".join(row)
+    path = _write(tmp_path, f"{header}\n{','.join(row.values())}\n")
+    report = import_bills(store, best_config, path)
+    assert [(e.row, e.column, e.code) for e in report.errors] == [(2, column,
+                                                                   "amount_too_large")]
+    assert _count(store) == 0
+
+
+def test_a_late_fee_that_overflows_the_bound_is_a_clear_error(store, best_config, tmp_path):
+    import dataclasses
+
+    from qrpay.config import LatePayment
+    from qrpay.money import MAX_AMOUNT, to_decimal_str
+
+    biller = dataclasses.replace(best_config.biller("best"),
+                                 late_payment=LatePayment(kind="percent", percent_bp=5000))
+    config = dataclasses.replace(best_config, billers={"best": biller})
+    path = _write(tmp_path, f"{HEADER}\n123456789,A,2026-11,{to_decimal_str(MAX_AMOUNT)},"
+                            "2026-12-05\n")
+    report = import_bills(store, config, path)
+    assert [(e.column, e.code) for e in report.errors] == [("late_amount", "amount_too_large")]
 
 
 @pytest.mark.parametrize("row, column, code", [

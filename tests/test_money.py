@@ -5,7 +5,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qrpay.errors import ValidationError
-from qrpay.money import format_amount, group_indian, parse_amount, to_decimal_str
+from qrpay.money import (
+    MAX_AMOUNT,
+    format_amount,
+    group_indian,
+    parse_amount,
+    to_decimal_str,
+)
 
 
 @pytest.mark.parametrize("text, minor", [
@@ -45,7 +51,7 @@ def test_format_amount_in_bengali_numerals():
     assert format_amount(-5) == "-0.05"
 
 
-@given(st.integers(min_value=-10**15, max_value=10**15))
+@given(st.integers(min_value=-MAX_AMOUNT, max_value=MAX_AMOUNT))
 def test_decimal_string_round_trips(minor):
     assert parse_amount(to_decimal_str(minor)) == minor
 
@@ -57,3 +63,39 @@ def test_indian_grouping_keeps_the_digits(n):
     parts = grouped.split(",")
     assert len(parts[-1]) == 3 or len(parts) == 1
     assert all(len(p) == 2 for p in parts[1:-1])
+
+
+@given(st.integers(min_value=0, max_value=MAX_AMOUNT))
+def test_amounts_in_indian_grouping_and_native_digits_parse(minor):
+    whole, frac = divmod(minor, 100)
+    grouped = f"{group_indian(whole)}.{frac:02d}"
+    assert parse_amount(grouped) == minor
+    assert parse_amount(format_amount(minor, numerals="beng")) == minor
+    assert parse_amount(format_amount(minor, numerals="deva")) == minor
+
+
+@pytest.mark.parametrize("text", [
+    "١٢٣",          # Arabic-Indic digits
+    "１２３",        # full-width digits
+    "๑๒๓",          # Thai digits
+    "1_000",        # an underscore (Decimal takes it)
+    "1,,000", ",100", "100,", "1,0,0", "12,34", "123,456", "1,234,567",  # stray or
+    "+100", "--1", "1.", ".5", "1 000", "१२३4x", "0x10",                   # Western commas
+])
+def test_amounts_take_only_ascii_bengali_devanagari_digits_and_indian_grouping(text):
+    with pytest.raises(ValidationError) as exc:
+        parse_amount(text)
+    assert exc.value.code == "invalid_amount"
+
+
+@pytest.mark.parametrize("text", [
+    "9" * 19, "99999999999999999999999999.99", "-" + "9" * 30, str(2**64), "1" + "0" * 11 + ".01",
+])
+def test_amounts_beyond_the_bound_are_refused_not_overflowed(text):
+    with pytest.raises(ValidationError) as exc:
+        parse_amount(text)
+    assert exc.value.code == "amount_too_large"
+
+
+def test_the_largest_amount_is_taken():
+    assert parse_amount(to_decimal_str(MAX_AMOUNT)) == MAX_AMOUNT

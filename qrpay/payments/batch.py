@@ -38,7 +38,7 @@ from qrpay.bills import Bill
 from qrpay.clock import aware
 from qrpay.config import Biller, Config
 from qrpay.errors import Conflict, PaymentError, QrpayError, ValidationError
-from qrpay.money import to_decimal_str
+from qrpay.money import MAX_AMOUNT, to_decimal_str
 from qrpay.notify.outbox import ENQUEUE_MANY_SQL, payment_notice_row
 from qrpay.payments import statements as sql
 from qrpay.payments.decide import NOTHING, POST, RECORD, REVERSE, Decision, Terms, decide
@@ -47,7 +47,6 @@ from qrpay.payments.model import COUNTER_CHANNEL, STATUSES, PaymentIn, PostingRe
 from qrpay.payments.receipts import take_receipt_nos
 from qrpay.store.raw import Raw, as_date
 
-MAX_AMOUNT = 10**13  # minor units (1e11 rupees/taka): far above any bill, far below BIGINT
 # paid_at must have a local day in every zone (offsets are under a day): nearer to the
 # ends of the datetime range, converting it overflows
 PAID_AT_RANGE = (dt.datetime(1, 1, 2, tzinfo=dt.UTC), dt.datetime(9999, 12, 30, tzinfo=dt.UTC))

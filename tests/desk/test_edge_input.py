@@ -88,3 +88,20 @@ def test_an_oversized_photo_is_413_and_never_spooled_to_disk(make_desk, store,
     big = b"\x89PNG" + b"0" * (UPLOAD_LIMIT + 1)
     r = desk.post("/desk/scan/image", files={"image": ("p.png", big, "image/png")})
     assert r.status_code == 413 and made == []
+
+
+@pytest.mark.parametrize("path, field", [("/desk/shift/close", "declared_cash"),
+                                         ("/desk/collect", "amount")])
+@pytest.mark.parametrize("value", ["9" * 25, str(2**64), "1_000", "١٢٣"])
+def test_a_huge_or_foreign_amount_at_the_desk_is_a_4xx_with_a_code(make_desk, store, path,
+                                                                   field, value) -> None:
+    add_user(store, "asha")
+    insert_bill(store, make_bill())
+    desk = make_desk()
+    assert desk.login("asha") == 303
+    data = {"bill_no": "B2611100000001", "txn_id": "C-1", "amount": "100", "mode": "cash",
+            "declared_cash": "0"}
+    data[field] = value
+    r = desk.post(path, data)
+    assert 400 <= r.status_code < 500, r.text
+    assert 'data-code="amount_too_large"' in r.text or 'data-code="invalid_amount"' in r.text
