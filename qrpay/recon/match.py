@@ -121,10 +121,13 @@ class Matcher:
     now: dt.datetime
     counts: Counter[str] = field(default_factory=Counter)
     settlements: dict[str, Settlement] = field(default_factory=dict)
-    settled: set[int] = field(default_factory=set)  # payment ids settled by this file
+    # payment ids settled by this batch (earlier batches' lines are in recon_lines
+    # already, found by _settled_before: memory stays bounded by the batch)
+    settled: set[int] = field(default_factory=set)
     last_day: dt.date | None = None
 
     def run(self, lines: list[Line]) -> None:
+        self.settled = set()
         found = self._payments({ln.txn_id for ln in lines if ln.txn_id})
         before = self._settled_before([p["id"] for p in found.values()])
         rows, exceptions, resolved = [], [], []

@@ -22,7 +22,8 @@ WORDS: dict[str, dict[str, str]] = {
         "payments": "payments", "exceptions": "Open exceptions", "today": "Today",
         "month": "This month", "render_cycles": "Recent render cycles",
         "report_title": "Monthly collection report", "none": "(none)",
-        "refunds_due": "Refunds due",
+        "refunds_due": "Refunds due", "outcome": "Outcome", "payment": "Payment",
+        "closed": "Closed", "file_line": "File: line", "txn": "Transaction",
     },
     "hi": {
         "collections": "संग्रह", "mode": "भुगतान का तरीका", "number": "संख्या",
@@ -39,7 +40,8 @@ WORDS: dict[str, dict[str, str]] = {
         "payments": "भुगतान", "exceptions": "खुले अपवाद", "today": "आज",
         "month": "इस महीने", "render_cycles": "हाल के बिल चक्र",
         "report_title": "मासिक संग्रह रिपोर्ट", "none": "(कुछ नहीं)",
-        "refunds_due": "वापसी बाकी",
+        "refunds_due": "वापसी बाकी", "outcome": "परिणाम", "payment": "भुगतान",
+        "closed": "बंद", "file_line": "फ़ाइल: पंक्ति", "txn": "लेन-देन",
     },
     "bn": {
         "collections": "আদায়", "mode": "পরিশোধের মাধ্যম", "number": "সংখ্যা",
@@ -56,7 +58,8 @@ WORDS: dict[str, dict[str, str]] = {
         "payments": "পরিশোধ", "exceptions": "খোলা ব্যতিক্রম", "today": "আজ",
         "month": "এই মাসে", "render_cycles": "সাম্প্রতিক বিল চক্র",
         "report_title": "মাসিক আদায় প্রতিবেদন", "none": "(কিছু নেই)",
-        "refunds_due": "ফেরত বাকি",
+        "refunds_due": "ফেরত বাকি", "outcome": "ফলাফল", "payment": "পরিশোধ",
+        "closed": "বন্ধ", "file_line": "ফাইল: লাইন", "txn": "লেনদেন",
     },
 }
 

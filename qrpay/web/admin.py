@@ -25,8 +25,10 @@ from starlette.routing import Route
 
 from qrpay.config import Biller, Config
 from qrpay.desk.sessions import DeskSession
+from qrpay.digits import localise
 from qrpay.errors import ValidationError
-from qrpay.reports.labels import LANGS, WORDS
+from qrpay.money import group_indian
+from qrpay.reports.labels import LANGS, WORDS, numerals_for
 from qrpay.store import Store
 from qrpay.store.schema import payments, recon_files, render_jobs
 from qrpay.templating import env, texts
@@ -83,8 +85,10 @@ def _read(store: Store, fn: Any, *args: Any) -> Any:
 
 def _page(request: Request, sess: DeskSession, name: str, lang: str, **context: Any
           ) -> HTMLResponse:
+    numerals = numerals_for(lang)
     html = env().get_template(f"admin/{name}").render(
         t=texts("desk", lang), w=WORDS[lang], lang=lang, languages=LANGUAGES, sess=sess,
+        numerals=numerals, num=lambda n: localise(group_indian(int(n)), numerals),
         biller=_config(request).billers.get(sess.staff.biller or ""), **context)
     return HTMLResponse(html, headers=HEADERS)
 
@@ -190,7 +194,7 @@ async def export(request: Request, sess: DeskSession) -> Response:
 # ------------------------------------------------------------------------ exceptions
 
 def _queue(conn: Connection, outcome: str | None) -> dict[str, Any]:
-    from qrpay.recon.queue import count_open, list_exceptions
+    from qrpay.recon.queue import count_open, list_exceptions, refunds_list
 
     items = list_exceptions(conn, outcome=outcome or None, limit=200)
     ids = [i.payment_id for i in items if i.payment_id]
@@ -198,7 +202,8 @@ def _queue(conn: Connection, outcome: str | None) -> dict[str, Any]:
         payments.c.id, payments.c.receipt_no, payments.c.status, payments.c.amount)
         .where(payments.c.id.in_(ids)))} if ids else {}
     return {"items": items, "payments": pays, "open": count_open(conn),
-            "closed": list_exceptions(conn, state="closed", limit=20)}
+            "closed": list_exceptions(conn, state="closed", limit=20),
+            "refunds": refunds_list(conn)[:100]}
 
 
 @staff_page("supervisor")

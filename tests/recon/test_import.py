@@ -32,7 +32,7 @@ LONG_AGO = dt.datetime(2026, 11, 10, 6, 0, tzinfo=dt.UTC)
 
 
 def setup_ledger(store: Store, config: Config, channel: str) -> None:
-    for no in ("A", "B", "C", "D", "E", "F", "H"):
+    for no in ("A", "B", "C", "D", "E", "F", "H", "J"):
         add_bill(store, f"B2611{no}00000001", account_no=f"10000000{ord(no) - 64}")
     add_bill(store, "B2611I00000001", account_no="100000009", amount=100)
     add_bill(store, "B2610G00000001", account_no="100000007", period="2026-10")
@@ -44,6 +44,7 @@ def setup_ledger(store: Store, config: Config, channel: str) -> None:
     pay(store, config, channel, "pay_refund", "B2611F00000001", 123450, now=POSTED)
     pay(store, config, channel, "pay_pending", "B2611H00000001", 123450, now=POSTED,
         status="pending")
+    pay(store, config, channel, "pay_partial", "B2611J00000001", 123450, now=POSTED)
 
 
 def scenario_rows() -> list[Row]:
@@ -60,6 +61,9 @@ def scenario_rows() -> list[Row]:
         Row("payment", "pay_pending", "B2611H00000001", 123450, settlement_id="setl_2"),
         Row("payment", "pay_badnet", "B2611I00000001", 100, net=90, settlement_id="setl_3"),
         Row("other", "adj_1", None, 500, settlement_id="setl_2"),
+        Row("payment", "pay_partial", "B2611J00000001", 123450, settlement_id="setl_2"),
+        Row("refund", "pay_partial", "B2611J00000001", 20000, refund_id="rfnd_2",
+            settlement_id="setl_2"),
     ]
 
 
@@ -93,7 +97,7 @@ def test_every_outcome_in_each_format(store: Store, recon_config: Config, tmp_pa
         "pay_match": "matched", "pay_nocb": "posted", "pay_mismatch": "amount_mismatch",
         "pay_dup1": "matched", "pay_dup2": "duplicate_payment", "pay_refund": "refund",
         "pay_old": "superseded", "pay_unknown": "suspense", "pay_pending": "posted",
-        "pay_badnet": "posted", "adj_1": "ignored"}
+        "pay_badnet": "posted", "adj_1": "ignored", "pay_partial": "partial_refund"}
     assert report.counts["not_settled"] == 1
     assert report.counts["settlement_mismatch"] == 1
     assert [s["ok"] for s in report.settlements] == [True, True, False]
@@ -111,6 +115,7 @@ def test_every_outcome_in_each_format(store: Store, recon_config: Config, tmp_pa
     assert ("suspense", "pay_unknown") in open_by
     assert ("superseded", "pay_old") in open_by
     assert ("settlement_mismatch", None) in open_by
+    assert ("partial_refund", "pay_partial") in open_by
     assert (dup.bill_no, dup.amount) == ("B2611E00000001", 123450)
     assert all(p.status == "success" and p.receipt_no for p in posted.values())
     assert posted["pay_nocb"].reference.startswith("recon:")
@@ -136,7 +141,8 @@ def test_totals_equal_the_ledger_to_the_paisa(store: Store, recon_config: Config
     import_settlement(store, recon_config, path, channel, now=NOW)
     # callbacks: match, held, mismatch (as posted), dup1 (refund reversed it); recon posted
     # nocb, dup2, old, pending and badnet (100); suspense adds nothing
-    expected = 123450 * 4 + 123450 * 4 + 100
+    # pay_partial (callback) stays posted: a partial refund is for review, not reversed
+    expected = 123450 * 5 + 123450 * 4 + 100
     assert net_collected(store, channel) == expected
 
 
@@ -254,3 +260,14 @@ def test_refunds_due_listed_on_the_cli(store: Store, recon_config: Config, tmp_p
     assert "B2611E00000001" in out and "1 refund(s) due, 1,234.50" in out
     assert main(["--config", str(recon_config.path), "recon", "exceptions", "--json"]) == 0
     assert '"outcome": "duplicate_payment"' in capsys.readouterr().out
+
+
+def test_second_line_for_a_settled_payment_across_batches(store: Store, recon_config: Config,
+                                                          tmp_path: Path) -> None:
+    channel, path = write(tmp_path, "generic", [
+        Row("payment", "pay_match", "B2611A00000001", 123450),
+        Row("payment", "pay_x1", "B2611B00000001", 123450),
+        Row("payment", "pay_match", "B2611A00000001", 123450)])
+    setup_ledger(store, recon_config, channel)
+    report = import_settlement(store, recon_config, path, channel, now=NOW, batch_size=1)
+    assert report.counts["matched"] == 1 and report.counts["already_settled"] == 1
