@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -97,30 +98,50 @@ def _journal_row(channel: str, op: str, req: Request, answer: Answer, body: byte
                        payment_id=answer.payment_id)
 
 
-def _run(store: Store, ctx: Context, name: str, op: Op, req: Request
-         ) -> tuple[Answer, bytes]:
-    if not op.writes:
-        with store.connect() as conn:
-            answer = op.run(conn, ctx, req)
-        body = answer.encoded()
-        journal.journal_for(store).add(_journal_row(ctx.channel, name, req, answer, body,
-                                                    ctx.now))
-        return answer, body
+Result = tuple[Answer, bytes]
 
-    def job(conn: Connection) -> tuple[Answer, bytes]:
+
+def _job(ctx: Context, name: str, op: Op, req: Request) -> Callable[[Connection], Result]:
+    def job(conn: Connection) -> Result:
         answer = op.run(conn, ctx, req)
         body = answer.encoded()
         journal.write(conn, [_journal_row(ctx.channel, name, req, answer, body, ctx.now)])
         return answer, body
+    return job
 
-    if store.is_sqlite:  # one writer at a time anyway: share the transaction and its flush
-        result: tuple[Answer, bytes] = writer_for(store).run(job)
-        return result
-    # PostgreSQL commits concurrent transactions side by side (and flushes its log for
-    # several at once); a shared transaction would hold many bills' locks at once and
-    # deadlock with another process's batch
-    with store.begin() as conn:
-        return job(conn)
+
+def _read(store: Store, ctx: Context, name: str, op: Op, req: Request) -> Result:
+    with store.connect() as conn:
+        answer = op.run(conn, ctx, req)
+    body = answer.encoded()
+    journal.journal_for(store).add(_journal_row(ctx.channel, name, req, answer, body, ctx.now))
+    return answer, body
+
+
+def _refused(store: Store, dialect: ModuleType, channel: str, name: str, req: Request,
+             exc: QrpayError, now: dt.datetime) -> Result:
+    answer = dialect.refusal(exc)
+    body = answer.encoded()
+    journal.journal_for(store).add(_journal_row(channel, name, req, answer, body, now))
+    return answer, body
+
+
+def _submitted(store: Store, dialect: ModuleType, ctx: Context, name: str, op: Op,
+               req: Request) -> Future[Result]:
+    """SQLite: the payment goes to the group-commit writer; the future completes with
+    the answer (a refusal already in the channel's words) once its batch committed."""
+    out: Future[Result] = Future()
+
+    def done(f: Future[Result]) -> None:
+        try:
+            out.set_result(f.result())
+        except QrpayError as exc:
+            out.set_result(_refused(store, dialect, ctx.channel, name, req, exc, ctx.now))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            out.set_exception(exc)
+
+    writer_for(store).submit(_job(ctx, name, op, req)).add_done_callback(done)
+    return out
 
 
 def _reach(config: Config, allowed: tuple[str, ...], biller: str | None) -> tuple[str, ...]:
@@ -133,9 +154,12 @@ def _reach(config: Config, allowed: tuple[str, ...], biller: str | None) -> tupl
     return (biller,)
 
 
-def handle(store: Store, config: Config, channel: str, op_name: str, req: Request
-           ) -> tuple[Answer, bytes]:
-    """The answer to ``req`` and its bytes (what was journalled)."""
+def start(store: Store, config: Config, channel: str, op_name: str, req: Request
+          ) -> Result | Future[Result]:
+    """The answer to ``req`` and its bytes (what was journalled), or, for a payment on
+    SQLite, a future of them (the caller need not block a thread on the group commit).
+    A payment on PostgreSQL runs here, in its own transaction: call from a worker
+    thread."""
     now = utcnow()
     api = channel_api(config, channel)
     dialect = _dialect(api.dialect)
@@ -154,9 +178,21 @@ def handle(store: Store, config: Config, channel: str, op_name: str, req: Reques
             raise ValidationError("the body is not JSON or a form", code="malformed_request")
         ctx = Context(config=config, channel=channel, now=now,
                       allowed=_reach(config, cred.billers, req.biller))
-        return _run(store, ctx, op_name, op, req)
+        if not op.writes:
+            return _read(store, ctx, op_name, op, req)
+        if store.is_sqlite:  # one writer at a time anyway: share transactions and flushes
+            return _submitted(store, dialect, ctx, op_name, op, req)
+        # PostgreSQL commits concurrent transactions side by side (and flushes its log
+        # for several at once); one shared transaction would hold many bills' locks and
+        # deadlock with another process's
+        with store.begin() as conn:
+            return _job(ctx, op_name, op, req)(conn)
     except QrpayError as exc:
-        answer = dialect.refusal(exc)
-        body = answer.encoded()
-        journal.journal_for(store).add(_journal_row(channel, op_name, req, answer, body, now))
-        return answer, body
+        return _refused(store, dialect, channel, op_name, req, exc, now)
+
+
+def handle(store: Store, config: Config, channel: str, op_name: str, req: Request
+           ) -> Result:
+    """:func:`start`, waiting for a payment's commit."""
+    got = start(store, config, channel, op_name, req)
+    return got.result() if isinstance(got, Future) else got

@@ -13,6 +13,7 @@ import asyncio
 import json
 import urllib.parse
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -110,11 +111,12 @@ async def biller_api(request: Request, suffix: str) -> Response:
                           malformed=malformed, biller=request.query_params.get("biller"),
                           remote=request.client.host if request.client else None,
                           path=params)
-    if writes:  # waits for the group commit: in a worker thread
+    if writes and not store.is_sqlite:  # its own PostgreSQL transaction: a worker thread
         answer, body = await run_in_threadpool(service.handle, store, config, channel, op,
                                                req)
-    else:  # one indexed read (as the scan API does): no thread hop
-        answer, body = service.handle(store, config, channel, op, req)
+    else:  # a read (one indexed statement, as the scan API does) or the SQLite writer
+        got = service.start(store, config, channel, op, req)
+        answer, body = await asyncio.wrap_future(got) if isinstance(got, Future) else got
     return Response(body, status_code=answer.status, media_type="application/json",
                     headers=dict(answer.headers))
 
