@@ -34,12 +34,17 @@ def login(client: TestClient, username: str) -> None:
 
 
 def test_cashier_cannot_open_admin_pages(client, store: Store) -> None:
+    from qrpay.web.admin import PROTECTED
+
     add_user(store, "asha")
     login(client, "asha")
-    for path in ("/desk/admin", "/desk/admin/recon", "/desk/admin/chart/per_day.svg",
-                 "/desk/admin/export.csv"):
-        r = client.get(path)
-        assert r.status_code == 403, path
+    assert len(PROTECTED) == 5
+    for method, path, role in PROTECTED:
+        assert role == "supervisor"
+        url = path.replace("{kind}", "per_day").replace("{exc_id:int}", "1").replace(
+            "export.per_day", "export.csv")
+        r = client.request(method, url)
+        assert r.status_code == 403, url
         assert "forbidden" in r.text
 
 
