@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from qrpay.store import Store
-from qrpay.store.schema import channel_requests
+from qrpay.store.raw import Raw
 
 log = logging.getLogger("qrpay.biller")
 BATCH = 1000
@@ -54,9 +54,19 @@ def row(*, channel: str, op: str, received_at: dt.datetime, remote: str | None,
             "txn_id": (txn_id or None) and txn_id[:100], "payment_id": payment_id}
 
 
+_COLUMNS = ("channel", "op", "received_at", "remote", "headers", "body", "status", "answer",
+            "outcome", "txn_id", "payment_id")
+_INSERT = (f"INSERT INTO channel_requests ({', '.join(_COLUMNS)}) "
+           f"VALUES ({', '.join('?' * len(_COLUMNS))})")
+
+
 def write(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(channel_requests.insert(), rows)
+    """Insert ``rows`` (from :func:`row`) in the caller's transaction."""
+    if not rows:
+        return
+    raw = Raw(conn)
+    raw.many(_INSERT, [tuple(raw.ts(r[c]) if c == "received_at" else r[c] for c in _COLUMNS)
+                       for r in rows])
 
 
 class Journal:
