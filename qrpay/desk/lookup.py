@@ -25,7 +25,7 @@ KINDS = ("bill_no", "account", "meter", "mobile")
 _SEPARATORS = re.compile(r"[\s\-./()]")
 # What a person types for a number (not a QR payload): an optional letter prefix
 # (BEST's "B" bill numbers) and digits, or a mobile number in international form.
-TYPED = re.compile(r"^(?:[A-Za-z]{0,4}[0-9]{4,30}|\+[0-9]{8,15})$")
+TYPED = re.compile(r"^(?:[A-Za-z]{0,4}[0-9]{1,30}|\+[0-9]{8,15})$")
 
 
 @dataclass(frozen=True)

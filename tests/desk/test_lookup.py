@@ -76,6 +76,7 @@ def test_unknown_number_is_not_found_and_another_billers_is_not_ours(desk: Desk)
     desk.client.get("/desk?lang=en")
     unknown = desk.scan("555000111").text
     assert _result(unknown)["refused"] == "not_found" and "Not found:" in unknown
+    assert _result(desk.scan("১২৩").text)["refused"] == "not_found"  # short, still a number
     theirs = desk.scan("B2611999999999").text
     assert _result(theirs)["refused"] == "wrong_biller" and "Not ours:" in theirs
     assert "Not a bill QR" not in unknown + theirs
