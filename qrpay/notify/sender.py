@@ -118,7 +118,9 @@ def _outgoing(row: Any, config: Config) -> OutgoingSms:
 def claim_due(store: Store, config: Config, *, now: dt.datetime, limit: int,
               lease_seconds: float = LEASE_SECONDS) -> list[_Claim]:
     """Lease up to ``limit`` due rows to this sender (see the module docstring)."""
-    q = (select(outbox).where(outbox.c.status.in_(("pending", "sending")),
+    # Only SMS rows: other kinds (``whatsapp``, ``ussd``) are the chat sender's.
+    q = (select(outbox).where(outbox.c.kind == "sms",
+                              outbox.c.status.in_(("pending", "sending")),
                               outbox.c.next_attempt_at <= now)
          .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit))
     until = now + dt.timedelta(seconds=lease_seconds)

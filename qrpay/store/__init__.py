@@ -55,6 +55,8 @@ def _add_column(conn: Connection, table: str, column: str, sql_type: str) -> Non
 
 def _v5_bill_details(conn: Connection) -> None:
     _add_column(conn, "bills", "details", "TEXT")
+def _v6_chat(conn: Connection) -> None:
+    metadata.create_all(conn, tables=list(schema.CHAT_TABLES), checkfirst=True)
 
 
 # (version, description, function).  Append; never edit a released step.
@@ -66,6 +68,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (4, "shift close note (why the cash counted differs)", _v4_shift_note),
     (5, "bills.details: optional print fields (readings, tariff, load, last payment)",
      _v5_bill_details),
+    (6, "chat: sessions, inbound message ids, statuses, watches, complaints", _v6_chat),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -436,3 +436,100 @@ ix_payments_channel_posted = Index("ix_payments_channel_posted", payments.c.chan
 
 RECON_TABLES = (recon_files, recon_lines, recon_exceptions, recon_actions, refunds_due,
                 recon_settlements, daily_totals, daily_settled, rollup_state)
+# ---------------------------------------------------------------- chat (qrpay.chat)
+# Conversations on WhatsApp and USSD: one row per (channel, biller, sender); what the
+# engine needs to take the next message on any worker.
+chat_sessions = Table(
+    "chat_sessions", metadata,
+    Column("id", String(200), primary_key=True),  # channel:biller:sender
+    Column("channel", String(20), nullable=False),  # whatsapp, ussd
+    Column("biller", String(64), nullable=False),
+    Column("sender", String(100), nullable=False),  # msisdn, or a WhatsApp BSUID
+    Column("has_phone", Boolean, nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("node", String(60), nullable=False),
+    Column("data", Text, nullable=False),  # JSON: stack, collected values
+    Column("bad", Integer, nullable=False, default=0),  # bad inputs in a row
+    Column("seq", Integer, nullable=False, default=0),  # number of the last menu sent
+    Column("gateway_session", String(100), nullable=True),  # USSD sessionId
+    Column("hops", Integer, nullable=False, default=0),  # USSD inputs consumed
+    Column("state", String(20), nullable=False),  # active, ended
+    Column("last_inbound_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every inbound WhatsApp message id once: the unique key that answers a message once
+# however many times (and to however many workers) Meta delivers it.
+chat_inbound = Table(
+    "chat_inbound", metadata,
+    Column("message_id", String(200), primary_key=True),
+    Column("channel", String(20), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+# Delivery status of the messages we sent; ``rank`` only ever goes up.
+chat_message_status = Table(
+    "chat_message_status", metadata,
+    Column("message_id", String(200), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# A bill a conversation showed: a payment posted for it afterwards is confirmed there.
+chat_watches = Table(
+    "chat_watches", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", String(200), nullable=False),
+    Column("bill_no", String(40), nullable=False),
+    Column("shown_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("session_id", "bill_no", name="uq_chat_watches_session_bill"),
+)
+Index("ix_chat_watches_bill", chat_watches.c.bill_no)
+
+# Complaints and callback requests; ticket numbers per biller from complaint_counters,
+# never reused.
+complaints = Table(
+    "complaints", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("biller", String(64), nullable=False),
+    Column("ticket_no", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),  # complaint, callback
+    Column("category", String(40), nullable=False),
+    Column("text", Text, nullable=True),
+    Column("account_no", String(40), nullable=True),
+    Column("session_id", String(200), nullable=True),
+    Column("channel", String(20), nullable=True),
+    Column("contact", String(100), nullable=True),
+    Column("language", String(8), nullable=False),
+    Column("status", String(20), nullable=False),  # open, assigned, resolved
+    Column("assignee", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("biller", "ticket_no", name="uq_complaints_biller_ticket"),
+)
+Index("ix_complaints_status", complaints.c.biller, complaints.c.status)
+
+complaint_counters = Table(
+    "complaint_counters", metadata,
+    Column("biller", String(64), primary_key=True),
+    Column("last_no", BigInteger, nullable=False),
+)
+
+complaint_events = Table(
+    "complaint_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("complaint_id", Integer, ForeignKey("complaints.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(20), nullable=False),  # open, assign, note, resolve
+    Column("status", String(20), nullable=False),
+    Column("note", Text, nullable=True),
+)
+
+CHAT_TABLES = (chat_sessions, chat_inbound, chat_message_status, chat_watches, complaints,
+               complaint_counters, complaint_events)

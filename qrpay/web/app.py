@@ -35,6 +35,7 @@ from qrpay.payments.reads import Reader
 from qrpay.store import Store, open_store
 from qrpay.templating import templates_dir
 from qrpay.web import api, pages
+from qrpay.web import chat as chat_web
 from qrpay.web.errors import EXCEPTION_HANDLERS
 from qrpay.web.gate import WriteGate
 from qrpay.web.limits import EdgeLimits
@@ -125,6 +126,7 @@ def routes() -> list[BaseRoute]:
         *admin_routes(),
         *desk_routes(),
         *biller_routes(),
+        *chat_web.ROUTES,
     ]
 
 
@@ -165,9 +167,11 @@ def create_app(config: Config, store: Store | None = None, *,
         thread = None
         if sender_wanted(start_sender):
             thread = _start_sender(app.state.store, config, stop, sender_interval)
+            app.state.chat.start_sender()
         try:
             yield
         finally:
+            app.state.chat.close()
             stop.set()
             if thread is not None:
                 thread.join(timeout=10)
@@ -184,6 +188,7 @@ def create_app(config: Config, store: Store | None = None, *,
     app.state.languages = pages.deployment_languages(config)
     app.state.write_gate = WriteGate(store)
     app.add_middleware(EdgeLimits)
+    app.state.chat = chat_web.ChatRuntime(config, store)  # checks the chat flows at start
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from qrpay import __version__
+from qrpay.web.chat import OPENAPI_PATHS as CHAT_PATHS
 
 _ERR = {"$ref": "#/components/responses/Error"}
 _BILL_NO = {"name": "bill_no", "in": "path", "required": True, "schema": {"type": "string"},
@@ -243,7 +244,7 @@ def spec() -> dict[str, Any]:
                  "description": "Bill pages, scan resolver and payment callbacks.  Errors "
                                 "are {\"error\": {\"code\", \"message\", \"field\"}}.",
                  "license": {"name": "Apache-2.0"}},
-        "paths": PATHS,
+        "paths": {**PATHS, **CHAT_PATHS},
         "components": {
             "schemas": SCHEMAS,
             "responses": {"Error": {"description": "An error with a stable code.",

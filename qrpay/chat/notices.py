@@ -1,0 +1,97 @@
+"""Everything chat sends goes through the one outbox (``qrpay.notify.outbox``), written
+in the transaction that decided to send it:
+
+- ``kind = 'whatsapp'`` rows carry a Graph API message (JSON in ``body``), sent by
+  :mod:`qrpay.chat.sender`;
+- ``kind = 'ussd'`` rows carry a bdapps ``mt-cont``/``mt-fin`` answer, sent the same way;
+- SMS (links on USSD, confirmations after USSD) are ordinary ``kind = 'sms'`` rows, sent
+  by the SMS sender like every payment notice.
+
+Each row's ``dedupe_key`` names what it is for (``chat:reply:<wamid>:<n>``,
+``chat:paid:<payment id>:<session>``...), so a retried step never writes it twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from qrpay.bills import Bill
+from qrpay.chat import accounts, wording
+from qrpay.chat.sessions import Session
+from qrpay.config import Biller
+from qrpay.notify.sms import sms_info
+from qrpay.store.schema import outbox
+
+WINDOW = dt.timedelta(hours=24)  # WhatsApp customer-service window
+
+
+def _insert(conn: Connection, values: dict[str, Any]) -> bool:
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    res = conn.execute(insert(outbox).values(**values).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]).returning(outbox.c.id))
+    return res.first() is not None
+
+
+def _row(kind: str, dedupe_key: str, biller: str, recipient: str, language: str,
+         template: str, body: str, now: dt.datetime, encoding: str = "json",
+         segments: int = 1) -> dict[str, Any]:
+    return {"kind": kind, "dedupe_key": dedupe_key[:120], "biller": biller,
+            "recipient": recipient[:40], "language": language, "template": template[:60],
+            "body": body, "encoding": encoding, "segments": segments, "status": "pending",
+            "attempts": 0, "next_attempt_at": now, "created_at": now}
+
+
+def whatsapp(conn: Connection, *, dedupe_key: str, biller: str, phone_number_id: str,
+             to: str, language: str, template: str, message: dict[str, Any],
+             now: dt.datetime, fallback: dict[str, Any] | None = None) -> bool:
+    """Queue one Graph API message object (``type`` and its table) to ``to``;
+    ``fallback`` (a template message) is sent instead if Meta says the window closed."""
+    content: dict[str, Any] = {"phone_number_id": phone_number_id, "message": message}
+    if fallback is not None:
+        content["fallback"] = fallback
+    body = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    return _insert(conn, _row("whatsapp", dedupe_key, biller, to, language, template, body,
+                              now))
+
+
+def ussd_push(conn: Connection, *, dedupe_key: str, biller: str, to: str, language: str,
+              gateway_session: str, text: str, end: bool, now: dt.datetime) -> bool:
+    """Queue a bdapps answer (``mt-cont`` or ``mt-fin``) for the gateway's send URL."""
+    body = json.dumps({"sessionId": gateway_session, "message": text,
+                       "ussdOperation": "mt-fin" if end else "mt-cont"},
+                      ensure_ascii=False, separators=(",", ":"))
+    return _insert(conn, _row("ussd", dedupe_key, biller, to, language, "bdapps", body, now))
+
+
+def sms(conn: Connection, *, dedupe_key: str, biller: Biller, to: str, language: str,
+        template: str, text: str, now: dt.datetime) -> bool:
+    info = sms_info(text)
+    return _insert(conn, _row("sms", dedupe_key, biller.code, to, language, template, text,
+                              now, encoding=info.encoding, segments=info.segments))
+
+
+def bill_link_sms(env: Any, s: Session, bill: Bill, purpose: str) -> bool:
+    """On USSD: the bill page (or PDF) link by SMS to the caller."""
+    biller = env.biller
+    to = accounts.mobile_msisdn(s.sender, biller.country)
+    if to is None:
+        return False
+    status = accounts.status_of(env.conn, bill, biller)
+    values = wording.base_values(env.flows, biller, s.language)
+    values.update(bill_no=bill.bill_no, period=wording.period(bill.period, biller, s.language),
+                  bill_link=(wording.pdf_link(env.config, biller, bill) if purpose == "past"
+                             else wording.bill_link(env.config, biller, bill, status)))
+    text = wording.fill(env.flows.text(s.language, "past.sms", "sms"), values)
+    return sms(env.conn, dedupe_key=f"chat:link:{s.id}:{bill.bill_no}:{purpose}:{s.seq}",
+               biller=biller, to=to, language=s.language, template=f"chat_{purpose}_link",
+               text=text, now=env.now)
+
+
+def window_open(s: Session, now: dt.datetime) -> bool:
+    return s.last_inbound_at is not None and now - s.last_inbound_at < WINDOW

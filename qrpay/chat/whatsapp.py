@@ -1,0 +1,182 @@
+"""WhatsApp Cloud API webhooks: verification, signatures, payload parsing, replies.
+
+- ``GET`` verification: ``hub.mode=subscribe`` and ``hub.verify_token`` equal to the
+  secret ``QRPAY_WHATSAPP_VERIFY_TOKEN`` answer the ``hub.challenge``; anything else 403.
+- ``POST``: ``X-Hub-Signature-256: sha256=<hex>`` is HMAC-SHA256 of the *raw* body under
+  the app secret (``QRPAY_WHATSAPP_APP_SECRET``), compared in constant time before the
+  body is parsed.  Meta escapes non-ASCII text as ``\\uXXXX``; a body re-serialised any
+  other way does not verify, as it should not.
+- Every entry, change, message and status of a batch is handled.  A ``phone_number_id``
+  no biller claims is acknowledged and ignored.  Statuses never reach the engine and
+  never go backwards (``chat_message_status.rank`` only increases).
+- A sender without a phone number (a business-scoped user id, ``US.1349...``) is never
+  offered "my registered mobile" (the session's ``has_phone`` is false).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from qrpay.chat import notices
+from qrpay.chat.actions import Env
+from qrpay.chat.engine import Inbound
+from qrpay.chat.screens import Screen, chrome, whatsapp_messages
+from qrpay.chat.service import ChatService
+from qrpay.chat.sessions import Session
+from qrpay.errors import AuthError, ValidationError
+from qrpay.store import utcnow
+
+CHANNEL = "whatsapp"
+SIGNATURE_HEADER = "x-hub-signature-256"
+STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
+_STATUS_SQL = text(
+    "INSERT INTO chat_message_status (message_id, status, rank, updated_at) "
+    "VALUES (:id, :status, :rank, :now) ON CONFLICT (message_id) DO UPDATE SET "
+    "status = excluded.status, rank = excluded.rank, updated_at = excluded.updated_at "
+    "WHERE chat_message_status.rank < excluded.rank")
+
+
+def verify_subscription(params: dict[str, str], token: str | None) -> str | None:
+    """The challenge to echo, or None (answer 403)."""
+    given = params.get("hub.verify_token", "")
+    if params.get("hub.mode") != "subscribe" or not token or not given:
+        return None
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        return None
+    return params.get("hub.challenge", "")
+
+
+def signature(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def check_signature(body: bytes, header: str | None, secret: str | None) -> None:
+    """Raise :class:`AuthError` unless ``header`` signs ``body`` (constant time)."""
+    if not secret:
+        raise AuthError("QRPAY_WHATSAPP_APP_SECRET is not set", code="no_app_secret")
+    if not header or not header.startswith("sha256="):
+        raise AuthError("missing or malformed X-Hub-Signature-256", code="missing_signature")
+    expected = signature(body, secret)
+    if not hmac.compare_digest(expected.encode(), header.strip().lower().encode()):
+        raise AuthError("X-Hub-Signature-256 does not match the body", code="bad_signature")
+
+
+@dataclass(frozen=True)
+class Message:
+    phone_number_id: str
+    id: str
+    sender: str
+    has_phone: bool
+    inbound: Inbound
+
+
+@dataclass(frozen=True)
+class Status:
+    id: str
+    status: str
+
+
+def _inbound(m: dict[str, Any]) -> Inbound:
+    kind = m.get("type")
+    if kind == "text":
+        return Inbound("text", str(m.get("text", {}).get("body", "")))
+    if kind == "interactive":
+        reply = m.get("interactive", {})
+        picked = reply.get("button_reply") or reply.get("list_reply") or {}
+        return Inbound("choice", choice=str(picked.get("id", "")))
+    if kind == "button":  # a quick-reply button of a template
+        return Inbound("text", str(m.get("button", {}).get("text", "")))
+    return Inbound("other")
+
+
+def _is_phone(sender: str) -> bool:
+    return sender.isascii() and sender.isdigit() and 8 <= len(sender) <= 15
+
+
+def parse(payload: Any) -> tuple[list[Message], list[Status]]:
+    """Every message and status of a webhook payload, in order."""
+    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
+        raise ValidationError("not a WhatsApp Business Account webhook", code="bad_payload")
+    messages: list[Message] = []
+    statuses: list[Status] = []
+    for entry in payload.get("entry") or []:
+        for change in (entry or {}).get("changes") or []:
+            value = (change or {}).get("value") or {}
+            pnid = str((value.get("metadata") or {}).get("phone_number_id", ""))
+            for m in value.get("messages") or []:
+                sender = str(m.get("from") or m.get("from_user_id") or "")
+                if sender and m.get("id"):
+                    messages.append(Message(pnid, str(m["id"]), sender, _is_phone(sender),
+                                            _inbound(m)))
+            for st in value.get("statuses") or []:
+                if st.get("id") and st.get("status") in STATUS_RANK:
+                    statuses.append(Status(str(st["id"]), str(st["status"])))
+    return messages, statuses
+
+
+def record_status(conn: Connection, st: Status, now: dt.datetime) -> None:
+    conn.execute(_STATUS_SQL, {"id": st.id[:200], "status": st.status,
+                               "rank": STATUS_RANK[st.status], "now": now})
+
+
+def _emitter(service: ChatService, msg: Message) -> Any:
+    def emit(env: Env, s: Session, screens: list[Screen]) -> None:
+        ui = chrome(service.flows, s.language)
+        n = 0
+        for shown in screens:
+            for message in whatsapp_messages(shown, ui):
+                notices.whatsapp(env.conn, dedupe_key=f"chat:reply:{msg.id}:{n}",
+                                 biller=env.biller.code, phone_number_id=msg.phone_number_id,
+                                 to=msg.sender, language=s.language, template="reply",
+                                 message=message, now=env.now)
+                n += 1
+    return emit
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    messages: int = 0
+    answered: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    statuses: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def handle_webhook(service: ChatService, body: bytes, header: str | None,
+                   secret: str | None) -> WebhookResult:
+    """Verify, parse and answer one webhook POST (each message its own transaction)."""
+    check_signature(body, header, secret)
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise ValidationError("webhook body is not JSON", code="bad_json") from None
+    messages, statuses = parse(payload)
+    now = utcnow()
+    if statuses:
+        with service.store.begin() as conn:
+            for st in statuses:
+                record_status(conn, st, now)
+    answered = duplicates = ignored = 0
+    for msg in messages:
+        code = service.settings.biller_for_phone_number_id(msg.phone_number_id)
+        if code is None or code not in service.config.billers:
+            ignored += 1
+            continue
+        turn = service.turn(channel=CHANNEL, biller=service.config.billers[code],
+                            sender=msg.sender, has_phone=msg.has_phone, inbound=msg.inbound,
+                            message_id=msg.id, emit=_emitter(service, msg))
+        if turn is None:
+            duplicates += 1
+        else:
+            answered += 1
+    return WebhookResult(len(messages), answered, duplicates, ignored, len(statuses))
