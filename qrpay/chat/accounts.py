@@ -9,7 +9,6 @@ them).  Bills are read with :mod:`qrpay.bills` and their status with
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
@@ -17,7 +16,7 @@ from qrpay import ids
 from qrpay.bills import Bill, row_to_bill
 from qrpay.config import Biller
 from qrpay.digits import to_ascii
-from qrpay.notify.outbox import normalise_msisdn
+from qrpay.ids import mobile
 from qrpay.payments.ledger import BillStatus, bill_status
 from qrpay.store.schema import bills
 
@@ -27,7 +26,7 @@ PAST_BILLS = 6
 def mobile_msisdn(text: str | None, country: str) -> str | None:
     """``+91 98123-45678`` -> ``919812345678``, ``০১৭১২৩৪৫৬৭৮`` -> ``8801712345678``;
     None when it is not a mobile number of ``country``."""
-    return normalise_msisdn(text, country)
+    return mobile.msisdn(text, country)
 
 
 def consumer_number(text: str, biller: Biller) -> str:
@@ -37,7 +36,7 @@ def consumer_number(text: str, biller: Biller) -> str:
 
 
 def today(biller: Biller) -> dt.date:
-    return dt.datetime.now(ZoneInfo(biller.timezone)).date()
+    return biller.today()
 
 
 def latest_bill(conn: Connection, biller: str, account_no: str,
@@ -68,4 +67,4 @@ def accounts_of_mobile(conn: Connection, biller: Biller, msisdn: str) -> list[st
 
 
 def status_of(conn: Connection, bill: Bill, biller: Biller) -> BillStatus:
-    return bill_status(conn, bill, today(biller))
+    return bill_status(conn, bill, today(biller), biller.late_payment.grace_days)

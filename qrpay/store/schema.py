@@ -454,9 +454,9 @@ chat_sessions = Table(
     Column("gateway_session", String(100), nullable=True),  # USSD sessionId
     Column("hops", Integer, nullable=False, default=0),  # USSD inputs consumed
     Column("state", String(20), nullable=False),  # active, ended
-    Column("last_inbound_at", DateTime(timezone=True), nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("last_inbound_at", UtcDateTime(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
 )
 
 # Every inbound WhatsApp message id once: the unique key that answers a message once
@@ -465,7 +465,7 @@ chat_inbound = Table(
     "chat_inbound", metadata,
     Column("message_id", String(200), primary_key=True),
     Column("channel", String(20), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
 )
 
 # Delivery status of the messages we sent; ``rank`` only ever goes up.
@@ -474,7 +474,7 @@ chat_message_status = Table(
     Column("message_id", String(200), primary_key=True),
     Column("status", String(20), nullable=False),
     Column("rank", Integer, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 # A bill a conversation showed: a payment posted for it afterwards is confirmed there.
@@ -483,9 +483,9 @@ chat_watches = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("session_id", String(200), nullable=False),
     Column("bill_no", String(40), nullable=False),
-    Column("shown_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("done_at", DateTime(timezone=True), nullable=True),
+    Column("shown_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("done_at", UtcDateTime(), nullable=True),
     UniqueConstraint("session_id", "bill_no", name="uq_chat_watches_session_bill"),
 )
 Index("ix_chat_watches_bill", chat_watches.c.bill_no)
@@ -507,9 +507,9 @@ complaints = Table(
     Column("language", String(8), nullable=False),
     Column("status", String(20), nullable=False),  # open, assigned, resolved
     Column("assignee", String(64), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("resolved_at", UtcDateTime(), nullable=True),
     UniqueConstraint("biller", "ticket_no", name="uq_complaints_biller_ticket"),
 )
 Index("ix_complaints_status", complaints.c.biller, complaints.c.status)
@@ -524,7 +524,7 @@ complaint_events = Table(
     "complaint_events", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("complaint_id", Integer, ForeignKey("complaints.id"), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("actor", String(64), nullable=False),
     Column("action", String(20), nullable=False),  # open, assign, note, resolve
     Column("status", String(20), nullable=False),
