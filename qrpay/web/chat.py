@@ -37,7 +37,7 @@ from qrpay.store import Store
 
 log = logging.getLogger("qrpay.chat")
 
-MAX_WEBHOOK_BODY = 256 * 1024
+MAX_WEBHOOK_BODY = 64 * 1024  # also the edge default (qrpay.web.limits)
 MAX_USSD_BODY = 8 * 1024
 
 
