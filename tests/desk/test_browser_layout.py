@@ -133,3 +133,46 @@ def test_desk_pages_fit_and_collect_is_above_the_fold(browser, server: str, stor
     _shot(page, f"{tag}-7-audit")
     if lang != "en":
         assert _english_left(page) == []
+
+
+@pytest.fixture
+def breb_server(breb_config, store: Store) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A real uvicorn server for the BREB profile (Bengali digits, taka)."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from qrpay.web.app import create_app
+    from tests.desk.test_browser import free_port
+
+    app = create_app(breb_config, store, start_sender=False)
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                        lifespan="on"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("kind", ["pc", "phone"])
+def test_breb_desk_shows_taka_in_bengali_digits(browser, breb_server: str, store: Store,  # type: ignore[no-untyped-def]
+                                                kind: str) -> None:
+    insert_bill(store, make_bill("2611104231245", biller="dhaka-pbs-1", name="রহিমা মিয়া",
+                                 amount=92972, late_amount=97621))
+    add_user(store, "meera", "supervisor", biller="dhaka-pbs-1")
+    page = _page(browser, breb_server, kind)
+    _login(page, "bn")
+    _scan(page, "১০৪২৩১২৪৫")
+    assert page.text_content("#due-now").strip() == "৳ ৯২৯.৭২"
+    assert fits_small_screen(page)
+    if kind == "pc":
+        assert _above_the_fold(page, "#collect")
+    assert _english_left(page) == []
+    _shot(page, f"{kind}-breb-bn-1-bill")
