@@ -98,6 +98,9 @@ def catch_up(store: Store, config: Config, *, now: dt.datetime | None = None,
     now = now or utcnow()
     lag = (dt.timedelta(0) if store.is_sqlite else LAG) if lag is None else lag
     done = 0
+    with store.connect() as conn:  # nothing new: no write transaction (SQLite's lock)
+        if conn.execute(select(func.max(ledger.c.id))).scalar() in (None, last_id(conn)):
+            return 0
     while True:
         with store.begin() as conn:
             start = last_id(conn)
