@@ -357,6 +357,20 @@ def _diff(expected: dict[str, str], got: dict[str, str], names: dict[str, str],
     return out
 
 
+def _legacy_note(bill_no: str) -> str:
+    """The ``tn`` note qrpay printed on UPI bills until the payload was shortened."""
+    return f"Electricity bill {bill_no}"[:50]
+
+
+def _without_legacy_note(got: dict[str, str], expected: dict[str, str],
+                         bill_no: str) -> dict[str, str]:
+    """``got`` without a ``tn`` that is exactly the note qrpay used to print for this bill:
+    bills printed before stay genuine (any other note is an added field: altered)."""
+    if "tn" not in expected and got.get("tn") == _legacy_note(bill_no):
+        return {k: v for k, v in got.items() if k != "tn"}
+    return got
+
+
 def _as_printed(s: _Scan, biller: Biller, bill_no: str, token: str,
                 config: Config) -> list[str]:
     """Why the scan (its token verified) is not exactly what qrpay prints for this
@@ -367,7 +381,7 @@ def _as_printed(s: _Scan, biller: Biller, bill_no: str, token: str,
     try:
         if isinstance(s.parsed, upi.UpiPayload):
             expected = _upi_params(bill_no, biller, url, s.amount)
-            got = dict(s.parsed.params)
+            got = _without_legacy_note(dict(s.parsed.params), expected, bill_no)
         else:
             fmt = _emv_format(biller)
             expected = _expected_emv(_emv_objects(bill_no, biller, fmt, url, s.amount))

@@ -55,6 +55,17 @@ def test_upi_bill_payload_carries_payee_bill_amount_and_tokenised_url(best):
     assert p.get("mam") is None and p.get("tn") is None  # tr carries the bill number
 
 
+def test_a_bill_printed_with_the_old_tn_note_is_still_genuine(best):
+    config, biller, bill = best
+    p = upi.parse(bill_payload(bill, biller, config))
+    params = dict(p.params)
+    old = {k: v for k, v in params.items() if k != "am"}
+    old.update(tn=f"Electricity bill {bill.bill_no}", am=params["am"])  # as printed before
+    assert resolve(upi.build(old), config).verdict == "genuine"
+    old["tn"] = f"Electricity bill {bill.bill_no}X"
+    assert resolve(upi.build(old), config).verdict == "altered"
+
+
 def test_upi_bill_payload_is_short_enough_for_a_version_9_symbol(best):
     """A camera reads larger modules: no redundant fields (issue 10 item 21)."""
     from qrpay.qr import make_symbol
