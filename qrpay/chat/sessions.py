@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from qrpay.clock import aware as _aware
 from qrpay.store.schema import chat_sessions
 
 
@@ -53,10 +54,6 @@ class Session:
         return self.expires_at is not None and _aware(self.expires_at) <= now
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _from_row(row: Any) -> Session:
     m = row._mapping
     return Session(
@@ -64,7 +61,7 @@ def _from_row(row: Any) -> Session:
         has_phone=bool(m["has_phone"]), language=m["language"], node=m["node"],
         data=json.loads(m["data"]), bad=m["bad"], seq=m["seq"],
         gateway_session=m["gateway_session"], hops=m["hops"], state=m["state"],
-        last_inbound_at=_aware(m["last_inbound_at"]) if m["last_inbound_at"] else None,
+        last_inbound_at=_aware(m["last_inbound_at"]),
         updated_at=_aware(m["updated_at"]), expires_at=_aware(m["expires_at"]))
 
 
