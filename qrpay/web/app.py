@@ -40,6 +40,7 @@ from qrpay.web.errors import EXCEPTION_HANDLERS
 from qrpay.web.gate import WriteGate
 from qrpay.web.limits import EdgeLimits
 from qrpay.web.openapi import openapi
+from qrpay.web.ops import RequestLog, metrics, metrics_registry, readyz
 
 log = logging.getLogger("qrpay.web")
 
@@ -53,6 +54,7 @@ SECURITY_HEADERS = [
     (b"permissions-policy", b"camera=(self), geolocation=(), microphone=()"),
 ]
 SENDER_ENV = "QRPAY_SERVE_SENDER"  # "0" turns the in-process SMS sender off
+ACCESS_LOG_ENV = "QRPAY_ACCESS_LOG"  # "1": one JSON line per request on qrpay.access
 
 
 class SecurityHeaders:
@@ -121,6 +123,8 @@ def routes() -> list[BaseRoute]:
         *pages.ROUTES,
         *api.ROUTES,
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Mount("/static/web", app=StaticFiles(directory=static_dir()), name="static-web"),
         *admin_routes(),
@@ -187,10 +191,28 @@ def create_app(config: Config, store: Store | None = None, *,
     app.state.reader = Reader(store, config)
     app.state.languages = pages.deployment_languages(config)
     app.state.write_gate = WriteGate(store)
+    app.state.sender_on = sender_wanted(start_sender)
+    app.state.metrics_registry = metrics_registry(store)
     app.add_middleware(EdgeLimits)
     app.state.chat = chat_web.ChatRuntime(config, store)  # checks the chat flows at start
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestLog)
+    configure_access_log()
     return app
+
+
+def configure_access_log() -> None:
+    """With ``$QRPAY_ACCESS_LOG=1`` (``qrpay serve --access-log``) the request lines of
+    :class:`qrpay.web.ops.RequestLog` go to stderr; uvicorn's own access log stays off
+    (it prints the query string, and with it the bill's token)."""
+    access = logging.getLogger("qrpay.access")
+    if os.environ.get(ACCESS_LOG_ENV) != "1" or access.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False
 
 
 def app_from_env() -> Any:

@@ -131,6 +131,18 @@ SCHEMAS: dict[str, Any] = {
         "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]},
                        "database": {"type": "string"}},
     },
+    "Ready": {
+        "type": "object", "required": ["ready", "database", "schema", "secrets"],
+        "properties": {
+            "ready": {"type": "boolean"},
+            "database": {"type": "string", "enum": ["ok", "unreachable"]},
+            "schema": {"type": "string"},
+            "secrets": {"oneOf": [
+                {"type": "string", "enum": ["ok"]},
+                {"type": "object", "required": ["missing"], "properties": {
+                    "missing": {"type": "array", "items": {"type": "string"}}}}]},
+        },
+    },
 }
 
 PATHS: dict[str, Any] = {
@@ -217,6 +229,21 @@ PATHS: dict[str, Any] = {
             "schema": {"$ref": "#/components/schemas/Health"}}}},
             "503": {"description": "Database unreachable.", "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Health"}}}}},
+    }},
+    "/readyz": {"get": {
+        "summary": "Readiness: database reachable, schema current, secrets present",
+        "responses": {"200": {"description": "Ready to take traffic.", "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Ready"}}}},
+            "503": {"description": "Not ready; the reasons (missing secrets by name).",
+                    "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/Ready"}}}}},
+    }},
+    "/metrics": {"get": {
+        "summary": "Prometheus metrics (loopback, or Authorization: Bearer $QRPAY_METRICS_TOKEN)",
+        "responses": {"200": {"description": "Prometheus text exposition format.", "content": {
+            "text/plain": {"schema": {"type": "string"}}}},
+            "403": {"description": "Not loopback and no valid token.", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
     }},
     "/openapi.json": {"get": {
         "summary": "This document",

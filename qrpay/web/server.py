@@ -52,7 +52,7 @@ class ServeOptions:
     def uvicorn_options(self) -> dict[str, Any]:
         return {
             "host": self.host, "port": self.port, "log_level": self.log_level,
-            "access_log": self.access_log, "loop": "auto", "http": "auto",
+            "access_log": False, "loop": "auto", "http": "auto",  # qrpay.web.ops logs
             "proxy_headers": True, "server_header": False, "timeout_graceful_shutdown": 10,
             "backlog": 4096, **self.limits.uvicorn_options(),
         }
@@ -62,6 +62,10 @@ def serve(config: Config, store: Store, options: ServeOptions, out: IO[str]) -> 
     """Serve until stopped; the exit status (non-zero when a worker died)."""
     import uvicorn
 
+    if options.workers > 1:
+        share_metrics()  # before anything imports prometheus_client
+    if options.access_log:
+        os.environ["QRPAY_ACCESS_LOG"] = "1"
     check_serve_secrets(config, options)
     os.environ[LIMITS_ENV] = options.limits.to_env()  # read by every worker's protocol
     if not options.sender:
@@ -85,6 +89,15 @@ def serve(config: Config, store: Store, options: ServeOptions, out: IO[str]) -> 
         return serve_reuseport(workers, common)
     uvicorn.run(APP_FACTORY, factory=True, workers=workers, **common)
     return 0
+
+
+def share_metrics() -> None:
+    """Several workers write their request metrics to one directory that ``/metrics``
+    (in any of them) adds up: prometheus-client's multiprocess mode."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="qrpay-metrics-")
 
 
 def check_serve_secrets(config: Config, options: ServeOptions) -> None:
