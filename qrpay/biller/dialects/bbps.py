@@ -118,8 +118,7 @@ def _bill(due: core.BillDue, now: dt.datetime) -> dict[str, Any]:
         "amountExactness": EXACTNESS[bounds.rule],
         "aggregates": {"total": {"amount": _amount(due.due_now, cur),
                                  "displayName": "Total payable"}},
-        "items": [{"displayName": head, "aggregates": {"total": {
-            "amount": _amount(v, cur), "displayName": head}}}
+        "items": [{"displayName": head, "aggregates": {"total": _amount(v, cur)}}
                   for head, v in due.breakdown[:4]],
     }
     if bounds.rule in ("exact_down", "range") or bounds.minimum != bounds.due:
