@@ -74,14 +74,14 @@ def _resumable(s: Session, now: dt.datetime, minutes: int) -> bool:
 
 
 def _start(service: ChatService, env: Env, s: Session | None, biller: Biller, sender: str,
-           gateway_session: str) -> tuple[Session, list[Screen]]:
+           gateway_session: str, language: str | None = None) -> tuple[Session, list[Screen]]:
     if s is not None and _resumable(s, env.now, service.settings.resume_minutes):
         s.data["resume_node"] = s.node
         s.gateway_session = gateway_session
         s.hops = 0
         s.data.pop("page", None)
         return s, [engine.enter(env, s, RESUMABLE, push=False)]
-    lang = s.language if s is not None else None
+    lang = language or (s.language if s is not None else None)
     s = service.new_session(CHANNEL, biller, sender, True, lang)
     s.gateway_session = gateway_session
     return s, engine.start(env, s)
@@ -108,7 +108,8 @@ def _inputs(env: Env, s: Session, inputs: list[str]) -> list[Screen]:
 
 def hop(service: ChatService, *, biller: Biller, sender: str, gateway_session: str,
         text: str | None = None, latest: str | None = None, fresh: bool = False,
-        now: dt.datetime | None = None, push: bool = False) -> Answer:
+        now: dt.datetime | None = None, push: bool = False,
+        language: str | None = None) -> Answer:
     """One USSD request: Africa's Talking gives ``text`` (every input so far, joined by
     ``*``), bdapps ``latest`` (the one new input).  ``push`` also queues the answer for
     an asynchronous gateway."""
@@ -117,7 +118,7 @@ def hop(service: ChatService, *, biller: Biller, sender: str, gateway_session: s
         s = sessions.load(conn, sessions.session_id(CHANNEL, biller.code, sender))
         parts = text.split("*") if text else []
         if s is None or s.gateway_session != gateway_session or fresh:
-            s, screens = _start(service, env, s, biller, sender, gateway_session)
+            s, screens = _start(service, env, s, biller, sender, gateway_session, language)
             new = parts
         else:
             new = parts[s.hops:] if latest is None else [latest]

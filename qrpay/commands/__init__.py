@@ -15,4 +15,5 @@ MODULES = (
     "qrpay.commands.report",
     "qrpay.commands.channel",
     "qrpay.commands.payments",
+    "qrpay.commands.chat",
 )

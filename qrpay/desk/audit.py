@@ -23,6 +23,7 @@ ACTIONS = frozenset({
     "login", "login_failed", "logout", "scan", "collect", "collect_held", "cancel",
     "shift_open", "shift_close", "shift_close_held",
     "staff_add", "staff_passwd", "staff_disable", "refused",
+    "complaint_assign", "complaint_note", "complaint_resolve",  # qrpay.chat.tickets
 })
 
 

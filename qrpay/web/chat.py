@@ -34,6 +34,7 @@ from qrpay.chat.whatsapp import SIGNATURE_HEADER, handle_webhook, verify_subscri
 from qrpay.config import Config
 from qrpay.errors import ValidationError
 from qrpay.store import Store
+from qrpay.web import desk_complaints
 
 log = logging.getLogger("qrpay.chat")
 
@@ -130,6 +131,7 @@ async def ussd_bdapps(request: Request) -> Response:
 
 
 ROUTES: list[BaseRoute] = [
+    *desk_complaints.ROUTES,
     Route("/api/v1/chat/whatsapp", whatsapp_verify, methods=["GET"]),
     Route("/api/v1/chat/whatsapp", whatsapp_webhook, methods=["POST"]),
     Route("/api/v1/chat/ussd/at", ussd_at, methods=["POST"]),
