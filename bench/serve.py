@@ -62,8 +62,12 @@ from qrpay.store.schema import payments as payments_t  # noqa: E402
 
 PG = os.environ.get("QRPAY_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PROFILE = ROOT / "samples" / "best.toml"
+# every secret the BEST profile names: `qrpay serve` refuses to start without them
 SECRETS = {"QRPAY_TOKEN_KEY_K1": secrets.token_hex(32),
-           "QRPAY_SECRET_UPI": secrets.token_hex(24)}
+           "QRPAY_SECRET_UPI": secrets.token_hex(24),
+           "QRPAY_SECRET_RAZORPAY": secrets.token_hex(24),
+           "QRPAY_SECRET_PHONEPE": secrets.token_hex(24),
+           "QRPAY_SESSION_KEY": secrets.token_hex(32)}
 
 
 @dataclass(frozen=True)

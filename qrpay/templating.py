@@ -23,7 +23,12 @@ from qrpay.money import format_amount
 
 
 def templates_dir() -> Path:
-    override = os.environ.get("QRPAY_TEMPLATES")
+    return _templates_dir(os.environ.get("QRPAY_TEMPLATES"))
+
+
+@cache
+def _templates_dir(override: str | None) -> Path:
+    """Resolved once per value of QRPAY_TEMPLATES (every SMS of a posting asks)."""
     path = Path(override) if override else Path(__file__).resolve().parent.parent / "templates"
     if not path.is_dir():
         raise ConfigError(f"templates directory {path} not found (set QRPAY_TEMPLATES)",
