@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from qrpay.config import Config
-from qrpay.desk import audit, counter, shift
+from qrpay.desk import audit, counter, shift, throttle
 from qrpay.desk.audit import Where
 from qrpay.desk.cancel import Cancelled, cancel_receipt, check_reason
 from qrpay.desk.sessions import create_session, end_session
-from qrpay.desk.staff import LoginCheck, Staff, record_login
+from qrpay.desk.staff import LoginCheck, Staff, public_code, record_login
 from qrpay.errors import NotFound
 
 
@@ -57,14 +57,33 @@ class LoggedIn:
     shift_id: int | None = None
 
 
+UNKNOWN_ACTOR = "?"  # the audit actor of a login that named no account
+
+
+def login_blocked(conn: Connection, where: Where, now: dt.datetime) -> bool:
+    """Whether logins from this address are throttled now (check before the password).
+    The caller refuses with ``too_many_attempts`` and records it with
+    :func:`login_throttled`."""
+    return throttle.is_blocked(conn, where.remote, now)
+
+
+def login_throttled(conn: Connection, config: Config, where: Where, now: dt.datetime) -> None:
+    audit.record(conn, UNKNOWN_ACTOR, "login_failed", where,
+                 detail={"code": "too_many_attempts"}, at=now)
+
+
 def login(conn: Connection, config: Config, where: Where, check: LoginCheck,
           now: dt.datetime) -> LoggedIn:
     """Record the checked login, open or join the counter's shift, start a session."""
     outcome = record_login(conn, check, now)
     if outcome.staff is None:
-        audit.record(conn, outcome.username or "?", "login_failed", where,
+        throttle.record_failure(conn, where.remote, now)
+        # What was typed is stored only when it names an account: a password typed into
+        # the username box must not end up in the audit trail.
+        actor = outcome.username if check.staff_id is not None else UNKNOWN_ACTOR
+        audit.record(conn, actor or UNKNOWN_ACTOR, "login_failed", where,
                      detail={"code": outcome.code}, at=now)
-        return LoggedIn(None, outcome.code)
+        return LoggedIn(None, public_code(outcome.code))
     who = outcome.staff
     if who.biller not in config.billers:
         audit.record(conn, who.username, "login_failed", where,

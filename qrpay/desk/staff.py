@@ -169,6 +169,15 @@ def disable(conn: Connection, username: str) -> Staff:
     return found
 
 
+#: What a refused login tells the visitor: a locked account answers as a wrong password
+#: does (the lock is recorded in the audit trail), so the answer reveals no username.
+PUBLIC_CODES = {"locked": "bad_credentials"}
+
+
+def public_code(code: str | None) -> str | None:
+    return PUBLIC_CODES.get(code, code) if code else code
+
+
 def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
@@ -180,8 +189,9 @@ def _verify(password_hash: str, password: str) -> bool:
 class LoginCheck:
     """A password checked against the stored hash, before anything is recorded.
 
-    ``result`` is ``right``, ``wrong``, ``locked`` (not checked: the account was locked
-    when read) or ``unknown`` (no such user; a dummy hash was checked instead).
+    ``result`` is ``right``, ``wrong``, ``locked`` (the account was locked when read; the
+    password was still checked, for the same cost) or ``unknown`` (no such user; a dummy
+    hash was checked instead).
     """
 
     username: str
@@ -211,10 +221,13 @@ def check_login(row: Any, username: str, password: str, now: dt.datetime) -> Log
         _verify(_DUMMY_HASH, password or "")
         return LoginCheck(name, "unknown")
     m = row._mapping
+    # Checked even when the account is locked: every path costs one argon2 check, so
+    # neither the answer nor its time tells a locked account from an unknown name.
+    right = _verify(m["password_hash"], password or "")
     locked_until = _aware(m["locked_until"])
     if locked_until is not None and locked_until > now:
         return LoginCheck(name, "locked", m["id"], m["password_hash"])
-    if not _verify(m["password_hash"], password or ""):
+    if not right:
         return LoginCheck(name, "wrong", m["id"], m["password_hash"])
     rehash = _hasher.hash(password) if _hasher.check_needs_rehash(m["password_hash"]) else None
     return LoginCheck(name, "right", m["id"], m["password_hash"], rehash)

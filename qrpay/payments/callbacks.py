@@ -31,7 +31,7 @@ from qrpay.clock import utcnow
 from qrpay.config import Config
 from qrpay.payments.events import CheckedCallback, lower_headers
 from qrpay.payments.groupcommit import (
-    DROP_HEADERS,
+    KEEP_HEADERS,
     MAX_BATCH,
     CallbackResult,
     GroupCommitWriter,
@@ -42,7 +42,7 @@ from qrpay.payments.groupcommit import (
 )
 from qrpay.store import Store
 
-__all__ = ["DROP_HEADERS", "MAX_BATCH", "CallbackResult", "CallbackWriter", "Item",
+__all__ = ["KEEP_HEADERS", "MAX_BATCH", "CallbackResult", "CallbackWriter", "Item",
            "Received", "process", "received_of", "status_for"]
 
 

@@ -56,8 +56,17 @@ from qrpay.store.raw import Raw, is_retryable
 
 log = logging.getLogger("qrpay.payments")
 
-# Headers worth keeping: never store Authorization or cookies.
-DROP_HEADERS = {"authorization", "cookie", "proxy-authorization"}
+# The headers stored with a callback, by allow-list: what helps to trace and re-verify
+# it (content type, the channels' signature and event headers, proxies' client address).
+# Anything else (an API key the channel sends as X-Api-Key, cookies, Authorization) is
+# not stored.  tests/payments/test_stored_headers.py checks every channel's signature
+# header is here.
+KEEP_HEADERS = frozenset({
+    "content-type", "content-length", "user-agent", "date", "x-request-id",
+    "x-forwarded-for", "x-real-ip", "x-qrpay-signature", "x-razorpay-signature",
+    "x-razorpay-event-id", "x-verify",
+})
+MAX_HEADER_VALUE = 512  # characters kept of one header's value
 MAX_BATCH = 128  # callbacks per transaction at most
 MAX_TRIES = 5  # a batch that keeps losing PostgreSQL deadlocks fails after this
 
@@ -101,7 +110,7 @@ class Item:
 
 
 def _raw_row(raw: Raw, r: Received) -> tuple[Any, ...]:
-    kept = {k: v for k, v in r.headers.items() if k not in DROP_HEADERS}
+    kept = {k: v[:MAX_HEADER_VALUE] for k, v in r.headers.items() if k in KEEP_HEADERS}
     return (r.channel[:40], raw.ts(r.now), json.dumps(kept, sort_keys=True), r.body,
             (r.remote or None) and r.remote[:64])
 

@@ -55,8 +55,14 @@ def _add_column(conn: Connection, table: str, column: str, sql_type: str) -> Non
 
 def _v5_bill_details(conn: Connection) -> None:
     _add_column(conn, "bills", "details", "TEXT")
+
+
 def _v6_chat(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(schema.CHAT_TABLES), checkfirst=True)
+
+
+def _v7_login_throttle(conn: Connection) -> None:
+    schema.login_throttle.create(conn, checkfirst=True)
 
 
 # (version, description, function).  Append; never edit a released step.
@@ -69,6 +75,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (5, "bills.details: optional print fields (readings, tariff, load, last payment)",
      _v5_bill_details),
     (6, "chat: sessions, inbound message ids, statuses, watches, complaints", _v6_chat),
+    (7, "login_throttle: failed desk logins per client address", _v7_login_throttle),
 ]
 LATEST = MIGRATIONS[-1][0]
 

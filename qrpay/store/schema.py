@@ -238,6 +238,16 @@ audit = Table(
 )
 Index("ix_audit_at", audit.c.at)
 
+# Failed desk logins per client address (qrpay.desk.throttle): in the database, since
+# several workers and nodes serve the desk.
+login_throttle = Table(
+    "login_throttle", metadata,
+    Column("address", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_start", UtcDateTime(), nullable=False),
+    Column("blocked_until", UtcDateTime(), nullable=True),
+)
+
 render_jobs = Table(
     "render_jobs", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

@@ -188,9 +188,13 @@ async def login_post(request: Request) -> Response:
         return await error_page(request, exc)
     username = str(form.get("username", ""))[:64]
     password = str(form.get("password", ""))[:1024]
+    where = Where(remote=auth.client_ip(request))
+    if await in_read(request, actions.login_blocked, where, utcnow()):
+        await act(request, actions.login_throttled, where)
+        return _login_form(request, "too_many_attempts", username, status=429)
     # The argon2 check (~50 ms) runs on a read connection, outside the write transaction.
     check = await run_in_threadpool(verify_login, _store(request), username, password)
-    done = await act(request, actions.login, Where(remote=auth.client_ip(request)), check)
+    done = await act(request, actions.login, where, check)
     if done.token is None:
         return _login_form(request, done.code, username, status=401)
     response = redirect("/desk")

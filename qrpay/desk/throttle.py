@@ -1,0 +1,70 @@
+"""The per-address login throttle, kept in the database (several workers and nodes serve
+the desk, so process memory would count each one's share only).
+
+Every failed login from an address counts inside a window of :data:`WINDOW`; at
+:data:`MAX_FAILURES` the address is blocked for :data:`BLOCK` and every login from it is
+refused (``too_many_attempts``) before any password is checked, whatever the name.  The
+answer does not depend on the name, so it tells nothing about which accounts exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Connection, select
+
+from qrpay.store.schema import login_throttle
+from qrpay.store.types import as_utc
+
+MAX_FAILURES = 10  # failed logins from one address inside WINDOW
+WINDOW = dt.timedelta(minutes=15)
+BLOCK = dt.timedelta(minutes=15)
+MAX_ADDRESS = 64
+
+
+def _key(address: str | None) -> str:
+    return (address or "unknown")[:MAX_ADDRESS]
+
+
+def is_blocked(conn: Connection, address: str | None, now: dt.datetime) -> bool:
+    """Whether logins from ``address`` are refused now."""
+    until = conn.execute(select(login_throttle.c.blocked_until).where(
+        login_throttle.c.address == _key(address))).scalar()
+    return until is not None and as_utc(until) > now
+
+
+def record_failure(conn: Connection, address: str | None, now: dt.datetime) -> bool:
+    """Count a failed login from ``address`` (in the caller's write transaction);
+    True when the address is now blocked."""
+    key = _key(address)
+    q = select(login_throttle).where(login_throttle.c.address == key)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    row = conn.execute(q).first()
+    if row is None:
+        inserted = _insert(conn, key, now)
+        if inserted:
+            return MAX_FAILURES <= 1
+        row = conn.execute(q).first()
+        assert row is not None
+    m = row._mapping
+    inside = now - as_utc(m["window_start"]) <= WINDOW
+    failures = m["failures"] + 1 if inside else 1
+    blocked = now + BLOCK if failures >= MAX_FAILURES else m["blocked_until"]
+    conn.execute(login_throttle.update().where(login_throttle.c.address == key).values(
+        failures=0 if failures >= MAX_FAILURES else failures,
+        window_start=m["window_start"] if inside else now, blocked_until=blocked))
+    return failures >= MAX_FAILURES
+
+
+def _insert(conn: Connection, key: str, now: dt.datetime) -> bool:
+    """Insert the address's first failure; False if a parallel login inserted it first."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with conn.begin_nested():
+            conn.execute(login_throttle.insert().values(
+                address=key, failures=1, window_start=now, blocked_until=None))
+    except IntegrityError:
+        return False
+    return True
