@@ -73,6 +73,7 @@ OPERATIONS: dict[str, dict[str, str]] = {
         "POST": "createPayment", "GET": "listPayments"},
     "/accounts/{accountIds}/bills/{billReference}/payments": {
         "POST": "createPayment", "GET": "listPayments"},
+    "/bills/{billReference}/payments": {"POST": "createPayment", "GET": "listPayments"},
     # Rocket (Dutch-Bangla Bank)
     "/validation": {"POST": "validation"},
     "/confirmation": {"POST": "confirmation"},

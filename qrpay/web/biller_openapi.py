@@ -136,15 +136,20 @@ BILLER_PATHS: dict[str, Any] = {
     "/api/v1/biller/{channel}/accounts/{identifierType}/{identifier}/bills/"
     "{billReference}/payments": {
         "post": _op("GSMA: pay a bill", "GsmaAnswer", body=_JSON_BODY,
-                    params=[*_GSMA_SINGLE, _GSMA_REF], errors=("400", "401", "409")),
+                    params=[*_GSMA_SINGLE, _GSMA_REF], errors=("400", "401")),
         "get": _op("GSMA: payments of a bill", "GsmaAnswer",
                    params=[*_GSMA_SINGLE, _GSMA_REF, *_GSMA_PAGE], errors=("400", "401"))},
     "/api/v1/biller/{channel}/accounts/{accountIds}/bills/{billReference}/payments": {
         "post": _op("GSMA: pay a bill (multiple identifiers)", "GsmaAnswer",
                     body=_JSON_BODY, params=[*_GSMA_MULTI, _GSMA_REF],
-                    errors=("400", "401", "409")),
+                    errors=("400", "401")),
         "get": _op("GSMA: payments of a bill (multiple identifiers)", "GsmaAnswer",
                    params=[*_GSMA_MULTI, _GSMA_REF, *_GSMA_PAGE], errors=("400", "401"))},
+    "/api/v1/biller/{channel}/bills/{billReference}/payments": {
+        "post": _op("GSMA: pay a bill by its reference alone", "GsmaAnswer", body=_JSON_BODY,
+                    params=[_GSMA_REF], errors=("400", "401")),
+        "get": _op("GSMA: payments of a bill by its reference alone", "GsmaAnswer",
+                   params=[_GSMA_REF, *_GSMA_PAGE], errors=("400", "401"))},
     "/api/v1/biller/{channel}/validation": {"post": _op(
         "Rocket: validation (bill inquiry)", "RocketAnswer", body=_JSON_BODY,
         errors=("400", "401"))},

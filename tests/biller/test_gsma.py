@@ -141,3 +141,15 @@ def test_date_filters_on_bills_and_payments(client: TestClient, store: Store) ->
                         headers=AUTH)
     assert listed.json() == [] and listed.headers["X-Records-Available-Count"] == "0"
     assert len(client.get(f"{base}/2611104231245/payments", headers=AUTH).json()) == 1
+
+
+def test_pay_and_list_by_bill_reference_alone(client: TestClient, store: Store) -> None:
+    add(store, bd_bill("104231245"))
+    r = client.post(f"{BASE}/bills/২৬১১১০৪২৩১২৪৫/payments", headers=AUTH, json={
+        "amountPaid": "929.72", "currency": "BDT",
+        "requestingOrganisationTransactionReference": "NOACC1"})
+    assert r.status_code == 201, r.text
+    listed = client.get(f"{BASE}/bills/2611104231245/payments", headers=AUTH).json()
+    assert [p["requestingOrganisationTransactionReference"] for p in listed] == ["NOACC1"]
+    missing = client.get(f"{BASE}/bills/2611999999999/payments", headers=AUTH)
+    assert missing.status_code == 404 and missing.json()["errorCode"] == "identifierError"

@@ -17,7 +17,8 @@ api-service-definition.md`` and ``docs/api-versions-1.2/get-started.md``).
   ``serviceProviderNotification`` in the consumer's language).  Idempotent on
   ``requestingOrganisationTransactionReference`` (else the ``X-CorrelationID`` header):
   a repeat answers the same object.
-* ``GET`` on the same path: the bill's payments, newest first, paginated.
+* ``GET`` on the same path: the bill's payments, newest first, paginated.  Both also
+  as ``.../bills/{billReference}/payments`` (a payment not tied to an account path).
 * Errors: ``{errorCategory, errorCode, errorDescription, errorDateTime}`` with the HTTP
   status of the category (validation and businessRule 400, authorisation 401,
   identification 404).
@@ -95,6 +96,8 @@ def refusal(exc: QrpayError) -> Answer:
 def identifier(req: Request) -> Identifier:
     """From the path: ``{identifierType}/{identifier}`` or ``{accountIds}``."""
     pairs: list[tuple[str, str]] = []
+    if "accountIds" not in req.path and "identifierType" not in req.path:
+        return Identifier("bill", wire.required(req.path, "billReference"))  # no account
     if "accountIds" in req.path:
         for part in req.path["accountIds"].split("$")[:3]:
             key, sep, value = part.partition("@")
