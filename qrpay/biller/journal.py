@@ -27,6 +27,9 @@ from qrpay.store import Store
 from qrpay.store.raw import Raw
 
 log = logging.getLogger("qrpay.biller")
+# never stored: credentials (Basic auth, API keys, GSMA's end-user PIN headers), cookies
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key",
+                            "x-user-credential-1", "x-user-credential-2", "x-user-bearer"})
 BATCH = 1000
 GATHER_SECONDS = 0.25
 IDLE_SECONDS = 2.0
@@ -49,7 +52,7 @@ def redact(body: bytes) -> bytes:
 def row(*, channel: str, op: str, received_at: dt.datetime, remote: str | None,
         headers: dict[str, str], body: bytes, status: int, answer: bytes, outcome: str,
         txn_id: str | None = None, payment_id: int | None = None) -> dict[str, Any]:
-    safe = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+    safe = {k: v for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
     return {"channel": channel, "op": op, "received_at": received_at, "remote": remote,
             "headers": json.dumps(safe, ensure_ascii=False, sort_keys=True), "body": redact(body),
             "status": status, "answer": answer, "outcome": outcome,
