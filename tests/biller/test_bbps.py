@@ -169,5 +169,7 @@ def test_malformed_body_is_answered_in_setu_words_and_journalled(client: TestCli
 
     journal_for(store).flush()
     with store.connect() as conn:
-        rows = conn.execute(select(channel_requests.c.body, channel_requests.c.outcome)).all()
+        rows = conn.execute(select(channel_requests.c.body, channel_requests.c.outcome,
+                                   channel_requests.c.headers)).all()
     assert [(bytes(r.body), r.outcome) for r in rows] == [(b"{not json", "malformed_request")]
+    assert "authorization" not in rows[0].headers.lower() and "Basic" not in rows[0].headers
