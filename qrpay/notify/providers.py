@@ -54,13 +54,25 @@ class OutgoingSms:
 
 
 class SendError(Exception):
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    """A send that did not go through, or may have.
+
+    ``permanent``: retrying cannot help.  ``unknown``: the request left but no answer came
+    (a timeout after sending, a dropped connection): the provider may well have accepted
+    it, so it must not simply be sent again (see ``SmsProvider.resend_is_safe``).
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, unknown: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.unknown = unknown
 
 
 class SmsProvider(Protocol):
     name: str
+    #: True when sending the same SMS again cannot deliver it twice (the provider
+    #: dedupes on our client reference), so an unknown outcome may be resolved by
+    #: resending; False: an unknown outcome is left for a person to check.
+    resend_is_safe: bool
 
     def send(self, sms: OutgoingSms) -> str: ...
 
@@ -69,6 +81,7 @@ class ConsoleProvider:
     """One line per SMS on stdout, or appended to a file (``[sms] file = "..."``)."""
 
     name = "console"
+    resend_is_safe = True
 
     def __init__(self, path: str | None = None, out: TextIO | None = None) -> None:
         self.path = Path(path) if path else None
@@ -95,6 +108,7 @@ def csms_id(dedupe_key: str) -> str:
 
 class _HttpProvider:
     name = "http"
+    resend_is_safe = False
 
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -105,8 +119,11 @@ class _HttpProvider:
               headers: dict[str, str] | None = None) -> dict[str, Any]:
         try:
             resp = self.client.post(self.base_url + path, json=payload, headers=headers)
-        except httpx.HTTPError as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing was sent
             raise SendError(f"{self.name}: {type(exc).__name__}: {exc}") from exc
+        except httpx.HTTPError as exc:  # sent, but no answer: it may have been accepted
+            raise SendError(f"{self.name}: no answer ({type(exc).__name__}); the provider "
+                            "may have accepted it", unknown=True) from exc
         if resp.status_code >= 500 or resp.status_code == 429:
             raise SendError(f"{self.name}: HTTP {resp.status_code}")
         try:
@@ -144,6 +161,7 @@ class Msg91Provider(_HttpProvider):
 
 class SslWirelessProvider(_HttpProvider):
     name = "sslwireless"
+    resend_is_safe = True  # csms_id: SSL Wireless refuses a repeat, counted as sent below
 
     def __init__(self, base_url: str, api_token: str, sid: str, timeout: float = 10.0) -> None:
         super().__init__(base_url, timeout)

@@ -35,6 +35,13 @@ it and refuses a repeat, which we count as sent; MSG91's flow API has no idempot
 so there the duplicate is possible and is visible in its reports.  What never happens:
 a second outbox row for the same posting (unique dedupe key), or two senders sending the
 same row while its lease runs.
+
+A slow provider.  A send that left but got no answer (a read timeout, a dropped
+connection) has an unknown outcome, not a failed one: the provider often delivers it.
+Where resending cannot deliver twice (``provider.resend_is_safe``: SSL Wireless, by
+``csms_id``) it is retried as usual and the provider's "duplicate" answer settles it as
+sent.  Elsewhere (MSG91) the row is marked ``unknown`` and not resent: a person checks the
+provider's report, then marks it sent or sends it again (:func:`resend_unknown`).
 """
 
 from __future__ import annotations
@@ -71,9 +78,12 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
     skipped: int = 0  # the lease was lost to another sender: not sent (or not ours)
+    unknown: int = 0  # sent, no answer, the provider cannot be asked: left for a person
 
     def __str__(self) -> str:
         text = f"{self.sent} sent, {self.retrying} to retry, {self.failed} failed"
+        if self.unknown:
+            text += f", {self.unknown} outcome unknown (check before resending)"
         return text + (f", {self.skipped} left to another sender" if self.skipped else "")
 
 
@@ -154,6 +164,12 @@ def _deliver_one(store: Store, provider: SmsProvider, claim: _Claim, now: dt.dat
     try:
         ref = provider.send(claim.sms)
     except SendError as exc:
+        if exc.unknown and not getattr(provider, "resend_is_safe", False):
+            done = _finish(store, claim, status="unknown",
+                           last_error=f"{exc}: check the provider's report before resending"
+                           [:1000])
+            log.warning("sms %s: outcome unknown, not resent: %s", claim.sms.dedupe_key, exc)
+            return "unknown" if done else "skipped"
         if exc.permanent or claim.attempts >= max_attempts:
             done = _finish(store, claim, status="failed", last_error=str(exc)[:1000])
             log.warning("sms %s failed for good: %s", claim.sms.dedupe_key, exc)
@@ -176,7 +192,7 @@ def deliver_claims(store: Store, provider: SmsProvider, claims: list[_Claim],
     """Send claimed rows one by one, renewing each row's lease just before its send;
     rows another sender has claimed since are skipped (see the module docstring)."""
     started = time.monotonic()
-    counts = {"sent": 0, "retrying": 0, "failed": 0, "skipped": 0}
+    counts = {"sent": 0, "retrying": 0, "failed": 0, "skipped": 0, "unknown": 0}
     for claim in claims:
         # ``now`` may be a test's clock: the lease runs from it plus the real time elapsed.
         elapsed = time.monotonic() - started
@@ -197,6 +213,16 @@ def deliver_due(store: Store, config: Config, now: dt.datetime | None = None, li
     claims = claim_due(store, config, now=now, limit=size, lease_seconds=lease_seconds)
     return deliver_claims(store, provider, claims, now, lease_seconds=lease_seconds,
                           max_attempts=max_attempts, rng=rng)
+
+
+def resend_unknown(store: Store, outbox_id: int, now: dt.datetime | None = None) -> bool:
+    """Queue an ``unknown`` row for sending again (after checking the provider's report
+    shows it was not delivered); True if the row was ``unknown``."""
+    with store.begin() as conn:
+        res = conn.execute(outbox.update().where(
+            outbox.c.id == outbox_id, outbox.c.status == "unknown").values(
+            status="pending", next_attempt_at=now or utcnow()))
+        return res.rowcount == 1
 
 
 def run_worker(store: Store, config: Config, stop_event: threading.Event,

@@ -161,7 +161,7 @@ outbox = Table(
     Column("body", Text, nullable=False),
     Column("encoding", String(8), nullable=False),  # GSM-7 or UCS-2
     Column("segments", Integer, nullable=False),
-    Column("status", String(20), nullable=False),  # pending, sending, sent, failed
+    Column("status", String(20), nullable=False),  # pending, sending, sent, failed, unknown
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UtcDateTime(), nullable=False),
     Column("last_error", Text, nullable=True),

@@ -260,3 +260,72 @@ def test_batch_is_kept_within_lease_over_provider_timeout(best_config: Config) -
     assert batch_size(4, 60.0, http) == 4
     assert batch_size(50, 5.0, http) == 1
     assert batch_size(50, 60.0, ConsoleProvider()) == 50
+
+
+# ------------------------------------------------------------ a provider slower than our timeout
+
+def _slow(fake: FakeProvider, seconds: float) -> None:
+    fake.delay = seconds
+
+
+def test_msg91_answering_after_the_timeout_is_unknown_and_not_resent(
+        store: Store, best_config: Config, fake_provider: FakeProvider, monkeypatch) -> None:
+    """No client reference at MSG91: a resend would deliver again (each SMS 3 times)."""
+    monkeypatch.setenv("QRPAY_MSG91_AUTHKEY", "k")
+    config = dataclasses.replace(best_config, sms_provider="msg91", sms_options={
+        "base_url": fake_provider.url, "timeout": "0.3"})
+    add_sms(store, best_config)
+    _slow(fake_provider, 1.0)
+    first = deliver_due(store, config, now=NOW, rng=no_jitter)
+    assert (first.unknown, first.retrying, first.failed) == (1, 0, 0)
+    for minutes in (5, 60, 600):  # every later pass leaves it alone
+        deliver_due(store, config, now=later(minutes * 60), rng=no_jitter)
+    (row,) = rows(store)
+    assert row.status == "unknown" and "check the provider" in row.last_error
+    assert fake_provider.delivered == 1
+
+
+def test_an_unknown_sms_is_sent_again_only_when_a_person_says_so(
+        store: Store, best_config: Config, fake_provider: FakeProvider, monkeypatch) -> None:
+    from qrpay.notify.sender import resend_unknown
+
+    monkeypatch.setenv("QRPAY_MSG91_AUTHKEY", "k")
+    config = dataclasses.replace(best_config, sms_provider="msg91", sms_options={
+        "base_url": fake_provider.url, "timeout": "0.3"})
+    add_sms(store, best_config)
+    _slow(fake_provider, 1.0)
+    deliver_due(store, config, now=NOW)
+    _slow(fake_provider, 0.0)
+    (row,) = rows(store)
+    assert resend_unknown(store, row.id, now=later(60))
+    assert deliver_due(store, config, now=later(61)).sent == 1
+    assert not resend_unknown(store, row.id)  # sent now: nothing to resend
+
+
+def test_sslwireless_answering_after_the_timeout_is_delivered_once(
+        store: Store, breb_config: Config, fake_provider: FakeProvider, monkeypatch) -> None:
+    """SSL Wireless dedupes our csms_id: the retry settles the unknown outcome as sent."""
+    monkeypatch.setenv("QRPAY_SSLWIRELESS_API_TOKEN", "t")
+    config = dataclasses.replace(breb_config, sms_provider="sslwireless", sms_options={
+        "base_url": fake_provider.url, "timeout": "0.3"})
+    add_sms(store, breb_config, biller="dhaka-pbs-1", lang="bn")
+    _slow(fake_provider, 1.0)
+    first = deliver_due(store, config, now=NOW, rng=no_jitter)
+    assert first.retrying == 1 and first.unknown == 0
+    _slow(fake_provider, 0.0)
+    for minutes in (5, 60, 600):
+        deliver_due(store, config, now=later(minutes * 60), rng=no_jitter)
+    (row,) = rows(store)
+    assert row.status == "sent"
+    assert fake_provider.delivered == 1
+    assert len({r["json"]["csms_id"] for r in fake_provider.requests}) == 1
+
+
+def test_a_provider_that_cannot_be_reached_is_retried_not_unknown(
+        store: Store, best_config: Config, monkeypatch) -> None:
+    monkeypatch.setenv("QRPAY_MSG91_AUTHKEY", "k")
+    config = dataclasses.replace(best_config, sms_provider="msg91", sms_options={
+        "base_url": "http://127.0.0.1:9", "timeout": "0.3"})  # nothing listens: not sent
+    add_sms(store, best_config)
+    report = deliver_due(store, config, now=NOW, rng=no_jitter)
+    assert (report.retrying, report.unknown) == (1, 0)
