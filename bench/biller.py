@@ -48,6 +48,7 @@ from bench.serve import (  # noqa: E402
     drive,
     drop_schema,
     free_port,
+    hello_baseline,
     pg_url,
 )
 from qrpay.store import open_store, utcnow  # noqa: E402
@@ -169,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-pg", action="store_true")
     ap.add_argument("--no-sqlite", action="store_true")
+    ap.add_argument("--no-hello", action="store_true", help="skip the hello-world baseline")
     ap.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     args = ap.parse_args(argv)
     if args.loadgen == "auto":
@@ -179,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[str] = []
     with tempfile.TemporaryDirectory(prefix="qrpay-bench-biller-") as tmp:
         work = Path(tmp)
+        if not args.no_hello:  # the calibration row: a bare Starlette app on this machine now
+            rows.append(hello_baseline(args, work))
+            print(rows[-1], flush=True)
         if not args.no_sqlite:
             rows += bench_backend(args, "SQLite", f"sqlite:///{work / 'bench.db'}", work)
         if not args.no_pg:

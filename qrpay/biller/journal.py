@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from qrpay.biller.writer import gate
 from qrpay.store import Store
 from qrpay.store.raw import Raw
 
@@ -127,7 +128,7 @@ class Journal:
                         return
                 continue
             try:
-                with self.store.begin() as conn:
+                with gate(self.store), self.store.begin() as conn:
                     write(conn, batch)
             except Exception:  # noqa: BLE001 - a journal failure must not stop the API
                 log.exception("could not store %d biller-API requests", len(batch))

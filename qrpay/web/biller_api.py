@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Message
 
-from qrpay.biller import guard, service
+from qrpay.biller import guard, service, writer
 from qrpay.biller.dialects import get as get_dialect
 from qrpay.config import Config
 from qrpay.errors import NotFound, ValidationError
@@ -95,6 +95,7 @@ def _operation(config: Config, channel: str, suffix: str, method: str) -> tuple[
 async def biller_api(request: Request, suffix: str) -> Response:
     config: Config = request.app.state.config
     store = request.app.state.store
+    writer.set_gate(store, request.app.state.write_gate.held)  # once per store
     params = dict(request.path_params)
     channel = params.pop("channel")
     op, writes = _operation(config, channel, suffix, request.method)
