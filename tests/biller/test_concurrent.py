@@ -5,13 +5,17 @@ the same answer; searchTransaction then reflects the commit."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from qrpay.store import Store
 from qrpay.store.schema import ledger, outbox, payments
 from tests.biller.conftest import PASSWORDS, add, bd_bill
+from tests.conftest import SAMPLES
+from tests.web.conftest import start_server
 
 CREDS = {"UserName": "bkash", "Password": PASSWORDS["QRPAY_CHANNEL_PASSWORD_BKASH"]}
 
@@ -47,3 +51,21 @@ def test_ten_identical_pay_bills_at_once_post_once(live: str, store: Store) -> N
         found = c.post("/api/v1/biller/bkash/searchTransaction",
                        data={**CREDS, "TrxId": "CONC1"}).json()
     assert found["ErrorCode"] == "200" and found["RefNumber"] == answers[0]["RefNumber"]
+
+
+@pytest.mark.slow
+def test_ten_at_once_against_serve_with_two_workers(db_url: str, store: Store,
+                                                    tmp_path: Path) -> None:
+    """The same through `qrpay serve --workers 2`: the twins land on both processes."""
+    add(store, bd_bill("104231245", mobile="+8801717784483"))
+    server = start_server(SAMPLES / "breb.toml", db_url, tmp_path / "serve.log", workers=2,
+                          args=["--no-sender"])
+    try:
+        with ThreadPoolExecutor(10) as pool:
+            answers = list(pool.map(lambda _: _pay(server.url), range(10)))
+    finally:
+        server.stop()
+    assert {a["ErrorCode"] for a in answers} == {"200"}
+    assert len({a["RefNumber"] for a in answers}) == 1
+    assert _count(store, payments) == 1
+    assert _count(store, outbox) == 1
