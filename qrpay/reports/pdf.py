@@ -40,6 +40,7 @@ ROLES = ("latin", "latin-bold", "deva", "deva-bold", "beng", "beng-bold")
 class MonthData:
     report: CollectionReport
     biller_name: str
+    biller_name_local: str
     names: dict[str, str]
     open_exceptions: dict[str, int]
     refunds_due: tuple[int, int]  # count, minor units
@@ -52,7 +53,8 @@ class MonthData:
         refunds = conn.execute(select(func.count(), func.coalesce(func.sum(
             refunds_due.c.amount), 0)).where(refunds_due.c.biller.in_(report.billers))).one()
         biller = config.biller(report.billers[0])
-        return cls(report=report, biller_name=biller.name_local or biller.name,
+        return cls(report=report, biller_name=biller.name,
+                   biller_name_local=biller.name_local or biller.name,
                    names={n: c.display_name or n for n, c in config.channels.items()},
                    open_exceptions={o: int(n) for o, n in conn.execute(q)},
                    refunds_due=(int(refunds[0]), int(refunds[1])), config=config)
@@ -141,7 +143,8 @@ def monthly_pdf(data: MonthData, lang: str) -> bytes:
     draw_text(c, MARGIN, y - 14, f"{word(lang, 'report_title')}", 17, bold=True)
     draw_text(c, width - MARGIN, y - 14, localise(r.period, numerals_for(lang)), 13, bold=True,
               align="right")
-    draw_text(c, MARGIN, y - 32, data.biller_name, 11)
+    draw_text(c, MARGIN, y - 32, data.biller_name if lang == "en" else data.biller_name_local,
+              11)
     y -= 52
     usable = width - 2 * MARGIN
     table = collections_table(r, lang)
