@@ -272,11 +272,15 @@ class Matcher:
         rows = {r[0]: r[1] for r in raw.all(
             "SELECT id, bill_no FROM payments WHERE id IN " + _marks(len(ids)), ids)}
         bills_seen = sorted(set(rows.values()))
-        multi = {r[0] for r in raw.all(
+        multi = sorted(r[0] for r in raw.all(
             "SELECT bill_no FROM payments WHERE status = 'success' AND bill_no IN "
-            + _marks(len(bills_seen)) + " GROUP BY bill_no HAVING COUNT(*) > 1", bills_seen)}
+            + _marks(len(bills_seen)) + " GROUP BY bill_no HAVING COUNT(*) > 1", bills_seen))
+        if multi:  # only bills the ledger shows in credit can have been paid twice
+            multi = [r[0] for r in raw.all(
+                "SELECT bill_no FROM ledger WHERE kind <> 'carry' AND bill_no IN "
+                + _marks(len(multi)) + " GROUP BY bill_no HAVING SUM(amount) < 0", multi)]
         for _, d in decided:
-            if d.payment_id in rows and rows[d.payment_id] in multi and d.outcome in (
+            if d.payment_id in rows and rows[d.payment_id] in set(multi) and d.outcome in (
                     "matched", "posted"):
                 self._maybe_duplicate(d, rows[d.payment_id])
 
