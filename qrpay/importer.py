@@ -31,7 +31,7 @@ from qrpay.digits import to_ascii
 from qrpay.errors import ImportError_, QrpayError, ValidationError
 from qrpay.ids import mobile as mobile_scheme
 from qrpay.money import MAX_AMOUNT, parse_amount
-from qrpay.payments.ledger import adjust_bill
+from qrpay.payments.ledger import adjust_bill, charge_entries
 from qrpay.store import Store, utcnow
 from qrpay.store.schema import bills as bills_t
 from qrpay.store.schema import imports as imports_t
@@ -517,10 +517,7 @@ class _Writer:
             in_batch.add(bill.bill_no)
             if old is None:
                 inserts.append(row)
-                charges.append(self._ledger(bill, "charge", bill.amount, f"bill {bill.period}"))
-                if bill.arrears:  # as qrpay.payments.ledger.charge_bill writes it
-                    charges.append(self._ledger(bill, "carry", -bill.arrears,
-                                                "arrears carried into this bill"))
+                charges.extend(charge_entries(bill, self.now))
                 self.report.created += 1
             elif old["content_hash"] == row["content_hash"]:
                 self.report.unchanged += 1
@@ -546,11 +543,6 @@ class _Writer:
         if charges:
             self.conn.execute(insert(ledger_t), charges)
         return errors
-
-    def _ledger(self, bill: Bill, kind: str, amount: int, note: str) -> dict[str, Any]:
-        return {"biller": bill.biller, "account_no": bill.account_no, "bill_no": bill.bill_no,
-                "kind": kind, "amount": amount, "payment_id": None, "receipt_no": None,
-                "note": note, "created_at": self.now}
 
     def _error(self, line: int, column: str | None, code: str, msg: str) -> ImportError_:
         return ImportError_(msg, code=code, file=str(self.path), row=line, column=column)
