@@ -98,13 +98,14 @@ class Reader:
             with contextlib.suppress(Exception):
                 conn.invalidate()
 
-    def _fetch(self, bill_no: str) -> tuple[list[Any], tuple[PaymentSummary, ...]]:
+    def _fetch(self, bill_no: str, payments: bool = True
+               ) -> tuple[list[Any], tuple[PaymentSummary, ...]]:
         cur = self._connection().cursor()
         try:
             cur.execute(self.bill_sql, (bill_no,))
             rows = cur.fetchall()
             summaries: tuple[PaymentSummary, ...] = ()
-            if any(row[_KIND] in PAID_KINDS for row in rows):
+            if payments and any(row[_KIND] in PAID_KINDS for row in rows):
                 cur.execute(self.payments_sql, (bill_no,))
                 summaries = tuple(PaymentSummary(r[0], r[1], r[2], r[3], r[4],
                                                  _datetime(r[5]))
@@ -119,14 +120,32 @@ class Reader:
     def bill_and_status(self, bill_no: str, today: Callable[[Bill], dt.date]
                         ) -> tuple[Bill, BillStatus] | None:
         """The bill and its status on ``today(bill)``, or None if there is no such bill."""
+        rows, summaries = self._fetch_retrying(bill_no, True)
+        return self._build(rows, summaries, today) if rows else None
+
+    def bill_or_stand_in(self, bill_no: str, today: Callable[[Bill], dt.date]
+                         ) -> tuple[Bill, BillStatus, bool]:
+        """For checking a token without telling whether the bill exists: the bill and its
+        status without its payments (one query whatever the ledger holds), or, when there
+        is no such bill, a stand-in built the same way from :data:`STAND_IN` (same work);
+        the flag says which.  The status lacks ``receipts``/``payments``: read the bill
+        with :meth:`bill_and_status` once the token checked."""
+        rows, _ = self._fetch_retrying(bill_no, False)
+        real = bool(rows)
+        bill, status = self._build(rows if real else list(STAND_IN), (), today)
+        return bill, status, real
+
+    def _fetch_retrying(self, bill_no: str, payments: bool
+                        ) -> tuple[list[Any], tuple[PaymentSummary, ...]]:
         try:
-            rows, summaries = self._fetch(bill_no)
+            return self._fetch(bill_no, payments)
         except Exception:
             # a dropped connection (database restart): reconnect once, then give up
             self._drop()
-            rows, summaries = self._fetch(bill_no)
-        if not rows:
-            return None
+            return self._fetch(bill_no, payments)
+
+    def _build(self, rows: list[Any], summaries: tuple[PaymentSummary, ...],
+               today: Callable[[Bill], dt.date]) -> tuple[Bill, BillStatus]:
         sums = Sums.of((row[_KIND], row[_KIND + 1]) for row in rows if row[_KIND] is not None)
         mapping = dict(zip(BILL_COLUMNS, rows[0], strict=False))
         mapping["due_date"] = _date(mapping["due_date"])
@@ -140,3 +159,10 @@ class Reader:
 
 
 _KIND = len(BILL_COLUMNS)
+# The rows of a bill that does not exist, for :meth:`Reader.bill_or_stand_in`: shaped like
+# a typical bill's (a charge and a payment in the ledger, a year of history).
+_STAND_IN_BILL = ("0000000000000", "", "000000000", "-", "2000-01", 100000, "2000-01-15",
+                  102000, 0, None, None, None, 250, None, None, None,
+                  "[" + ", ".join(["250"] * 12) + "]", "[]")
+STAND_IN = tuple((*_STAND_IN_BILL[:len(BILL_COLUMNS)], kind, amount)
+                 for kind, amount in (("charge", 100000), ("payment", -50000)))
