@@ -22,6 +22,7 @@ from qrpay.config import Biller, Config
 from qrpay.digits import localise
 from qrpay.errors import PayloadError, RenderError
 from qrpay.money import format_amount
+from qrpay.payments import ledger
 from qrpay.templating import texts
 
 
@@ -174,12 +175,6 @@ def _history(bill: Bill, lab: Labels) -> tuple[tuple[str, int, str], ...]:
     return tuple(reversed(out))
 
 
-def _late(bill: Bill, biller: Biller) -> int:
-    if bill.late_amount is not None:
-        return bill.late_amount
-    return biller.late_payment.late_amount(bill.amount)
-
-
 def _connection(bill: Bill, lab: Labels) -> tuple[tuple[str, str], ...]:
     rows = []
     if bill.tariff:
@@ -239,7 +234,7 @@ def make_view(bill: Bill, biller: Biller, config: Config, lab: Labels, *,
             lab.word("areas", bill.area) if bill.area else "") if x),
         meter_no=bill.meter_no or "—", month=_month(bill.period, lab),
         due_date=_date(bill.due_date, lab), amount=_money(bill.amount, biller, n),
-        late_amount=_money(_late(bill, biller), biller, n),
+        late_amount=_money(ledger.printed_late_amount(bill, biller.late_payment), biller, n),
         amount_box=box, payable=bill.amount > 0,
         units=localise(str(bill.units if bill.units is not None else 0), n),
         average=localise(str(average(bill.history)), n), charges=charge_rows(bill, lab, biller),
@@ -256,6 +251,6 @@ def make_view(bill: Bill, biller: Biller, config: Config, lab: Labels, *,
         bill_date=_date(bill.bill_date, lab) if bill.bill_date else "",
         connection=_connection(bill, lab), readings=_readings(bill, lab),
         last_payment=_last_payment(bill, biller, lab),
-        late_from=(_date(bill.late_from(biller.late_payment.grace_days), lab)
+        late_from=(_date(ledger.late_from(bill, biller.late_payment.grace_days), lab)
                    if biller.late_payment.grace_days else ""),
     )

@@ -42,6 +42,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from qrpay.bills import Bill
+from qrpay.config import LatePayment
 from qrpay.store import utcnow
 from qrpay.store.schema import ledger, payments
 
@@ -295,6 +296,12 @@ def account_balance(conn: Connection, biller: str, account_no: str) -> int:
     q = select(func.coalesce(func.sum(ledger.c.amount), 0)).where(
         ledger.c.biller == biller, ledger.c.account_no == account_no)
     return int(conn.execute(q).scalar_one())
+
+
+def printed_late_amount(bill: Bill, terms: LatePayment) -> int:
+    """The late amount a bill states: its own, else the profile's ``late_payment`` rule
+    applied to its amount (what the importer stores for a bill file without one)."""
+    return bill.late_amount if bill.late_amount is not None else terms.late_amount(bill.amount)
 
 
 def late_fee_for(bill: Bill) -> int:
