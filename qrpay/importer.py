@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Table, insert, select, update
 
 from qrpay.bills import AREAS, CATEGORIES, Bill, Readings, details_dict
 from qrpay.config import LANGUAGES, Biller, Config
@@ -183,7 +183,7 @@ def _amount(raw: dict[str, Any], key: str, *, required: bool = False) -> int | N
 
 def _int(text: str, key: str) -> int:
     t = to_ascii(text).replace(",", "")
-    if not t.isdigit():
+    if not (t.isascii() and t.isdigit()):  # "²".isdigit() is True, int("²") fails
         raise ValidationError(f"{key} {text!r} is not a whole number", code="invalid_number",
                               field=key)
     return int(t)
@@ -467,6 +467,7 @@ def content_hash(bill: Bill) -> str:
 
 
 def _bill_row(bill: Bill, import_id: int | None, now: dt.datetime) -> dict[str, Any]:
+    details = details_dict(bill)
     return {
         "bill_no": bill.bill_no, "biller": bill.biller, "account_no": bill.account_no,
         "name": bill.name, "period": bill.period, "amount": bill.amount,
@@ -476,8 +477,7 @@ def _bill_row(bill: Bill, import_id: int | None, now: dt.datetime) -> dict[str, 
         "meter_no": bill.meter_no,
         "history": json.dumps(list(bill.history)) if bill.history else None,
         "charges": json.dumps([list(c) for c in bill.charges]) if bill.charges else None,
-        "details": json.dumps(details_dict(bill), ensure_ascii=False) if details_dict(bill)
-        else None,
+        "details": json.dumps(details, ensure_ascii=False) if details else None,
         "content_hash": content_hash(bill), "import_id": import_id,
         "created_at": now, "updated_at": now,
     }
@@ -538,14 +538,34 @@ class _Writer:
                 self.report.replaced += 1
         # Rows are written even when the batch has errors: the transaction is rolled back
         # then anyway, and what is written lets later batches find duplicates and conflicts.
-        if inserts:
-            self.conn.execute(insert(bills_t), inserts)
-        if charges:
-            self.conn.execute(insert(ledger_t), charges)
+        insert_rows(self.conn, bills_t, inserts)
+        insert_rows(self.conn, ledger_t, charges)
         return errors
 
     def _error(self, line: int, column: str | None, code: str, msg: str) -> ImportError_:
         return ImportError_(msg, code=code, file=str(self.path), row=line, column=column)
+
+
+def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows (all with the same keys) fast: PostgreSQL ``COPY`` (psycopg's
+    ``cursor.copy``), one DB-API ``executemany`` on SQLite (the columns' own bind
+    processing, without building a statement per row)."""
+    if not rows:
+        return
+    names = list(rows[0])
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
+                f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[n] for n in names])
+        return
+    procs = [(n, table.c[n].type.bind_processor(conn.dialect)) for n in names]
+    params = [tuple(row[n] if p is None or row[n] is None else p(row[n]) for n, p in procs)
+              for row in rows]
+    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
+           f"VALUES ({', '.join('?' * len(names))})")
+    raw.cursor().executemany(sql, params)  # type: ignore[union-attr]
 
 
 def _count_lines(path: Path) -> int:
@@ -574,10 +594,12 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
             imported_at=writer.now)).inserted_primary_key
         writer.import_id = int(pk[0]) if pk else None
         batch: list[tuple[int, Bill]] = []
+        fast = FastParser(config)
         try:
             for line, record in _records(path, text):
                 report.rows += 1
-                bill = _parse_or_record(record, config, path, line, report, max_errors)
+                bill = fast(record) or _parse_or_record(record, config, path, line, report,
+                                                        max_errors)
                 if bill is None:
                     continue
                 batch.append((line, bill))
@@ -650,3 +672,203 @@ def count_rows(path: Path) -> int:
     """Rows in a file, for the progress bar's total (header excluded for CSV)."""
     n = _count_lines(path)
     return max(n - 1, 0) if path.suffix.lower() == ".csv" else n
+
+
+# ---------------------------------------------------------------------------- fast path
+# The common row (ASCII digits, no mistakes) is parsed here without the per-check error
+# collection; anything unusual raises _Slow and the row goes through parse_row_errors,
+# which alone decides and words every error.  The rules are the functions above: the
+# shortcuts below only accept forms those functions accept with the same result
+# (tests/test_import_fast.py checks fast == full on generated and mutated rows).
+
+class _Slow(Exception):
+    """This row needs the full checks."""
+
+
+_FAST_AMOUNT = re.compile(r"-?[0-9]{1,11}\.[0-9]{2}")
+_FAST_HISTORY = re.compile(r"[0-9]+(?:;[0-9]+){0,11}")
+_MEMO_LIMIT = 20_000
+
+
+class FastParser:
+    """Parses common rows quickly; memoises the checks of values that repeat (periods,
+    dates, categories, tariffs...) within one import."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.memo: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, raw: dict[str, Any]) -> Bill | None:
+        """The row's Bill, or None: then :func:`parse_row_errors` must look at it."""
+        try:
+            return self._bill(raw)
+        except (_Slow, ValidationError):
+            return None
+
+    def _memo(self, kind: str, text: str, check: Callable[[str], Any]) -> Any:
+        key = (kind, text)
+        try:
+            return self.memo[key]
+        except KeyError:
+            pass
+        value = check(text)  # a ValidationError sends the row to the full checks
+        if len(self.memo) < _MEMO_LIMIT:
+            self.memo[key] = value
+        return value
+
+    def _bill(self, raw: dict[str, Any]) -> Bill:
+        s = _FastRow(raw)
+        biller = self._memo("biller", s("biller"), self._biller)
+        account_no = _fast_account(biller, s("account_no"))
+        name = " ".join(s("name").split())
+        if not name or len(name) > MAX_NAME:
+            raise _Slow
+        period = self._memo("period", s.need("period"), _period)
+        amount = _fast_amount(s.need("amount"))
+        due_date = self._memo("due_date", s.need("due_date"),
+                              lambda t: _date(t, "due_date"))
+        units_text = s("units")
+        units = _fast_int(units_text) if units_text else None
+        readings = self._readings(s, units)
+        charges_text = s("charges")
+        bill_no_text = s("bill_no")
+        return Bill(
+            bill_no=(make_bill_no(biller, period, account_no) if not bill_no_text
+                     else _bill_no(biller, bill_no_text, period, account_no)),
+            biller=biller.code, account_no=account_no, name=name, period=period,
+            amount=amount, due_date=due_date,
+            charges=_fast_charges(charges_text, amount) if charges_text else (),
+            late_amount=self._late(s, biller, amount),
+            arrears=_fast_amount(s("arrears")) if s("arrears") else 0,
+            mobile=_fast_mobile(s("mobile"), biller.country) if s("mobile") else None,
+            category=self._memo("category", s("category"), lambda t: _choice(
+                {"category": t}, "category", CATEGORIES, "unknown_category")),
+            area=self._memo("area", s("area"), lambda t: _choice(
+                {"area": t}, "area", AREAS, "unknown_area")),
+            units=units, address=" ".join(s("address").split()) or None,
+            language=self._memo("language", s("language"), lambda t: _choice(
+                {"language": t}, "language", LANGUAGES, "unknown_language")),
+            meter_no=_meter_no({"meter_no": s("meter_no")}),
+            history=_fast_history(s("history")),
+            bill_date=self._date(s, "bill_date"),
+            tariff=self._memo("tariff", s("tariff"),
+                              lambda t: _short_text({"tariff": t}, "tariff")),
+            sanctioned_load=self._memo("load", s("sanctioned_load"),
+                                       lambda t: _load({"sanctioned_load": t})),
+            readings=readings,
+            last_payment=_fast_amount(s("last_payment")) if s("last_payment") else None,
+            last_payment_date=self._date(s, "last_payment_date"))
+
+    def _biller(self, code: str) -> Biller:
+        if not code and len(self.config.billers) > 1:
+            raise _Slow
+        try:
+            return self.config.biller(code or None)
+        except QrpayError:
+            raise _Slow from None
+
+    def _date(self, s: _FastRow, key: str) -> dt.date | None:
+        text = s(key)
+        return self._memo(key, text, lambda t: _date(t, key)) if text else None
+
+    def _late(self, s: _FastRow, biller: Biller, amount: int) -> int | None:
+        text = s("late_amount")
+        late = _fast_amount(text) if text else None
+        if late is None and biller.late_payment.kind != "none":
+            late = biller.late_payment.late_amount(amount)
+            if late > MAX_AMOUNT:
+                raise _Slow
+        if late is not None and late < amount:
+            raise _Slow
+        return late
+
+    def _readings(self, s: _FastRow, units: int | None) -> Readings | None:
+        previous_text, present_text = s("previous_reading"), s("present_reading")
+        multiplier_text = s("multiplier")
+        dates = (self._date(s, "previous_reading_date"),
+                 self._date(s, "present_reading_date"))
+        if not previous_text and not present_text:
+            if multiplier_text or any(dates):
+                raise _Slow
+            return None
+        if not previous_text or not present_text:
+            raise _Slow
+        readings = Readings(_fast_int(previous_text), _fast_int(present_text), dates[0],
+                            dates[1], _fast_int(multiplier_text) if multiplier_text else 1)
+        _check_readings(readings, units)
+        return readings
+
+
+class _FastRow:
+    """Text values of a raw record, stripped; a value that is not text needs the full
+    checks (which word the ``invalid_type`` error)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        try:
+            self.values: dict[str, str] = {k: v.strip() for k, v in raw.items()
+                                           if v is not None}
+        except AttributeError:  # a number, list or object: not text
+            raise _Slow from None
+
+    def __call__(self, key: str) -> str:
+        return self.values.get(key, "")
+
+    def need(self, key: str) -> str:
+        value = self(key)
+        if not value:
+            raise _Slow
+        return value
+
+
+def _fast_amount(text: str) -> int:
+    """``1234.50`` -> 123450 (what parse_amount gives); any other form -> _Slow."""
+    if not (text.isascii() and _FAST_AMOUNT.fullmatch(text)):
+        raise _Slow
+    return int(text.replace(".", ""))
+
+
+def _fast_int(text: str) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise _Slow
+    return int(text)
+
+
+def _fast_account(biller: Biller, text: str) -> str:
+    n = biller.numbering
+    if n.scheme == "in" and text.isascii() and text.isdigit() and len(text) == n.length \
+            and text.startswith(n.prefix):
+        return text
+    return _account(biller, text)
+
+
+def _fast_mobile(text: str, country: str) -> str:
+    plan = mobile_scheme.PLANS.get(country)
+    if plan is None or not (text.isascii() and text.isdigit()):
+        raise _Slow
+    national = text[1:] if len(text) == 11 and text[0] == "0" else text
+    if not plan.national.fullmatch(national):
+        raise _Slow
+    return f"+{plan.code}{national}"
+
+
+def _fast_history(text: str) -> tuple[int, ...]:
+    if not text:
+        return ()
+    if not (text.isascii() and _FAST_HISTORY.fullmatch(text)):
+        raise _Slow
+    return tuple(map(int, text.split(";")))
+
+
+def _fast_charges(text: str, amount: int) -> tuple[tuple[str, int], ...]:
+    out: list[tuple[str, int]] = []
+    for part in text.split(";"):
+        head, sep, value = part.partition("=")
+        head = head.strip().lower()
+        if not sep or not head or any(h == head for h, _ in out):
+            raise _Slow
+        out.append((head, _fast_amount(value.strip())))
+    if sum(v for _, v in out) != amount:
+        raise _Slow
+    return tuple(out)
