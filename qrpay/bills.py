@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from qrpay.digits import to_ascii
 from qrpay.errors import NotFound
 from qrpay.money import parse_amount, to_decimal_str
 from qrpay.store.schema import bills
@@ -137,6 +138,12 @@ def details_from_json(text: str | None) -> dict[str, Any]:
             "sanctioned_load": d.get("sanctioned_load"), "readings": readings,
             "last_payment": None if last is None else parse_amount(last),
             "last_payment_date": _day(d.get("last_payment_date"))}
+
+
+def normalise_bill_no(raw: str) -> str:
+    """A bill number as stored: ASCII digits (Bengali and Devanagari ones mapped), upper
+    case, no surrounding space.  Every way in (bill page, API, callbacks) uses it."""
+    return to_ascii(raw).strip().upper()
 
 
 def row_to_bill(row: Any) -> Bill:

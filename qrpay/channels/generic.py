@@ -21,6 +21,7 @@ import hmac
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from qrpay.bills import normalise_bill_no
 from qrpay.channels._base import Channel
 from qrpay.channels._util import load_json, need, opt_text, same_secret, text
 from qrpay.errors import AuthError, ValidationError
@@ -103,7 +104,7 @@ class GenericCallbacks:
         amount = parse_amount(raw_amount, field="amount")
         payment = PaymentIn(
             channel=channel, txn_id=text(need(data, "txn_id"), "txn_id"),
-            bill_no=text(need(data, "bill_no"), "bill_no"), amount=amount,
+            bill_no=normalise_bill_no(text(need(data, "bill_no"), "bill_no")), amount=amount,
             currency=text(need(data, "currency"), "currency"),
             status=text(need(data, "status"), "status"), paid_at=_paid_at(data.get("paid_at")),
             payer=opt_text(data.get("payer"), "payer", 200),

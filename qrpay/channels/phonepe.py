@@ -23,6 +23,7 @@ import binascii
 import hashlib
 from collections.abc import Mapping, Sequence
 
+from qrpay.bills import normalise_bill_no
 from qrpay.channels._base import Channel
 from qrpay.channels._util import (
     load_json,
@@ -93,7 +94,7 @@ class PhonePeCallbacks:
         if not isinstance(instrument, dict):  # lenient: an odd instrument is not needed
             instrument = {}
         payment = PaymentIn(
-            channel=channel, txn_id=merchant_txn, bill_no=bill_no,
+            channel=channel, txn_id=merchant_txn, bill_no=normalise_bill_no(bill_no),
             amount=minor_units(data.get("amount"), "amount"), currency="INR",
             status=CODES.get(code, "failed") if isinstance(code, str) else "failed",
             paid_at=None, utr=opt_text(instrument.get("utr"), "paymentInstrument.utr", 64),

@@ -31,6 +31,7 @@ import hmac
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from qrpay.bills import normalise_bill_no
 from qrpay.channels._base import Channel
 from qrpay.channels._util import (
     from_unix,
@@ -123,7 +124,7 @@ def _payment(channel: str, entity: dict[str, Any], status: str) -> PaymentIn:
         acquirer = {}
     return PaymentIn(
         channel=channel, txn_id=text(need(entity, "id"), "id"),
-        bill_no=text(bill_no, "bill_no"),
+        bill_no=normalise_bill_no(text(bill_no, "bill_no")),
         amount=minor_units(entity.get("amount"), "amount"),
         currency=text(need(entity, "currency"), "currency"), status=status,
         paid_at=from_unix(entity.get("created_at")),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qrpay.digits import to_ascii
-from qrpay.errors import ValidationError
+from qrpay.errors import QrpayError, ValidationError
 
 DIGITS = frozenset("0123456789")
 
@@ -152,10 +152,11 @@ def group(digits: str, sizes: tuple[int, ...], sep: str = " ") -> str:
 
 
 def validates(validate: Callable[..., object], text: object, **options: Any) -> bool:
-    """``is_valid`` for every scheme: True when ``validate`` accepts ``text``; never raises
-    for bad input (only ValidationError means "not valid")."""
+    """``is_valid`` for every scheme: True when ``validate`` accepts ``text``; never raises,
+    for bad input or bad options alike (a length of ``"x"``, a prefix of ``5``, an option
+    the scheme does not have: the number is then not valid under them)."""
     try:
         validate(text, **options)
-    except ValidationError:
+    except (QrpayError, TypeError, ValueError):
         return False
     return True

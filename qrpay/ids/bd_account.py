@@ -78,8 +78,8 @@ def validate(text: object) -> str:
     return digits
 
 
-def is_valid(text: object) -> bool:
-    return validates(validate, text)
+def is_valid(text: object, **options: Any) -> bool:
+    return validates(validate, text, **options)
 
 
 def format(text: object) -> str:

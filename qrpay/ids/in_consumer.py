@@ -72,9 +72,10 @@ def validate(text: object, *, length: int = DEFAULT_LENGTH,
     return digits
 
 
-def is_valid(text: object, *, length: int = DEFAULT_LENGTH,
-             prefix: str = DEFAULT_PREFIX) -> bool:
-    return validates(validate, text, length=length, prefix=prefix)
+def is_valid(text: object, **options: Any) -> bool:
+    """``validate`` accepts ``text`` under ``options`` (``length``, ``prefix``); never
+    raises, whatever the options."""
+    return validates(validate, text, **options)
 
 
 def format(text: object, *, length: int = DEFAULT_LENGTH,

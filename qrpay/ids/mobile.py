@@ -162,8 +162,8 @@ def validate(text: object, country: str | None = None) -> str:
     return f"+{plan.code}{number}"
 
 
-def is_valid(text: object, country: str | None = None) -> bool:
-    return validates(validate, text, country=country)
+def is_valid(text: object, country: str | None = None, **options: Any) -> bool:
+    return validates(validate, text, country=country, **options)
 
 
 def format(text: object, country: str | None = None, style: str = "display") -> str:

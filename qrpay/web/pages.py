@@ -29,7 +29,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from qrpay.biller.howto import howto
-from qrpay.bills import Bill
+from qrpay.bills import Bill, normalise_bill_no
 from qrpay.config import Biller, Config
 from qrpay.digits import localise, to_ascii
 from qrpay.errors import NotFound
@@ -75,7 +75,7 @@ def _checks(config: Config, biller: Biller, bill: Bill, token: str, amount: int)
 
 
 def clean_bill_no(raw: str) -> str:
-    return to_ascii(raw).strip().upper()[:MAX_BILL_NO]
+    return normalise_bill_no(raw)[:MAX_BILL_NO]
 
 
 def load_with_token(request: Request) -> Found | None:

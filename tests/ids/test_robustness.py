@@ -33,3 +33,18 @@ def test_registry_explain_raises_only_validation_error_on_junk(junk: object) -> 
     with pytest.raises(ValidationError):
         ids.explain(junk)
     assert isinstance(ids.guess(junk), list)
+
+
+BAD_OPTIONS: list[dict[str, object]] = [
+    {"length": "x"}, {"length": -1}, {"length": 10**9}, {"length": None}, {"prefix": 5},
+    {"prefix": "x" * 100}, {"bill_prefix": 3}, {"bill_prefix": "!!"}, {"country": 5},
+    {"country": "ZZ"}, {"no_such_option": 1},
+]
+
+
+@pytest.mark.parametrize("module", ids.SCHEMES.values(), ids=lambda m: m.NAME)
+@pytest.mark.parametrize("options", BAD_OPTIONS, ids=repr)
+def test_is_valid_never_raises_on_bad_options(module: ModuleType,
+                                              options: dict[str, object]) -> None:
+    for text in ("1234567890", "B2611100000000", "104231245", "919812345678"):
+        assert module.is_valid(text, **options) in (True, False)
