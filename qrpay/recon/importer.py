@@ -87,7 +87,7 @@ def file_sha256(path: Path) -> str:
 
 def import_settlement(store: Store, config: Config, path: str | Path, channel: str, *,
                       format_name: str | None = None, dry_run: bool = False,
-                      batch_size: int = 2000, max_errors: int = 50,
+                      batch_size: int = 5000, max_errors: int = 50,
                       progress: Callable[[int], None] | None = None,
                       now: dt.datetime | None = None) -> ReconReport:
     path = Path(path)

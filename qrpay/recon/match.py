@@ -144,7 +144,7 @@ class Matcher:
                 exceptions.append(self._exception_row(line, d))
             if d.outcome in RESOLVING and line.txn_id:
                 resolved.append((line, d))
-        Raw(self.conn).many(_LINE_SQL, [tuple(r[k] for k in _LINE_KEYS) for r in rows])
+        Raw(self.conn).many(_LINE_SQL, rows)
         self._count_settled([d.payment_id for _, d in decided
                              if d.outcome in SETTLES and d.payment_id not in before
                              and d.payment_id is not None])
@@ -329,13 +329,11 @@ class Matcher:
                [{"biller": b, "day": d, "channel": c, "count": counts[(b, d, c)],
                  "amount": sums[(b, d, c)]} for b, d, c in sums], ("count", "amount"))
 
-    def _line_row(self, line: Line, d: Decision) -> dict[str, Any]:
-        return {"file_id": self.file_id, "line_no": line.line_no, "channel": self.channel,
-                "kind": line.kind, "txn_id": line.txn_id, "bill_no": line.bill_no,
-                "utr": line.utr, "amount": line.amount, "fee": line.fee, "tax": line.tax,
-                "net": line.net, "settlement_id": line.settlement_id,
-                "settled_on": line.settled_on, "outcome": d.outcome,
-                "payment_id": d.payment_id}
+    def _line_row(self, line: Line, d: Decision) -> tuple[Any, ...]:
+        """The ``recon_lines`` row, in :data:`_LINE_KEYS` order."""
+        return (self.file_id, line.line_no, self.channel, line.kind, line.txn_id, line.bill_no,
+                line.utr, line.amount, line.fee, line.tax, line.net, line.settlement_id,
+                line.settled_on, d.outcome, d.payment_id)
 
     def _exception_row(self, line: Line, d: Decision) -> dict[str, Any]:
         bill_no = d.bill.bill_no if d.bill else line.bill_no
