@@ -17,25 +17,32 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Connection
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, bindparam, text
 
 from qrpay.bills import Bill
 from qrpay.chat import accounts, wording
 from qrpay.chat.sessions import Session
 from qrpay.config import Biller
 from qrpay.notify.sms import sms_info
-from qrpay.store.schema import outbox
+from qrpay.store.types import UtcDateTime
 
 WINDOW = dt.timedelta(hours=24)  # WhatsApp customer-service window
 
 
+_OUTBOX_COLUMNS = ("kind", "dedupe_key", "biller", "recipient", "language", "template", "body",
+                   "encoding", "segments", "status", "attempts", "next_attempt_at",
+                   "created_at")
+_INSERT = text(
+    f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _OUTBOX_COLUMNS)}) "
+    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
+).bindparams(bindparam("next_attempt_at", type_=UtcDateTime()),
+             bindparam("created_at", type_=UtcDateTime()))
+
+
 def _insert(conn: Connection, values: dict[str, Any]) -> bool:
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    res = conn.execute(insert(outbox).values(**values).on_conflict_do_nothing(
-        index_elements=["dedupe_key"]).returning(outbox.c.id))
-    return res.first() is not None
+    """One outbox row unless its dedupe key exists (one fixed statement, compiled once)."""
+    return conn.execute(_INSERT, values).first() is not None
 
 
 def _row(kind: str, dedupe_key: str, biller: str, recipient: str, language: str,

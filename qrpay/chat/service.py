@@ -16,10 +16,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from sqlalchemy import Connection
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, bindparam, text
 
 from qrpay.chat import engine, sessions, wording
 from qrpay.chat.actions import Env
@@ -28,11 +27,13 @@ from qrpay.chat.flows import Flows, Node, default_flows
 from qrpay.chat.screens import Option, Screen, check_fit, chrome
 from qrpay.chat.sessions import Session
 from qrpay.chat.settings import ChatSettings, chat_settings
+from qrpay.chat.writer import GroupWriter
 from qrpay.config import Biller, Config
 from qrpay.store import Store, utcnow
-from qrpay.store.schema import chat_inbound
+from qrpay.store.types import UtcDateTime
 
 Emit = Callable[[Env, Session, list[Screen]], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class ChatService:
         self.settings: ChatSettings = chat_settings(config)
         self.flows = flows or default_flows(_languages(config))
         check_screens(self.flows, config)
+        self.writer: GroupWriter | None = None
 
     def env(self, conn: Connection, biller: Biller, channel: str,
             now: dt.datetime | None = None) -> Env:
@@ -71,11 +73,19 @@ class ChatService:
     def save(self, env: Env, s: Session) -> None:
         sessions.save(env.conn, s, env.now, self.settings.expiry_minutes(env.channel))
 
+    def run(self, fn: Callable[[Connection], T]) -> T:
+        """``fn(conn)`` in a committed write transaction: through the group-commit writer
+        when one is attached (``qrpay serve``), else a transaction of its own."""
+        if self.writer is not None:
+            return self.writer.submit(fn)
+        with self.store.begin() as conn:
+            return fn(conn)
+
     def turn(self, *, channel: str, biller: Biller, sender: str, has_phone: bool,
              inbound: Inbound, message_id: str | None = None, emit: Emit | None = None,
              now: dt.datetime | None = None, language: str | None = None) -> Turn | None:
         """Handle one inbound message; None when ``message_id`` was handled before."""
-        with self.store.begin() as conn:
+        def step(conn: Connection) -> Turn | None:
             env = self.env(conn, biller, channel, now)
             if message_id is not None and not first_time(conn, message_id, channel, env.now):
                 return None
@@ -93,17 +103,19 @@ class ChatService:
                 emit(env, s, screens)
             self.save(env, s)
             return Turn(s, screens)
+        return self.run(step)
+
+
+_CLAIM = text("INSERT INTO chat_inbound (message_id, channel, received_at) "
+              "VALUES (:id, :channel, :now) ON CONFLICT (message_id) DO NOTHING "
+              "RETURNING message_id").bindparams(bindparam("now", type_=UtcDateTime()))
 
 
 def first_time(conn: Connection, message_id: str, channel: str, now: dt.datetime) -> bool:
-    """Claim ``message_id``; False when another delivery (any worker) already did."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    # RETURNING, not rowcount: psycopg reports 1 for a conflicting DO NOTHING insert.
-    res = conn.execute(insert(chat_inbound).values(
-        message_id=message_id[:200], channel=channel, received_at=now
-    ).on_conflict_do_nothing(index_elements=["message_id"]).returning(
-        chat_inbound.c.message_id))
-    return res.first() is not None
+    """Claim ``message_id``; False when another delivery (any worker) already did.
+    (RETURNING, not rowcount: psycopg reports 1 for a conflicting DO NOTHING insert.)"""
+    return conn.execute(_CLAIM, {"id": message_id[:200], "channel": channel,
+                                 "now": now}).first() is not None
 
 
 # ------------------------------------------------------------------- start-up check

@@ -14,12 +14,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Boolean, Connection, bindparam, select, text
 
 from qrpay.clock import aware as _aware
 from qrpay.store.schema import chat_sessions
+from qrpay.store.types import UtcDateTime
 
 
 def session_id(channel: str, biller: str, sender: str) -> str:
@@ -73,18 +72,28 @@ def load(conn: Connection, sid: str, *, lock: bool = True) -> Session | None:
     return _from_row(row) if row else None
 
 
+_COLUMNS = ("id", "channel", "biller", "sender", "has_phone", "language", "node", "data", "bad",
+            "seq", "gateway_session", "hops", "state", "last_inbound_at", "updated_at",
+            "expires_at")
+_TIMES = ("last_inbound_at", "updated_at", "expires_at")
+# One fixed statement (compiled once), the same on SQLite and PostgreSQL: building an
+# upsert with SQLAlchemy Core per message cost more than the rest of a turn.
+_UPSERT = text(
+    f"INSERT INTO chat_sessions ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _COLUMNS)}) ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "id")
+).bindparams(*(bindparam(c, type_=UtcDateTime()) for c in _TIMES),
+             bindparam("has_phone", type_=Boolean()))
+
+
 def save(conn: Connection, s: Session, now: dt.datetime, expiry_minutes: int) -> None:
     s.updated_at = now
     s.expires_at = now + dt.timedelta(minutes=expiry_minutes)
-    values = {
+    conn.execute(_UPSERT, {
         "id": s.id, "channel": s.channel, "biller": s.biller, "sender": s.sender,
         "has_phone": s.has_phone, "language": s.language, "node": s.node,
         "data": json.dumps(s.data, ensure_ascii=False, separators=(",", ":")),
         "bad": s.bad, "seq": s.seq, "gateway_session": s.gateway_session, "hops": s.hops,
         "state": s.state, "last_inbound_at": s.last_inbound_at, "updated_at": now,
         "expires_at": s.expires_at,
-    }
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(chat_sessions).values(**values)
-    update = {k: stmt.excluded[k] for k in values if k != "id"}
-    conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=update))
+    })

@@ -23,6 +23,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from qrpay.chat import engine, notices, sessions
 from qrpay.chat.actions import Env
 from qrpay.chat.engine import Inbound
@@ -113,7 +115,7 @@ def hop(service: ChatService, *, biller: Biller, sender: str, gateway_session: s
     """One USSD request: Africa's Talking gives ``text`` (every input so far, joined by
     ``*``), bdapps ``latest`` (the one new input).  ``push`` also queues the answer for
     an asynchronous gateway."""
-    with service.store.begin() as conn:
+    def step(conn: Connection) -> Answer:
         env = service.env(conn, biller, CHANNEL, now)
         s = sessions.load(conn, sessions.session_id(CHANNEL, biller.code, sender))
         parts = text.split("*") if text else []
@@ -139,6 +141,7 @@ def hop(service: ChatService, *, biller: Biller, sender: str, gateway_session: s
                               end=answer.end, now=env.now)
         service.save(env, s)
         return answer
+    return service.run(step)
 
 
 def at_hop(service: ChatService, form: dict[str, str], now: dt.datetime | None = None

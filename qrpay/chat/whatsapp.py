@@ -163,9 +163,10 @@ def handle_webhook(service: ChatService, body: bytes, header: str | None,
     messages, statuses = parse(payload)
     now = utcnow()
     if statuses:
-        with service.store.begin() as conn:
+        def step(conn: Connection) -> None:
             for st in statuses:
                 record_status(conn, st, now)
+        service.run(step)
     answered = duplicates = ignored = 0
     for msg in messages:
         code = service.settings.biller_for_phone_number_id(msg.phone_number_id)

@@ -31,6 +31,7 @@ from qrpay.chat.sender import Transport, run_sender
 from qrpay.chat.service import ChatService
 from qrpay.chat.ussd import at_hop, bdapps_hop
 from qrpay.chat.whatsapp import SIGNATURE_HEADER, handle_webhook, verify_subscription
+from qrpay.chat.writer import GroupWriter
 from qrpay.config import Config
 from qrpay.errors import ValidationError
 from qrpay.store import Store
@@ -47,6 +48,7 @@ class ChatRuntime:
 
     def __init__(self, config: Config, store: Store) -> None:
         self.service = ChatService(config, store)
+        self.service.writer = GroupWriter(store)
         self.wake = threading.Event()
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
@@ -66,6 +68,9 @@ class ChatRuntime:
         self.thread.start()
 
     def close(self) -> None:
+        if self.service.writer is not None:
+            self.service.writer.close()
+            self.service.writer = None
         self.stop.set()
         self.wake.set()
         if self.thread is not None:

@@ -1,0 +1,185 @@
+"""WhatsApp webhook and USSD hops under load, on the real server over loopback.
+
+    python bench/chat.py [--senders 4000] [--duration 8] [--connections 32] [--workers 2]
+
+Starts ``qrpay serve --workers N`` (with its chat sender threads) on a fresh SQLite file
+loaded with synthetic BEST bills, a fake Graph API (a separate uvicorn process that counts
+``POST /{phone_number_id}/messages``), and drives it with ``wrk``:
+
+* whatsapp: signed webhook POSTs, each a new message id, senders walking the pay-bill
+  flow (hi, 1, 1, 1, consumer number: menus, then the bill read from the ledger); reported:
+  webhooks/s and their p50/p99, and replies the fake Graph API received per second from
+  the first request to the last reply ("processed and answered");
+* ussd: Africa's Talking hops, sessions walking the same flow (``text`` growing by
+  ``*``); hops/s, p50/p99.
+
+Goals (issue 12): WhatsApp >= 1,000 messages/s answered, USSD >= 2,000 hops/s, p99 < 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.serve import (  # noqa: E402
+    Request,
+    _wait_port,
+    free_port,
+    load_bills,
+    make_bills,
+    run_wrk,
+    stop_server,
+    wrk_script,
+)
+
+APP_SECRET = "bench-app-secret"
+PNID = "106540352242922"
+FAKE_GRAPH = textwrap.dedent('''
+    import sys, uvicorn
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse, PlainTextResponse
+    from starlette.routing import Route
+    seen = [0]
+    async def messages(request):
+        await request.body()
+        seen[0] += 1
+        return JSONResponse({"messages": [{"id": f"wamid.B{seen[0]}"}]})
+    async def count(request):
+        return PlainTextResponse(str(seen[0]))
+    app = Starlette(routes=[Route("/v21.0/{pnid}/messages", messages, methods=["POST"]),
+                            Route("/count", count), Route("/healthz", count)])
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+                http="httptools", loop="uvloop")
+''')
+
+
+def profile(work: Path, graph_port: int) -> Path:
+    text = (ROOT / "samples" / "best.toml").read_text(encoding="utf-8")
+    text = text.replace('graph_base_url = "https://graph.facebook.com/v21.0"',
+                        f'graph_base_url = "http://127.0.0.1:{graph_port}/v21.0"')
+    text = text.replace("rate_per_second = 80", "rate_per_second = 100000")
+    path = work / "bench-chat.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def steps(account: str) -> list[str]:
+    return ["hi", "1", "1", "1", account]
+
+
+def webhook_requests(accounts: list[str]) -> list[Request]:
+    reqs = []
+    for k in range(5):
+        for i, account in enumerate(accounts):
+            sender = f"9190{i:08d}"
+            body = json.dumps({"object": "whatsapp_business_account", "entry": [{
+                "id": "1", "changes": [{"field": "messages", "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": "1", "phone_number_id": PNID},
+                    "contacts": [{"wa_id": sender}],
+                    "messages": [{"from": sender, "id": f"wamid.BENCH{k}-{i}",
+                                  "timestamp": "1", "type": "text",
+                                  "text": {"body": steps(account)[k]}}]}}]}]},
+                separators=(",", ":")).encode()
+            sig = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+            reqs.append(Request("POST", "/api/v1/chat/whatsapp",
+                                (("Content-Type", "application/json"),
+                                 ("X-Hub-Signature-256", sig)), body))
+    return reqs
+
+
+def ussd_requests(accounts: list[str]) -> list[Request]:
+    reqs = []
+    for k in range(6):
+        for i, account in enumerate(accounts):
+            text = "*".join((["1", "1", "1", account, "1"])[:k])
+            body = (f"sessionId=AT{i}&serviceCode=%2A384%2A123%23&phoneNumber=%2B9191{i:08d}"
+                    f"&networkCode=40401&text={text.replace('*', '%2A')}").encode()
+            reqs.append(Request("POST", "/api/v1/chat/ussd/at",
+                                (("Content-Type", "application/x-www-form-urlencoded"),),
+                                body))
+    return reqs
+
+
+def count(port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/count", timeout=5) as r:
+        return int(r.read())
+
+
+def start(cmd: list[str], env: dict[str, str], log: Path, port: int, workers: int
+          ) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    _wait_port(proc, port, log, workers)
+    return proc
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--senders", type=int, default=4000)
+    p.add_argument("--duration", type=float, default=8)
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--workers", type=int, default=2)
+    args = p.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="qrpay-bench-chat-"))
+    url = f"sqlite:///{work / 'chat.db'}"
+    bills = make_bills(args.senders)
+    load_bills(url, bills)
+    accounts = [b.account_no for b in bills]
+    graph_port, port = free_port(), free_port()
+    env = dict(os.environ, QRPAY_DATABASE_URL=url, QRPAY_WHATSAPP_APP_SECRET=APP_SECRET,
+               QRPAY_WHATSAPP_TOKEN="bench", QRPAY_TOKEN_KEY_K1="bench-token-key-0123456789",
+               QRPAY_SESSION_KEY="bench-session-key-0123456789abcdef",
+               QRPAY_SECRET_UPI="x", QRPAY_SECRET_RAZORPAY="x", QRPAY_SECRET_PHONEPE="x")
+    env.pop("QRPAY_SECRETS_FILE", None)
+    (work / "graph.py").write_text(FAKE_GRAPH)
+    graph = start([sys.executable, str(work / "graph.py"), str(graph_port)], env,
+                  work / "graph.log", graph_port, 1)
+    server = start([sys.executable, "-m", "qrpay", "--config", str(profile(work, graph_port)),
+                    "serve", "--host", "127.0.0.1", "--port", str(port), "--workers",
+                    str(args.workers), "--log-level", "warning"], env, work / "serve.log",
+                   port, args.workers)
+    try:
+        wa = webhook_requests(accounts)
+        script = work / "wa.lua"
+        wrk_script(wa, script, sequential=True)
+        before = count(graph_port)
+        t0 = time.monotonic()
+        r = run_wrk(port, script, args.duration, args.connections)
+        sent_by_end = count(graph_port) - before
+        answered = min(r.requests, len(wa))
+        while count(graph_port) - before < answered and time.monotonic() - t0 < 120:
+            time.sleep(0.05)
+        replies = count(graph_port) - before
+        elapsed = time.monotonic() - t0
+        print(f"whatsapp: {r.rps:,.0f} webhooks/s  p50 {r.p50_ms:.1f} ms  p99 {r.p99_ms:.1f} ms"
+              f"  non-2xx {r.non_2xx}  errors {r.errors}")
+        print(f"          {replies:,} replies at the fake Graph API in {elapsed:.1f} s = "
+              f"{replies / elapsed:,.0f} answered/s ({sent_by_end:,} by the end of the load)")
+        us = ussd_requests(accounts)
+        script = work / "ussd.lua"
+        wrk_script(us, script, sequential=True)
+        r = run_wrk(port, script, args.duration, args.connections)
+        print(f"ussd:     {r.rps:,.0f} hops/s  p50 {r.p50_ms:.1f} ms  p99 {r.p99_ms:.1f} ms"
+              f"  non-2xx {r.non_2xx}  errors {r.errors}")
+    finally:
+        stop_server(server)
+        stop_server(graph)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Group commit for conversation turns: many webhook messages and USSD hops, one commit.
+
+On SQLite with ``synchronous=FULL`` a commit is an fsync (several milliseconds on a shared
+disk), far more than a turn's own work.  :class:`GroupWriter` runs submitted steps on one
+thread: it takes what is queued (up to ``max_batch``), runs each step in its own SAVEPOINT
+of one transaction (a step that fails rolls back alone and gets its exception), commits
+once, and only then wakes the callers, so nothing is answered before it is durable.  If
+the commit itself fails (a PostgreSQL deadlock between two workers' batches, say), every
+step of the batch runs again in its own transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+
+from qrpay.store import Store
+
+log = logging.getLogger("qrpay.chat")
+T = TypeVar("T")
+
+
+class _Job:
+    __slots__ = ("fn", "result", "error", "done")
+
+    def __init__(self, fn: Callable[[Connection], Any]) -> None:
+        self.fn = fn
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+
+
+class GroupWriter:
+    def __init__(self, store: Store, max_batch: int = 64) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="qrpay-chat-writer",
+                                        daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn(conn)`` in a committed transaction; its result, or its exception."""
+        job = _Job(fn)
+        self._queue.put(job)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _take(self, first: _Job) -> tuple[list[_Job], bool]:
+        batch, stop = [first], False
+        while len(batch) < self.max_batch:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                stop = True
+                break
+            batch.append(job)
+        return batch, stop
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, stop = self._take(first)
+            self._run(batch)
+            if stop:
+                return
+
+    def _run(self, batch: list[_Job]) -> None:
+        try:
+            with self.store.begin() as conn:
+                for job in batch:
+                    try:
+                        with conn.begin_nested():
+                            job.result = job.fn(conn)
+                    except Exception as exc:  # noqa: BLE001 - handed to the caller
+                        job.error = exc
+        except Exception:
+            log.warning("chat batch of %d failed to commit; running its steps one by one",
+                        len(batch), exc_info=True)
+            for job in batch:
+                job.result, job.error = None, None
+                try:
+                    with self.store.begin() as conn:
+                        job.result = job.fn(conn)
+                except Exception as exc:  # noqa: BLE001 - handed to the caller
+                    job.error = exc
+        for job in batch:
+            job.done.set()
