@@ -91,8 +91,12 @@ def confirm_payments(store: Store, config: Config, flows: Flows, settings: ChatS
     """Queue the confirmations due; returns how many rows were new."""
     now = now or utcnow()
     count = 0
+    due = _WATCHED.where(chat_watches.c.expires_at > now)
+    with store.connect() as conn:  # a read first: no write lock while nothing was paid
+        if conn.execute(due.limit(1)).first() is None:
+            return 0
     with store.begin() as conn:
-        rows = conn.execute(_WATCHED.where(chat_watches.c.expires_at > now)).fetchall()
+        rows = conn.execute(due).fetchall()
         for r in rows:
             biller = config.billers.get(r.biller)
             s = sessions.load(conn, r.session_id, lock=False)

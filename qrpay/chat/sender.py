@@ -5,7 +5,9 @@ Claiming works as for SMS (one short transaction marks due rows ``sending`` with
 ``attempts`` is the fencing token; PostgreSQL uses ``SKIP LOCKED`` so several workers split
 the rows).  Each WhatsApp send waits for the business number's token bucket
 (``chat.whatsapp.rate_per_second``, 80/s by default, Meta's per-number throughput).
-Outcomes are written in one transaction per batch, fenced by ``attempts``:
+A batch's requests to different recipients are in flight together (``SEND_THREADS``; one
+recipient's rows go one after another, in order); its outcomes are written
+in one transaction, each fenced by ``attempts``:
 
 - 2xx: ``sent``, with the Graph message id (``wamid``) in ``provider_ref``;
 - 429 or 5xx (or no answer): back to ``pending`` with exponential backoff (``Retry-After``
@@ -23,16 +25,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, text, update
 
 from qrpay.chat.settings import ChatSettings, access_token, bdapps_password
 from qrpay.notify.sender import backoff
 from qrpay.store import Store, utcnow
 from qrpay.store.schema import outbox
+from qrpay.store.types import UtcDateTime
 
 log = logging.getLogger("qrpay.chat")
 
@@ -42,6 +46,7 @@ MAX_ATTEMPTS = 8
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 600.0
 WINDOW_CLOSED = 131047
+SEND_THREADS = 8  # requests of one batch in flight at once (each number still rate-limited)
 
 
 class RateLimiter:
@@ -114,6 +119,9 @@ def claim_due(store: Store, now: dt.datetime, limit: int,
                 outbox.c.next_attempt_at <= now)
          .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit))
     until = now + dt.timedelta(seconds=lease_seconds)
+    with store.connect() as conn:  # a read first: no write lock while nothing is due
+        if conn.execute(q.with_only_columns(outbox.c.id).limit(1)).first() is None:
+            return []
     with store.begin() as conn:
         if conn.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
@@ -132,8 +140,10 @@ class Transport:
     def __init__(self, settings: ChatSettings, *, timeout: float = 10.0,
                  client: httpx.Client | None = None) -> None:
         self.settings = settings
-        self.client = client or httpx.Client(timeout=timeout)
+        self.client = client or httpx.Client(timeout=timeout, limits=httpx.Limits(
+            max_connections=SEND_THREADS, max_keepalive_connections=SEND_THREADS))
         self.limiter = RateLimiter(settings.rate_per_second)
+        self.pool = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="qrpay-chat-send")
 
     def whatsapp(self, claim: Claim, message: dict[str, Any]) -> httpx.Response:
         pnid = str(claim.body["phone_number_id"])
@@ -151,6 +161,7 @@ class Transport:
         return self.client.post(self.settings.bdapps_url, json=payload)
 
     def close(self) -> None:
+        self.pool.shutdown(wait=True)
         self.client.close()
 
 
@@ -211,15 +222,33 @@ def _send(transport: Transport, claim: Claim, now: dt.datetime) -> Outcome:
     return Outcome(claim, {"status": "failed", "last_error": why[:1000]}, "failed")
 
 
-def _finish(store: Store, outcomes: list[Outcome]) -> int:
-    done = 0
+_FINISH = text(
+    "UPDATE outbox SET status = :status, last_error = :last_error, "
+    "next_attempt_at = COALESCE(:next_attempt_at, next_attempt_at), "
+    "sent_at = COALESCE(:sent_at, sent_at), provider_ref = COALESCE(:provider_ref, provider_ref) "
+    "WHERE id = :id AND status = 'sending' AND attempts = :attempts"
+).bindparams(bindparam("next_attempt_at", type_=UtcDateTime()),
+             bindparam("sent_at", type_=UtcDateTime()))
+
+
+def _finish(store: Store, outcomes: list[Outcome]) -> None:
+    """Every outcome of a batch in one transaction, each fenced by its claim's attempts."""
+    rows = [{"id": o.claim.id, "attempts": o.claim.attempts, "status": o.values["status"],
+             "last_error": o.values.get("last_error"),
+             "next_attempt_at": o.values.get("next_attempt_at"),
+             "sent_at": o.values.get("sent_at"), "provider_ref": o.values.get("provider_ref")}
+            for o in outcomes]
     with store.begin() as conn:
-        for o in outcomes:
-            res = conn.execute(update(outbox).where(
-                outbox.c.id == o.claim.id, outbox.c.status == "sending",
-                outbox.c.attempts == o.claim.attempts).values(**o.values))
-            done += res.rowcount
-    return done
+        conn.execute(_FINISH, rows)
+
+
+def _by_recipient(claims: list[Claim]) -> list[list[Claim]]:
+    """One list per recipient, in claim (id) order: a note and the menu after it arrive in
+    that order; different recipients are sent in parallel."""
+    groups: dict[str, list[Claim]] = {}
+    for c in claims:
+        groups.setdefault(f"{c.kind}:{c.recipient}", []).append(c)
+    return list(groups.values())
 
 
 def deliver_due(store: Store, transport: Transport, *, now: dt.datetime | None = None,
@@ -230,7 +259,9 @@ def deliver_due(store: Store, transport: Transport, *, now: dt.datetime | None =
     report = Report(claimed=len(claims))
     if not claims:
         return report
-    outcomes = [_send(transport, c, now) for c in claims]
+    outcomes = [o for group in transport.pool.map(
+        lambda group: [_send(transport, c, now) for c in group], _by_recipient(claims))
+        for o in group]
     _finish(store, outcomes)
     for o in outcomes:
         setattr(report, o.result, getattr(report, o.result) + 1)
