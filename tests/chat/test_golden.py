@@ -181,3 +181,12 @@ def test_golden_best(db_url: str, best_chat: Harness, channel: str, lang: str,
 def test_golden_breb(db_url: str, breb_chat: Harness, channel: str, flow: str) -> None:
     _sqlite_only(db_url)
     _run(breb_chat, channel, "bn", "breb", flow)
+
+
+def test_samples_are_current_recordings() -> None:
+    samples = GOLDEN.parents[2] / "samples" / "chat"
+    copies = sorted(samples.glob("*.txt"))
+    assert copies
+    for path in copies:
+        assert path.read_text(encoding="utf-8") == (GOLDEN / path.name).read_text(
+            encoding="utf-8"), f"samples/chat/{path.name}: copy it again from tests/chat/golden"

@@ -1,0 +1,75 @@
+"""Real-time confirmation: a payment posted on any channel for a bill a conversation
+showed is confirmed there exactly once, in that conversation's language."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from qrpay.chat.confirm import confirm_payments
+from qrpay.payments.posting import PaymentIn, post_payment
+from qrpay.store.schema import outbox
+from tests.chat.conftest import Harness
+
+
+def _confirm(h: Harness) -> int:
+    s = h.client.app.state.chat.service
+    return confirm_payments(h.store, s.config, s.flows, s.settings)
+
+
+def _pay(h: Harness, bill_no: str, amount: int, channel: str = "upi", txn: str = "T1") -> None:
+    with h.store.begin() as conn:
+        post_payment(conn, h.config, PaymentIn(channel=channel, txn_id=txn, bill_no=bill_no,
+                                               amount=amount, currency="INR"))
+
+
+def _sms(h: Harness) -> list[tuple[str, str, str]]:
+    with h.store.connect() as conn:
+        return [(r.recipient, r.dedupe_key, r.body) for r in conn.execute(
+            select(outbox.c.recipient, outbox.c.dedupe_key, outbox.c.body)
+            .where(outbox.c.kind == "sms").order_by(outbox.c.id))]
+
+
+def test_after_ussd_the_caller_gets_one_sms_in_their_language(best_chat: Harness) -> None:
+    caller = "+919000000099"  # not the bill's registered mobile
+    best_chat.ussd(caller, "S1", "")
+    best_chat.ussd(caller, "S1", "5")
+    best_chat.ussd(caller, "S1", "5*2")  # English
+    best_chat.ussd(caller, "S1", "5*2*1*1*1*100000000")
+    assert best_chat.ussd(caller, "S1", "5*2*1*1*1*100000000*1").startswith("END ")
+    _pay(best_chat, "B2611100000000", 190900, channel="phonepe")
+    assert _confirm(best_chat) == 1
+    assert _confirm(best_chat) == 0  # exactly once
+    sms = _sms(best_chat)
+    to_caller = [body for to, key, body in sms if to == "919000000099" and
+                 key.startswith("chat:paid:")]
+    assert to_caller == ["Payment of Rs. 1,909.00 received for bill B2611100000000. "
+                         "Receipt BEST-000000001. Thank you!"]
+    assert any(to == "919177777868" and key.endswith(":received") for to, key, _ in sms)
+
+
+def test_same_number_as_the_bill_gets_only_the_posting_sms(best_chat: Harness) -> None:
+    owner = "+919177777868"
+    best_chat.ussd(owner, "S1", "")
+    best_chat.ussd(owner, "S1", "1*1*1*100000000*1")
+    _pay(best_chat, "B2611100000000", 190900)
+    assert _confirm(best_chat) == 0
+    assert [key for to, key, _ in _sms(best_chat) if key.startswith("chat:paid:")] == []
+
+
+def test_a_counter_payment_is_confirmed_on_whatsapp(best_chat: Harness) -> None:
+    sender = "919177777868"
+    for text in ("hi", "1", "1", "1", "100000000", "1"):
+        best_chat.wa(sender, text)
+    _pay(best_chat, "B2611100000000", 190900, channel="counter", txn="DESK-1")
+    assert _confirm(best_chat) == 1
+    sent = best_chat.deliver()
+    assert len(sent) == 1 and sent[0]["type"] == "text"
+    assert "BEST-000000001" in sent[0]["text"]["body"] and "₹ 1,909.00" in sent[0]["text"]["body"]
+
+
+def test_a_payment_before_the_bill_was_shown_is_not_confirmed(best_chat: Harness) -> None:
+    _pay(best_chat, "B2611100000000", 190900)
+    sender = "919177777868"
+    for text in ("hi", "1", "1", "1", "100000000"):
+        best_chat.wa(sender, text)  # shows "already paid": nothing to watch
+    assert _confirm(best_chat) == 0
