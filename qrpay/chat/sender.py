@@ -33,6 +33,7 @@ import httpx
 from sqlalchemy import bindparam, select, text, update
 
 from qrpay.chat.settings import ChatSettings, access_token, bdapps_password
+from qrpay.chat.writer import write_lock
 from qrpay.notify.sender import backoff
 from qrpay.store import Store, utcnow
 from qrpay.store.schema import outbox
@@ -122,7 +123,7 @@ def claim_due(store: Store, now: dt.datetime, limit: int,
     with store.connect() as conn:  # a read first: no write lock while nothing is due
         if conn.execute(q.with_only_columns(outbox.c.id).limit(1)).first() is None:
             return []
-    with store.begin() as conn:
+    with write_lock(store), store.begin() as conn:
         if conn.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
         rows = conn.execute(q).fetchall()
@@ -238,7 +239,7 @@ def _finish(store: Store, outcomes: list[Outcome]) -> None:
              "next_attempt_at": o.values.get("next_attempt_at"),
              "sent_at": o.values.get("sent_at"), "provider_ref": o.values.get("provider_ref")}
             for o in outcomes]
-    with store.begin() as conn:
+    with write_lock(store), store.begin() as conn:
         conn.execute(_FINISH, rows)
 
 

@@ -7,14 +7,22 @@ of one transaction (a step that fails rolls back alone and gets its exception), 
 once, and only then wakes the callers, so nothing is answered before it is durable.  If
 the commit itself fails (a PostgreSQL deadlock between two workers' batches, say), every
 step of the batch runs again in its own transaction.
+
+On SQLite, chat's writers in every process on the machine take an OS file lock
+(:func:`write_lock`, ``flock`` on ``<database>.chat-lock``) around their write
+transactions: a blocked ``flock`` wakes the moment the holder lets go, where SQLite's own
+busy handler sleeps and polls (up to 100 ms a time), which gave seconds-long tails when
+two workers' batches alternated.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
@@ -23,6 +31,31 @@ from qrpay.store import Store
 
 log = logging.getLogger("qrpay.chat")
 T = TypeVar("T")
+
+
+_LOCKS: dict[str, Any] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def write_lock(store: Store) -> Iterator[None]:
+    """An exclusive OS lock shared by chat's SQLite writers on this machine (no-op on
+    PostgreSQL, whose row locks queue writers without polling)."""
+    path = store.url.split("///", 1)[1] if store.is_sqlite and "///" in store.url else ""
+    if not path or path == ":memory:":
+        yield
+        return
+    with _LOCKS_GUARD:
+        handle = _LOCKS.get(path)
+        if handle is None:
+            handle = _LOCKS[path] = (open(path + ".chat-lock", "a+b"), threading.Lock())  # noqa: SIM115
+    fh, local = handle
+    with local:  # threads of this process queue here; flock is per open file
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 class _Job:
@@ -82,7 +115,7 @@ class GroupWriter:
 
     def _run(self, batch: list[_Job]) -> None:
         try:
-            with self.store.begin() as conn:
+            with write_lock(self.store), self.store.begin() as conn:
                 for job in batch:
                     try:
                         with conn.begin_nested():
@@ -95,7 +128,7 @@ class GroupWriter:
             for job in batch:
                 job.result, job.error = None, None
                 try:
-                    with self.store.begin() as conn:
+                    with write_lock(self.store), self.store.begin() as conn:
                         job.result = job.fn(conn)
                 except Exception as exc:  # noqa: BLE001 - handed to the caller
                     job.error = exc
