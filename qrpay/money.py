@@ -19,7 +19,10 @@ MAX_AMOUNT = 10**13  # minor units (1e11 rupees/taka): far above any bill, far b
 MAX_AMOUNT_TEXT = 40  # characters: longer text is refused before any parsing
 # ASCII digits (Bengali and Devanagari ones are mapped to them first), grouped the Indian
 # way (1,23,45,678) or not at all, with at most two decimals.
-_AMOUNT = re.compile(r"-?(?:[0-9]+|[0-9]{1,2}(?:,[0-9]{2})*,[0-9]{3})(?:\.[0-9]{1,2})?")
+_DIGITS = r"(?:[0-9]+|[0-9]{1,2}(?:,[0-9]{2})*,[0-9]{3})(?:\.[0-9]{1,2})?"
+_AMOUNT = re.compile("-?" + _DIGITS)
+#: A positive amount in ASCII digits, as a JSON Schema pattern (``/openapi.json``).
+AMOUNT_PATTERN = f"^{_DIGITS}$"
 _DECIMALS = re.compile(r"-?[0-9,]+\.[0-9]{3,}")
 
 

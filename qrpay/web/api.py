@@ -22,7 +22,13 @@ from qrpay.errors import AuthError, NotFound, ValidationError
 from qrpay.money import to_decimal_str
 from qrpay.payments.ledger import BillStatus
 from qrpay.payments.reads import Reader
-from qrpay.web.limits import CALLBACK_BODY_LIMIT, SCAN_BODY_LIMIT, refuse_nul, too_large
+from qrpay.web.limits import (
+    CALLBACK_BODY_LIMIT,
+    MAX_SCAN_PAYLOAD,
+    SCAN_BODY_LIMIT,
+    refuse_nul,
+    too_large,
+)
 from qrpay.web.pages import clean_bill_no, today_for_bill
 
 MAX_SCAN_BODY = SCAN_BODY_LIMIT
@@ -101,6 +107,9 @@ async def scan(request: Request) -> Response:
         raise ValidationError("payload must be a non-empty string", code="missing_payload",
                               field="payload")
     refuse_nul(text, "payload")
+    if len(text) > MAX_SCAN_PAYLOAD:
+        raise ValidationError(f"payload is longer than {MAX_SCAN_PAYLOAD} characters",
+                              code="payload_too_long", field="payload")
     from qrpay.payload import resolve
 
     config: Config = request.app.state.config

@@ -22,6 +22,7 @@ from qrpay.errors import TooLarge, ValidationError
 
 KIB = 1024
 SCAN_BODY_LIMIT = 8 * KIB
+MAX_SCAN_PAYLOAD = 4096  # characters of a scanned payload (a QR holds at most ~4,296)
 CALLBACK_BODY_LIMIT = 64 * KIB
 UPLOAD_LIMIT = 8 * KIB * KIB + 64 * KIB  # a desk photo (qrpay.desk.decode.MAX_BYTES) + form
 DEFAULT_BODY_LIMIT = 64 * KIB  # forms (desk login, collect, ...) and anything else

@@ -14,7 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from qrpay import __version__
+from qrpay.money import AMOUNT_PATTERN
+from qrpay.payments.batch import LENGTHS
 from qrpay.web.chat import OPENAPI_PATHS as CHAT_PATHS
+from qrpay.web.limits import MAX_SCAN_PAYLOAD, SCAN_BODY_LIMIT
+from qrpay.web.pages import MAX_BILL_NO
 
 _ERR = {"$ref": "#/components/responses/Error"}
 _BILL_NO = {"name": "bill_no", "in": "path", "required": True, "schema": {"type": "string"},
@@ -80,9 +84,11 @@ SCHEMAS: dict[str, Any] = {
     "ScanRequest": {
         "type": "object", "required": ["payload"],
         "properties": {"payload": {
-            "type": "string", "maxLength": 4096,
+            "type": "string", "minLength": 1, "maxLength": MAX_SCAN_PAYLOAD,
             "description": "What the scanner read: a UPI URI, an EMV (Bharat/Bangla QR) "
-                           "string, a bill-page URL or a bill number."}},
+                           "string, a bill-page URL or a bill number.  Empty or blank: 422 "
+                           "missing_payload; longer: 422 payload_too_long; a body over "
+                           f"{SCAN_BODY_LIMIT} bytes: 413 too_large."}},
     },
     "ScanResult": {
         "type": "object", "required": ["verdict"],
@@ -105,17 +111,64 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "Callback": {
-        "type": "object", "required": ["txn_id", "bill_no", "amount", "status"],
+        "type": "object", "required": ["txn_id", "bill_no", "amount", "currency", "status"],
         "description": "The generic signed contract.  Header X-Qrpay-Signature: "
                        "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, '<t>.<raw body>')>.",
         "properties": {
-            "event_id": {"type": "string"}, "txn_id": {"type": "string"},
-            "bill_no": {"type": "string"}, "amount": _amount("Amount paid."),
-            "currency": {"type": "string"},
+            "event_id": {"type": "string", "maxLength": 100},
+            "txn_id": {"type": "string", "minLength": 1, "maxLength": LENGTHS["txn_id"],
+                       "description": "The channel's id of the payment: posted once per "
+                                      "(channel, txn_id); longer is refused."},
+            "bill_no": {"type": "string", "minLength": 1, "maxLength": MAX_BILL_NO,
+                        "description": "Any case and Bengali or Devanagari digits are "
+                                       "taken (b2611... is B2611...)."},
+            "amount": {"type": "string", "pattern": AMOUNT_PATTERN,
+                       "description": "Amount paid as a decimal string (a JSON number is "
+                                      "refused): ASCII, Bengali or Devanagari digits, "
+                                      "Indian grouping (1,23,456.50) allowed, two decimals "
+                                      "at most."},
+            "currency": {"type": "string", "enum": ["INR", "BDT"],
+                         "description": "Must be the biller's currency."},
             "status": {"type": "string", "enum": ["success", "failed", "pending", "reversed"]},
-            "paid_at": {"type": "string", "format": "date-time"},
+            "paid_at": {"type": "string", "format": "date-time",
+                        "description": "ISO 8601 with a UTC offset (stored as UTC)."},
             "payer": {"type": "string"}, "utr": {"type": "string"},
         },
+    },
+    "RazorpayWebhook": {
+        "type": "object", "required": ["event", "payload"],
+        "description": "Razorpay's webhook (channels with adapter = \"razorpay\"), signed "
+                       "with X-Razorpay-Signature: hex HMAC-SHA256 of the raw body.  "
+                       "Amounts are integer paise; the bill is payload.payment.entity."
+                       "notes.bill_no.",
+        "properties": {
+            "entity": {"type": "string", "enum": ["event"]},
+            "event": {"type": "string", "description": "payment.captured, payment.failed, "
+                                                         "payment.authorized, "
+                                                         "refund.processed; others ignored."},
+            "contains": {"type": "array", "items": {"type": "string"}},
+            "payload": {"type": "object", "properties": {"payment": {
+                "type": "object", "required": ["entity"], "properties": {"entity": {
+                    "type": "object", "required": ["id", "amount", "currency", "notes"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "amount": {"type": "integer", "minimum": 1},
+                        "currency": {"type": "string", "enum": ["INR"]},
+                        "status": {"type": "string"},
+                        "notes": {"type": "object", "required": ["bill_no"],
+                                  "properties": {"bill_no": {"type": "string"}}},
+                        "created_at": {"type": "integer"},
+                    }}}}}},
+        },
+    },
+    "PhonePeCallback": {
+        "type": "object", "required": ["response"],
+        "description": "PhonePe PG's server-to-server callback (adapter = \"phonepe\"), "
+                       "with X-VERIFY: <hex SHA256(response + salt key)>###<salt index>.  "
+                       "response is base64 of {success, code, data: {merchantId, "
+                       "merchantTransactionId = <bill_no>_<attempt>, transactionId, amount "
+                       "(paise), state, paymentInstrument: {type, utr}}}.",
+        "properties": {"response": {"type": "string", "format": "byte"}},
     },
     "CallbackResult": {
         "type": "object", "required": ["result"],
@@ -152,7 +205,10 @@ PATHS: dict[str, Any] = {
                        "token: a neutral page with nothing personal on it.",
         "parameters": [_BILL_NO, _TOKEN,
                        {"name": "lang", "in": "query", "required": False,
-                        "schema": {"type": "string", "enum": ["en", "hi", "mr", "bn"]}}],
+                        "schema": {"type": "string", "maxLength": 8},
+                        "description": "A language the bill offers (the biller's, and "
+                                       "en: e.g. hi, mr, bn, en); any other value is "
+                                       "ignored and the bill's own language shown."}],
         "responses": {"200": {"description": "The bill page, or the neutral page.",
                               "content": _HTML}},
     }},
@@ -195,7 +251,7 @@ PATHS: dict[str, Any] = {
             "schema": {"$ref": "#/components/schemas/ScanRequest"}}}},
         "responses": {"200": {"description": "Resolved (see verdict).", "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/ScanResult"}}}},
-            "401": _ERR, "422": _ERR},
+            "401": _ERR, "413": _ERR, "422": _ERR},
     }},
     "/api/v1/bills/{bill_no}": {"get": {
         "summary": "One bill with its status today",
@@ -216,12 +272,15 @@ PATHS: dict[str, Any] = {
                        {"name": "X-Qrpay-Signature", "in": "header", "required": False,
                         "schema": {"type": "string"}}],
         "requestBody": {"required": True, "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/Callback"}}}},
+            "schema": {"oneOf": [{"$ref": "#/components/schemas/Callback"},
+                                 {"$ref": "#/components/schemas/RazorpayWebhook"},
+                                 {"$ref": "#/components/schemas/PhonePeCallback"}]},
+        }}},
         "responses": {
             "200": {"description": "Posted, or a repeat of one already answered.",
                     "content": {"application/json": {
                         "schema": {"$ref": "#/components/schemas/CallbackResult"}}}},
-            "400": _ERR, "401": _ERR, "404": _ERR, "409": _ERR, "422": _ERR},
+            "400": _ERR, "401": _ERR, "404": _ERR, "409": _ERR, "413": _ERR, "422": _ERR},
     }},
     "/healthz": {"get": {
         "summary": "Liveness and database reachability",
