@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from sqlalchemy import Connection
 
 from qrpay.biller import guard, journal
 from qrpay.biller.policy import ChannelApi, api_profile
+from qrpay.biller.readconn import reading
 from qrpay.biller.writer import writer_for
 from qrpay.clock import utcnow
 from qrpay.config import Config
@@ -34,6 +36,9 @@ from qrpay.errors import AuthError, NotFound, QrpayError, ValidationError
 from qrpay.store import Store
 
 log = logging.getLogger("qrpay.biller")
+# PostgreSQL payments in flight per process: enough to keep the server busy, few enough
+# not to take a connection (and a bill lock) per waiting worker thread
+_PG_WRITERS = threading.BoundedSemaphore(4)
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,7 @@ def _job(ctx: Context, name: str, op: Op, req: Request) -> Callable[[Connection]
 
 
 def _read(store: Store, ctx: Context, name: str, op: Op, req: Request) -> Result:
-    with store.connect() as conn:
+    with reading(store) as conn:
         answer = op.run(conn, ctx, req)
     body = answer.encoded()
     journal.journal_for(store).add(_journal_row(ctx.channel, name, req, answer, body, ctx.now))
@@ -185,7 +190,7 @@ def start(store: Store, config: Config, channel: str, op_name: str, req: Request
         # PostgreSQL commits concurrent transactions side by side (and flushes its log
         # for several at once); one shared transaction would hold many bills' locks and
         # deadlock with another process's
-        with store.begin() as conn:
+        with _PG_WRITERS, store.begin() as conn:
             return _job(ctx, op_name, op, req)(conn)
     except QrpayError as exc:
         return _refused(store, dialect, channel, op_name, req, exc, now)
