@@ -323,6 +323,30 @@ PATHS.update(BILLER_PATHS)
 SCHEMAS.update(BILLER_SCHEMAS)
 
 
+_NUL = {"description": "A NUL character in the address (nul_character): refused by "
+                       "qrpay.web.limits before any route.", "content": {
+                           "application/json": {"schema": {"$ref": "#/components/schemas/Error"}},
+                           **_HTML}}
+_TOO_LARGE = {"description": "The body is larger than the route takes (too_large).",
+              "content": {"application/json": {"schema": {
+                  "$ref": "#/components/schemas/Error"}}}}
+
+
+def with_edge_answers(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation can be answered 400 (a NUL in the address) and, with a body, 413:
+    the edge limits (``qrpay.web.limits``) apply to every route."""
+    out: dict[str, Any] = {}
+    for path, item in paths.items():
+        out[path] = {}
+        for method, op in item.items():
+            responses = dict(op.get("responses", {}))
+            responses.setdefault("400", _NUL)
+            if "requestBody" in op:
+                responses.setdefault("413", _TOO_LARGE)
+            out[path][method] = {**op, "responses": responses}
+    return out
+
+
 def spec() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
@@ -330,7 +354,7 @@ def spec() -> dict[str, Any]:
                  "description": "Bill pages, scan resolver and payment callbacks.  Errors "
                                 "are {\"error\": {\"code\", \"message\", \"field\"}}.",
                  "license": {"name": "Apache-2.0"}},
-        "paths": {**PATHS, **CHAT_PATHS},
+        "paths": with_edge_answers({**PATHS, **CHAT_PATHS}),
         "components": {
             "schemas": SCHEMAS,
             "responses": {"Error": {"description": "An error with a stable code.",
