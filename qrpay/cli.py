@@ -79,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        if "store" in ctx.__dict__:  # opened by this command: close its connections
+            ctx.__dict__["store"].dispose()
 
 
 if __name__ == "__main__":

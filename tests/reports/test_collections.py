@@ -137,3 +137,38 @@ def test_by_counter_cashier_category_and_area(store: Store, best_config: Config)
     text = to_text(collections_table(report, "en"), "en")
     assert "ravi" in text and "asha" in text
     assert str(report.digital_percent) == "0.0"
+
+
+KESCO_CONNECTIONS = (("domestic", 5_25_699), ("commercial", 80_943), ("small & medium", 13_020),
+                     ("public water works", 1_147), ("large & heavy", 852),
+                     ("public lamps", 20))
+
+
+def test_kesco_consumers_by_category(big_store: Store, kesco_config: Config) -> None:
+    """Seed 004's connections by category, counted back by ``qrpay report consumers``."""
+    from sqlalchemy import text
+
+    from qrpay.reports.accounts import consumers
+    from qrpay.reports.output import count_text
+
+    store = big_store
+    first = 0
+    with store.begin() as conn:
+        for category, n in KESCO_CONNECTIONS:
+            rows = (f"generate_series({first}, {first + n - 1}) AS s(i)" if not store.is_sqlite
+                    else f"(WITH RECURSIVE s(i) AS (SELECT {first} UNION ALL SELECT i + 1 "
+                         f"FROM s WHERE i < {first + n - 1}) SELECT i FROM s) AS s")
+            conn.execute(text(
+                "INSERT INTO bills (bill_no, biller, account_no, name, period, amount, due_date,"
+                " arrears, category, area, content_hash, created_at, updated_at) "
+                "SELECT 'K' || i, 'kesco', 'A' || i, 'x', '2019-12', 100, :due, 0, :cat, "
+                f"'urban', 'x', :now, :now FROM {rows}"),
+                {"due": dt.date(2019, 12, 20), "cat": category,
+                 "now": dt.datetime(2019, 12, 1, tzinfo=dt.UTC)})
+            first += n
+    with store.connect() as conn:
+        groups = consumers(conn, "kesco")
+    got = {g.keys[0]: g.accounts for g in groups}
+    assert got == dict(KESCO_CONNECTIONS)
+    assert count_text(sum(got.values()), "en") == "6,21,681"  # "6.25 lakh" in the seed
+    assert count_text(got["domestic"], "bn") == "৫,২৫,৬৯৯"
