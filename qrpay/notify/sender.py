@@ -225,6 +225,12 @@ def resend_unknown(store: Store, outbox_id: int, now: dt.datetime | None = None)
         return res.rowcount == 1
 
 
+def lease_seconds(config: Config) -> float:
+    """``[sms] lease_seconds`` (default :data:`LEASE_SECONDS`): how long a claimed row is
+    this sender's; a crashed node's rows are taken over by the others after it."""
+    return float(config.sms_options.get("lease_seconds", LEASE_SECONDS))
+
+
 def run_worker(store: Store, config: Config, stop_event: threading.Event,
                interval: float = 1.0, *, provider: SmsProvider | None = None,
                limit: int = 50) -> int:
@@ -234,11 +240,13 @@ def run_worker(store: Store, config: Config, stop_event: threading.Event,
     the loop goes on after ``interval``.
     """
     provider = provider or make_provider(config)
-    size = batch_size(limit, LEASE_SECONDS, provider)
+    lease = lease_seconds(config)
+    size = batch_size(limit, lease, provider)
     sent = 0
     while not stop_event.is_set():
         try:
-            report = deliver_due(store, config, limit=size, provider=provider)
+            report = deliver_due(store, config, limit=size, provider=provider,
+                                 lease_seconds=lease)
         except Exception:  # keep the loop alive; the rows stay leased or pending
             log.exception("sms delivery pass failed")
             report = DeliveryReport()
