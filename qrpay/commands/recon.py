@@ -30,6 +30,11 @@ def register(sub: Any) -> None:
     exc.add_argument("--all", action="store_true", help="closed ones too")
     exc.add_argument("--json", action="store_true")
     exc.set_defaults(func=exceptions_cmd)
+    one = rsub.add_parser("payment", help="what reconciliation knows of one transaction")
+    one.add_argument("txn_id")
+    one.add_argument("--channel", required=True)
+    one.add_argument("--json", action="store_true")
+    one.set_defaults(func=payment_cmd)
     ref = rsub.add_parser("refunds", help="money owed back to consumers (refunds due)")
     ref.add_argument("--biller")
     ref.add_argument("--json", action="store_true")
@@ -123,6 +128,28 @@ def exceptions_cmd(args: argparse.Namespace, ctx: Any) -> int:
               f"{i.bill_no or '-':<16} {i.amount_text:>12}  -> {i.suggested}  {i.message}",
               file=ctx.out)
     print(f"{len(items)} exception(s)", file=ctx.out)
+    return 0
+
+
+def payment_cmd(args: argparse.Namespace, ctx: Any) -> int:
+    from qrpay.recon.queue import payment_history
+
+    with ctx.store.connect() as conn:
+        h = payment_history(conn, args.channel, args.txn_id)
+    if args.json:
+        print(json.dumps(h, ensure_ascii=False, indent=2), file=ctx.out)
+        return 0
+    p = h["payment"]
+    print(f"{h['channel']} {h['txn_id']}: " + (
+        f"payment {p['status']}, bill {p['bill_no']}, {p['amount']}, receipt "
+        f"{p['receipt_no'] or '-'}" if p else "no payment here"), file=ctx.out)
+    for ln in h["lines"]:
+        print(f"  {ln['file']}:{ln['line']}  {ln['kind']:<8} {ln['outcome']:<18} "
+              f"{ln['amount']:>12}  fee {ln['fee']} tax {ln['tax']}  "
+              f"settlement {ln['settlement_id'] or '-'}", file=ctx.out)
+    for e in h["exceptions"]:
+        print(f"  exception {e['id']} {e['outcome']} ({e['state']}) -> {e['suggested']}"
+              f"{': ' + e['reason'] if e['reason'] else ''}", file=ctx.out)
     return 0
 
 

@@ -223,3 +223,38 @@ def refunds_list(conn: Connection, biller: str | None = None) -> list[RefundDue]
                       r.amount, f"credit: {r.channel} {r.txn_id}", r.created_at)
             for r in conn.execute(c)]
     return sorted(out, key=lambda r: r.created_at, reverse=True)
+
+
+def payment_history(conn: Connection, channel: str, txn_id: str) -> dict[str, Any]:
+    """Everything reconciliation knows of one channel transaction: the payment, each
+    settlement line with its outcome, and the exceptions opened for it."""
+    from qrpay.store.schema import recon_files, recon_lines
+
+    pay = conn.execute(select(payments).where(payments.c.channel == channel,
+                                              payments.c.txn_id == txn_id)).first()
+    lines = conn.execute(
+        select(recon_lines, recon_files.c.file_name)
+        .join(recon_files, recon_files.c.id == recon_lines.c.file_id)
+        .where(recon_lines.c.channel == channel, recon_lines.c.txn_id == txn_id)
+        .order_by(recon_lines.c.id)).fetchall()
+    excs = [e.as_dict() for e in list_exceptions(conn, state=None, channel=channel, limit=10_000)
+            if e.txn_id == txn_id]
+    if pay is None and not lines and not excs:
+        raise NotFound(f"nothing known of {channel} {txn_id}", code="unknown_txn",
+                       field="txn_id")
+    return {
+        "channel": channel, "txn_id": txn_id,
+        "payment": None if pay is None else {
+            "id": pay.id, "bill_no": pay.bill_no, "amount": to_decimal_str(pay.amount),
+            "status": pay.status, "receipt_no": pay.receipt_no,
+            "posted_at": pay.posted_at.isoformat() if pay.posted_at else None,
+            "reference": pay.reference},
+        "lines": [{"file": r.file_name, "line": r.line_no, "kind": r.kind,
+                   "outcome": r.outcome, "amount": to_decimal_str(r.amount),
+                   "fee": to_decimal_str(r.fee), "tax": to_decimal_str(r.tax),
+                   "net": None if r.net is None else to_decimal_str(r.net),
+                   "settlement_id": r.settlement_id,
+                   "settled_on": r.settled_on.isoformat() if r.settled_on else None}
+                  for r in lines],
+        "exceptions": excs,
+    }

@@ -271,3 +271,29 @@ def test_second_line_for_a_settled_payment_across_batches(store: Store, recon_co
     setup_ledger(store, recon_config, channel)
     report = import_settlement(store, recon_config, path, channel, now=NOW, batch_size=1)
     assert report.counts["matched"] == 1 and report.counts["already_settled"] == 1
+
+
+def test_outcome_per_payment(store: Store, recon_config: Config, tmp_path: Path,
+                             capsys: pytest.CaptureFixture[str],
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from qrpay.cli import main
+    from qrpay.errors import NotFound
+    from qrpay.recon.queue import payment_history
+
+    channel, path = write(tmp_path, "razorpay", scenario_rows())
+    setup_ledger(store, recon_config, channel)
+    import_settlement(store, recon_config, path, channel, now=NOW)
+    with store.connect() as conn:
+        nocb = payment_history(conn, channel, "pay_nocb")
+        held = payment_history(conn, channel, "pay_held")
+        with pytest.raises(NotFound):
+            payment_history(conn, channel, "nope")
+    assert nocb["payment"]["status"] == "success" and nocb["payment"]["receipt_no"]
+    assert [ln["outcome"] for ln in nocb["lines"]] == ["posted"]
+    assert (nocb["lines"][0]["fee"], nocb["lines"][0]["tax"]) == ("24.69", "4.44")
+    assert held["lines"] == [] and held["exceptions"][0]["outcome"] == "not_settled"
+    monkeypatch.setenv("QRPAY_DATABASE_URL", recon_config.database_url)
+    assert main(["--config", str(recon_config.path), "recon", "payment", "pay_dup2",
+                 "--channel", channel]) == 0
+    out = capsys.readouterr().out
+    assert "duplicate_payment" in out and "-> refund" in out
