@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, exists, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from qrpay.config import Config
 from qrpay.errors import ConfigError, ImportError_, ValidationError
@@ -113,6 +114,10 @@ def import_settlement(store: Store, config: Config, path: str | Path, channel: s
             report.already_imported = int(earlier)
             return report
         file_id = _file_row(conn, channel, path, sha, cmap.name, now)
+        if file_id is None:
+            report.already_imported = conn.execute(select(recon_files.c.id).where(
+                recon_files.c.channel == channel, recon_files.c.sha256 == sha)).scalar()
+            return report
         matcher = Matcher(conn, config, channel, file_id, path.name, now)
         _read_and_match(path, cmap, matcher, report, batch_size, max_errors, progress)
         if not report.errors:
@@ -129,12 +134,16 @@ def import_settlement(store: Store, config: Config, path: str | Path, channel: s
 
 
 def _file_row(conn: Connection, channel: str, path: Path, sha: str, fmt: str,
-              now: dt.datetime) -> int:
-    pk = conn.execute(insert(recon_files).values(
+              now: dt.datetime) -> int | None:
+    """Claim the file (channel, SHA-256); None when another import has it (PostgreSQL: a
+    concurrent import of the same file waits here for the first to commit, then sees it)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(recon_files).values(
         channel=channel, file_name=path.name[:500], sha256=sha, format=fmt, lines=0,
-        imported_at=now)).inserted_primary_key
-    assert pk is not None
-    return int(pk[0])
+        imported_at=now).on_conflict_do_nothing(
+        index_elements=["channel", "sha256"]).returning(recon_files.c.id)
+    found = conn.execute(stmt).scalar()
+    return None if found is None else int(found)
 
 
 def _read_and_match(path: Path, cmap: formats.ColumnMap, matcher: Matcher,

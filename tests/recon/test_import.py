@@ -297,3 +297,24 @@ def test_outcome_per_payment(store: Store, recon_config: Config, tmp_path: Path,
                  "--channel", channel]) == 0
     out = capsys.readouterr().out
     assert "duplicate_payment" in out and "-> refund" in out
+
+
+def test_same_file_imported_concurrently_posts_once(store: Store, recon_config: Config,
+                                                    tmp_path: Path) -> None:
+    import threading
+
+    channel, path = write(tmp_path, "generic", scenario_rows())
+    setup_ledger(store, recon_config, channel)
+    reports = []
+
+    def run() -> None:
+        reports.append(import_settlement(store, recon_config, path, channel, now=NOW))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.already_imported is None for r in reports) == [False, True]
+    assert count(store, recon_files) == 1
+    assert count(store, payments, payments.c.txn_id == "pay_nocb") == 1
