@@ -106,7 +106,7 @@ test-pg:
 	QRPAY_TEST_DATABASE_URL=$(PG_TEST_URL) $(MAKE) test
 
 bench: install
-	@for b in bench/import.py bench/qr.py bench/qr_camera.py bench/render.py bench/serve.py bench/reports.py bench/recon.py bench/biller.py; do \
+	@for b in bench/import.py bench/qr.py bench/qr_camera.py bench/render.py bench/serve.py bench/reports.py bench/recon.py bench/biller.py bench/chat.py; do \
 	  [ -f $$b ] || continue; echo "== $$b"; $(PY) $$b || exit 1; done
 
 lint: install
