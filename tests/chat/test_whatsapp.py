@@ -271,3 +271,14 @@ def test_after_24_hours_the_confirmation_is_a_template(best_chat: Harness) -> No
     assert [m["type"] for m in sent] == ["template"]
     params = [p["text"] for p in sent[0]["template"]["components"][0]["parameters"]]
     assert params == ["₹ 1,909.00", "B2611100000000", "BEST-000000001"]
+
+
+def test_an_expired_session_starts_again_at_the_main_menu(best_chat: Harness) -> None:
+    sender = "919812345678"
+    best_chat.wa(sender, "hi")
+    best_chat.wa(sender, "1")
+    with best_chat.store.begin() as conn:  # [chat] session_minutes.whatsapp = 30 passed
+        conn.execute(update(chat_sessions).values(
+            expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+    sent = best_chat.wa(sender, "1")  # would have chosen "consumer number"
+    assert _titles(sent[0])[:2] == ["pay", "past"]  # the main menu, no half-state
