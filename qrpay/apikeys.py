@@ -28,6 +28,9 @@ from qrpay.store import Store
 from qrpay.store.schema import api_keys
 
 PREFIX = "qrp"
+#: What a key may be used for; a key made without ``--scope`` (and every key made before
+#: scopes existed) may do all of them.
+SCOPES = ("scan", "biller_api", "reports")
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,28 @@ class ApiKey:
     prefix: str
     created_at: dt.datetime
     revoked_at: dt.datetime | None = None
+    scopes: tuple[str, ...] = SCOPES
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    def require(self, scope: str) -> None:
+        """Refuse (403 ``forbidden``) a use outside the key's scopes."""
+        if scope not in self.scopes:
+            raise AuthError(f"this API key is not for {scope} (its scopes: "
+                            f"{', '.join(self.scopes)})", code="forbidden", scope=scope)
+
+
+def parse_scopes(values: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """``["scan", "reports"]`` or ``["scan,reports"]`` -> the scopes, in :data:`SCOPES`
+    order; none given -> every scope.  Unknown names: ValidationError ``unknown_scope``."""
+    names = {n.strip() for v in values or () for n in v.split(",") if n.strip()}
+    unknown = sorted(names - set(SCOPES))
+    if unknown:
+        raise ValidationError(f"unknown scope {', '.join(unknown)}; known: "
+                              f"{', '.join(SCOPES)}", code="unknown_scope", field="scope")
+    return tuple(s for s in SCOPES if s in names) if names else SCOPES
 
 
 def _hash(key: str) -> str:
@@ -49,8 +70,10 @@ def _hash(key: str) -> str:
 
 def _row(row: object) -> ApiKey:
     m = row._mapping  # type: ignore[attr-defined]
+    stored = m["scopes"]
     return ApiKey(id=m["id"], name=m["name"], prefix=m["prefix"], created_at=m["created_at"],
-                  revoked_at=m["revoked_at"])
+                  revoked_at=m["revoked_at"],
+                  scopes=tuple(stored.split(",")) if stored else SCOPES)
 
 
 def split_key(key: str) -> str:
@@ -61,8 +84,11 @@ def split_key(key: str) -> str:
     return f"{parts[0]}_{parts[1]}"
 
 
-def create_key(store: Store, name: str) -> tuple[ApiKey, str]:
-    """Make a key called ``name``; return the stored record and the key (shown once)."""
+def create_key(store: Store, name: str, scopes: tuple[str, ...] = SCOPES
+               ) -> tuple[ApiKey, str]:
+    """Make a key called ``name`` for ``scopes``; return the stored record and the key
+    (shown once)."""
+    scopes = parse_scopes(scopes)
     name = name.strip()
     if not name:
         raise ValidationError("an API key needs a name", code="missing_name", field="name")
@@ -75,9 +101,38 @@ def create_key(store: Store, name: str) -> tuple[ApiKey, str]:
             key = f"{prefix}_{secrets.token_urlsafe(24)}"
             pk = conn.execute(api_keys.insert().values(
                 name=name, prefix=prefix, key_hash=_hash(key), created_at=now,
+                scopes=",".join(scopes),
             )).inserted_primary_key
             assert pk is not None
-            return ApiKey(id=int(pk[0]), name=name, prefix=prefix, created_at=now), key
+            return ApiKey(id=int(pk[0]), name=name, prefix=prefix, created_at=now,
+                          scopes=scopes), key
+
+
+def rotate_key(store: Store, ident: str) -> tuple[ApiKey, ApiKey, str]:
+    """A new key with the name and scopes of the active key ``ident`` (prefix or unique
+    name): (old, new, new key text).  Both stay valid until ``revoke_key(old.prefix)``,
+    so clients move to the new key without a moment without one."""
+    old = _find(store, ident)
+    if not old.active:
+        raise ValidationError(f"API key {old.prefix} is revoked: create a new one",
+                              code="revoked_api_key", field="key")
+    new, key = create_key(store, old.name, old.scopes)
+    return old, new, key
+
+
+def _find(store: Store, ident: str) -> ApiKey:
+    with store.connect() as conn:
+        rows = conn.execute(select(api_keys).where(api_keys.c.prefix == ident)).fetchall()
+        if not rows:
+            rows = conn.execute(select(api_keys).where(api_keys.c.name == ident,
+                                                       api_keys.c.revoked_at.is_(None))
+                                ).fetchall()
+    if not rows:
+        raise NotFound(f"no API key {ident!r}", code="unknown_api_key", field="key")
+    if len(rows) > 1:
+        raise ValidationError(f"{len(rows)} active keys are named {ident!r}: give the "
+                              "prefix instead", code="ambiguous_api_key", field="key")
+    return _row(rows[0])
 
 
 def list_keys(store: Store) -> list[ApiKey]:
@@ -104,7 +159,7 @@ def revoke_key(store: Store, ident: str) -> ApiKey:
         if key.revoked_at is None:
             conn.execute(api_keys.update().where(api_keys.c.id == key.id)
                          .values(revoked_at=now))
-            key = ApiKey(key.id, key.name, key.prefix, key.created_at, now)
+            key = ApiKey(key.id, key.name, key.prefix, key.created_at, now, key.scopes)
         return key
 
 

@@ -35,7 +35,14 @@ def register(sub: Any) -> None:
     ksub = k.add_subparsers(dest="apikey_command", required=True, metavar="ACTION")
     c = ksub.add_parser("create", help="make a key (printed once; only its hash is stored)")
     c.add_argument("name")
+    c.add_argument("--scope", action="append", metavar="SCOPE",
+                   help="what the key may do: scan, biller_api, reports (repeat or comma-"
+                        "separate; default: all)")
     c.set_defaults(func=apikey_create)
+    ro = ksub.add_parser("rotate", help="a new key with the same name and scopes; the old "
+                         "one stays valid until you revoke it (no downtime)")
+    ro.add_argument("key", metavar="PREFIX_OR_NAME")
+    ro.set_defaults(func=apikey_rotate)
     ls = ksub.add_parser("list", help="list keys (prefix, name, state)")
     ls.set_defaults(func=apikey_list)
     r = ksub.add_parser("revoke", help="revoke a key by prefix (or unique name)")
@@ -120,12 +127,23 @@ def worker(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def apikey_create(args: argparse.Namespace, ctx: Any) -> int:
-    from qrpay.apikeys import create_key
+    from qrpay.apikeys import create_key, parse_scopes
 
-    record, key = create_key(ctx.store, args.name)
+    record, key = create_key(ctx.store, args.name, parse_scopes(args.scope))
     print(key, file=ctx.out)
-    print(f"made API key {record.prefix} ({record.name}); it is shown only this once",
-          file=ctx.err)
+    print(f"made API key {record.prefix} ({record.name}; scopes {','.join(record.scopes)}); "
+          "it is shown only this once", file=ctx.err)
+    return 0
+
+
+def apikey_rotate(args: argparse.Namespace, ctx: Any) -> int:
+    from qrpay.apikeys import rotate_key
+
+    old, new, key = rotate_key(ctx.store, args.key)
+    print(key, file=ctx.out)
+    print(f"made API key {new.prefix} ({new.name}; scopes {','.join(new.scopes)}); it is "
+          f"shown only this once. {old.prefix} stays valid: move the clients to the new "
+          f"key, then `qrpay apikey revoke {old.prefix}`", file=ctx.err)
     return 0
 
 
@@ -134,8 +152,8 @@ def apikey_list(args: argparse.Namespace, ctx: Any) -> int:
 
     for key in list_keys(ctx.store):
         state = "active" if key.active else f"revoked {key.revoked_at:%Y-%m-%d %H:%M}"
-        print(f"{key.prefix}\t{key.name}\t{key.created_at:%Y-%m-%d %H:%M}\t{state}",
-              file=ctx.out)
+        print(f"{key.prefix}\t{key.name}\t{key.created_at:%Y-%m-%d %H:%M}\t{state}"
+              f"\t{','.join(key.scopes)}", file=ctx.out)
     return 0
 
 

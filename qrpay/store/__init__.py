@@ -65,6 +65,11 @@ def _v7_login_throttle(conn: Connection) -> None:
     schema.login_throttle.create(conn, checkfirst=True)
 
 
+def _v8_scopes_rate_limits(conn: Connection) -> None:
+    _add_column(conn, "api_keys", "scopes", "TEXT")
+    schema.rate_limits.create(conn, checkfirst=True)
+
+
 # (version, description, function).  Append; never edit a released step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial schema: bills, payments, ledger, outbox, audit, staff", _v1_initial),
@@ -76,6 +81,8 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
      _v5_bill_details),
     (6, "chat: sessions, inbound message ids, statuses, watches, complaints", _v6_chat),
     (7, "login_throttle: failed desk logins per client address", _v7_login_throttle),
+    (8, "API key scopes; rate_limits: requests per client and minute",
+     _v8_scopes_rate_limits),
 ]
 LATEST = MIGRATIONS[-1][0]
 

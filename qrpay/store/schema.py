@@ -179,6 +179,7 @@ api_keys = Table(
     Column("key_hash", String(128), nullable=False),  # sha256 of the key
     Column("created_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("scopes", Text, nullable=True),  # "scan,reports"; NULL: every scope (old keys)
 )
 
 staff = Table(
@@ -543,3 +544,12 @@ complaint_events = Table(
 
 CHAT_TABLES = (chat_sessions, chat_inbound, chat_message_status, chat_watches, complaints,
                complaint_counters, complaint_events)
+
+# Request counts per client and minute (qrpay.web.ratelimit): in the database, so that
+# every node and worker counts against the same limit.
+rate_limits = Table(
+    "rate_limits", metadata,
+    Column("bucket", String(200), primary_key=True),  # "ip:<address>", "key:<prefix>"...
+    Column("window", BigInteger, primary_key=True),  # the minute: epoch seconds // 60
+    Column("hits", Integer, nullable=False),
+)

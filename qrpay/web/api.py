@@ -42,7 +42,9 @@ def require_key(request: Request) -> ApiKey:
         raise AuthError("send the API key as 'Authorization: Bearer <key>'",
                         code="missing_api_key")
     cache: KeyCache = request.app.state.keys
-    return cache.verify(request.app.state.store, key.strip())
+    record = cache.verify(request.app.state.store, key.strip())
+    record.require("scan")  # the resolver and the bill look-up: the scan scope
+    return record
 
 
 def status_dict(status: BillStatus, currency: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from qrpay.config import Config, load_config
 from qrpay.payments.reads import Reader
 from qrpay.store import Store, open_store
 from qrpay.templating import templates_dir
-from qrpay.web import api, pages
+from qrpay.web import api, pages, ratelimit
 from qrpay.web import chat as chat_web
 from qrpay.web.errors import EXCEPTION_HANDLERS
 from qrpay.web.gate import WriteGate
@@ -194,6 +194,7 @@ def create_app(config: Config, store: Store | None = None, *,
     app.state.sender_on = sender_wanted(start_sender)
     app.state.metrics_registry = metrics_registry(store)
     app.add_middleware(EdgeLimits)
+    ratelimit.install(app, store, config)  # per client, in the store (issue 14 item 4)
     app.state.chat = chat_web.ChatRuntime(config, store)  # checks the chat flows at start
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog)
