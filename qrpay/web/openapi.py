@@ -332,9 +332,23 @@ _TOO_LARGE = {"description": "The body is larger than the route takes (too_large
                   "$ref": "#/components/schemas/Error"}}}}
 
 
+_RATE_LIMITED = {"description": "Over the client's rate limit (rate_limited); try again "
+                               "after Retry-After seconds.",
+                 "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+                 "content": {"application/json": {"schema": {
+                     "$ref": "#/components/schemas/Error"}}}}
+
+
+def _limited(path: str) -> bool:
+    from qrpay.web.ratelimit import EXEMPT
+
+    return not path.startswith(EXEMPT)
+
+
 def with_edge_answers(paths: dict[str, Any]) -> dict[str, Any]:
     """Every operation can be answered 400 (a NUL in the address) and, with a body, 413:
-    the edge limits (``qrpay.web.limits``) apply to every route."""
+    the edge limits (``qrpay.web.limits``) apply to every route; 429 where the rate
+    limits apply, 403 where an API key's scopes are checked."""
     out: dict[str, Any] = {}
     for path, item in paths.items():
         out[path] = {}
@@ -343,6 +357,10 @@ def with_edge_answers(paths: dict[str, Any]) -> dict[str, Any]:
             responses.setdefault("400", _NUL)
             if "requestBody" in op:
                 responses.setdefault("413", _TOO_LARGE)
+            if _limited(path):  # qrpay.web.ratelimit
+                responses.setdefault("429", _RATE_LIMITED)
+            if any("apiKey" in sec for sec in op.get("security", [])):  # a key's scopes
+                responses.setdefault("403", _ERR)
             out[path][method] = {**op, "responses": responses}
     return out
 
