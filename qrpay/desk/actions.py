@@ -23,7 +23,7 @@ from qrpay.desk import audit, counter, shift, throttle
 from qrpay.desk.audit import Where
 from qrpay.desk.cancel import Cancelled, cancel_receipt, check_reason
 from qrpay.desk.sessions import create_session, end_session
-from qrpay.desk.staff import LoginCheck, Staff, public_code, record_login
+from qrpay.desk.staff import LoginCheck, LoginOutcome, Staff, public_code, record_login
 from qrpay.errors import NotFound
 
 
@@ -74,10 +74,20 @@ def login_throttled(conn: Connection, config: Config, where: Where, now: dt.date
 
 def login(conn: Connection, config: Config, where: Where, check: LoginCheck,
           now: dt.datetime) -> LoggedIn:
-    """Record the checked login, open or join the counter's shift, start a session."""
-    outcome = record_login(conn, check, now)
+    """Record the checked login, open or join the counter's shift, start a session.
+
+    Wrong passwords lock the account for the address they came from
+    (:func:`qrpay.desk.throttle.record_account_failure`), not for every desk."""
+    if check.staff_id is not None and throttle.account_locked(conn, check.staff_id,
+                                                              where.remote, now):
+        outcome = LoginOutcome(None, "locked", check.username)
+    else:
+        outcome = record_login(conn, check, now, lock_account=False)
     if outcome.staff is None:
         throttle.record_failure(conn, where.remote, now)
+        if check.staff_id is not None and outcome.code == "bad_credentials" and \
+                throttle.record_account_failure(conn, check.staff_id, where.remote, now):
+            outcome = LoginOutcome(None, "locked", check.username)
         # What was typed is stored only when it names an account: a password typed into
         # the username box must not end up in the audit trail.
         actor = outcome.username if check.staff_id is not None else UNKNOWN_ACTOR

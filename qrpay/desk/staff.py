@@ -262,7 +262,7 @@ def _record_failure(conn: Connection, row: Any, now: dt.datetime) -> str:
 
 
 def record_login(conn: Connection, check: LoginCheck,
-                 now: dt.datetime | None = None) -> LoginOutcome:
+                 now: dt.datetime | None = None, *, lock_account: bool = True) -> LoginOutcome:
     """Record a checked login in the caller's write transaction and say what it did.
 
     The account row is re-read under a row lock, so parallel wrong passwords each count
@@ -285,6 +285,8 @@ def record_login(conn: Connection, check: LoginCheck,
     if m["password_hash"] != check.password_hash:  # the password was changed meanwhile
         return LoginOutcome(None, "bad_credentials", name)
     if check.result != "right":
+        if not lock_account:  # the desk locks per address (qrpay.desk.throttle)
+            return LoginOutcome(None, "bad_credentials", name)
         return LoginOutcome(None, _record_failure(conn, row, now), name)
     if not m["active"]:
         return LoginOutcome(None, "disabled", name)

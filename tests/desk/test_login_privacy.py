@@ -125,3 +125,30 @@ def test_failed_logins_store_what_was_typed_only_for_a_known_user(
     assert all(typed_password not in f"{r.actor} {r.detail}" for r in rows)
     assert [(r.actor, json.loads(r.detail)["code"]) for r in rows] == [
         ("?", "bad_credentials"), ("asha", "bad_credentials")]
+
+
+def _right(store: Store, config: Config, remote: str,
+           now: dt.datetime = NOW) -> actions.LoggedIn:
+    check = staff.verify_login(store, "asha", PASSWORD, now)
+    with store.begin() as conn:
+        return actions.login(conn, config, Where(remote=remote), check, now)
+
+
+def test_wrong_passwords_from_one_address_do_not_lock_the_cashier_out_elsewhere(
+        store: Store, best_config: Config) -> None:
+    """Five wrong passwords for asha from 10.0.0.66 lock asha for that address only: the
+    cashier's own desk (10.0.0.5) still logs in, the guessing address does not, even with
+    the right password, and the answer there is the one an unknown name gets."""
+    add_user(store, "asha")
+    for i in range(throttle.ACCOUNT_MAX_FAILURES):
+        _fail(store, best_config, "10.0.0.66", "asha", NOW + dt.timedelta(seconds=i))
+    soon = NOW + dt.timedelta(minutes=1)
+    guesser = _right(store, best_config, "10.0.0.66", soon)
+    assert guesser.token is None and guesser.code == "bad_credentials"
+    assert _right(store, best_config, "10.0.0.5", soon).token is not None
+    later = NOW + throttle.BLOCK + dt.timedelta(minutes=1)
+    assert _right(store, best_config, "10.0.0.66", later).token is not None
+    with store.connect() as conn:
+        codes = [json.loads(r.detail)["code"] for r in conn.execute(
+            select(audit.c.detail).where(audit.c.action == "login_failed")).all()]
+    assert codes == ["bad_credentials"] * 4 + ["locked", "locked"]
