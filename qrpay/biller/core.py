@@ -30,6 +30,7 @@ from sqlalchemy import Connection, select, text
 from qrpay.biller.lookup import Found, Identifier, find_bills
 from qrpay.biller.policy import BillerPolicy, api_profile
 from qrpay.biller.rules import Bounds, bounds, check_cutoff, past_cutoff
+from qrpay.biller.writer import LOCKED
 from qrpay.bills import Bill, find_bill
 from qrpay.clock import aware, utcnow
 from qrpay.config import Biller, Config
@@ -148,6 +149,18 @@ def inquire(conn: Connection, config: Config, channel: str, q: Inquiry, *,
     return InquiryResult(tuple(_due(conn, config, f.bill, now, f.sums) for f in found))
 
 
+def bills_named(conn: Connection, config: Config, channel: str, ident: Identifier,
+                period: str | None = None, allowed: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The bill numbers a payment naming ``ident`` may post to (read, not locked): what a
+    PostgreSQL batch locks up front (:mod:`qrpay.biller.writer`)."""
+    reach = _allowed(config, channel, allowed)
+    if not reach:
+        return ()
+    found = find_bills(conn, config, ident, period=period, allowed=reach,
+                       prefixes=_prefixes(config))
+    return tuple(f.bill.bill_no for f in found)
+
+
 @dataclass(frozen=True)
 class PayRequest:
     channel: str
@@ -229,8 +242,9 @@ def existing(conn: Connection, channel: str, txn_id: str) -> dict[str, Any] | No
 def _lock(conn: Connection, config: Config, req: PayRequest, bill: Bill) -> Found | None:
     """PostgreSQL: lock the bill row, then read it again (the lock waited for whoever
     held it; this statement sees what they committed).  SQLite's write transaction
-    already excludes everyone else: nothing to do."""
-    if conn.dialect.name != "postgresql":
+    already excludes everyone else, and so did a PostgreSQL batch that locked the bill
+    before its first read (:mod:`qrpay.biller.writer`): nothing to do."""
+    if conn.dialect.name != "postgresql" or bill.bill_no in conn.info.get(LOCKED, ()):
         return None
     conn.execute(text("SELECT 1 FROM bills WHERE bill_no = :b FOR UPDATE"), {"b": bill.bill_no})
     return find_bills(conn, config, Identifier("bill", bill.bill_no), allowed=req.allowed)[0]

@@ -3,8 +3,10 @@
 ``handle(store, config, channel, op, request)`` (call from a worker thread) checks the
 channel's allow-list and credentials, runs the dialect's operation, and stores the
 request and its answer in ``channel_requests``.  An operation that writes (a payment)
-runs, on SQLite, in the store's group-commit writer (:mod:`qrpay.biller.writer`: a
-savepoint of a shared transaction), on PostgreSQL in a transaction of its own; its journal
+runs in the store's group-commit writer (:mod:`qrpay.biller.writer`: a savepoint of a
+shared transaction; on PostgreSQL the batch first locks the bills its payments name,
+in bill-number order, so a payment op there names them: ``Op.bills``; one that does
+not runs in a transaction of its own); its journal
 row is written in that same transaction; a refusal rolls its writes back and is
 journalled on its own.
 
@@ -18,7 +20,7 @@ import datetime as dt
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -79,6 +81,9 @@ class Context:
 class Op:
     run: Callable[[Connection, Context, Request], Answer]
     writes: bool = False
+    # a payment: the bill numbers it will post to (read only), so that a PostgreSQL batch
+    # locks them up front; a writing op without it runs alone on PostgreSQL
+    bills: Callable[[Connection, Context, Request], Collection[str]] | None = None
 
 
 def _dialect(name: str) -> ModuleType:
@@ -133,8 +138,8 @@ def _refused(store: Store, dialect: ModuleType, channel: str, name: str, req: Re
 
 def _submitted(store: Store, dialect: ModuleType, ctx: Context, name: str, op: Op,
                req: Request) -> Future[Result]:
-    """SQLite: the payment goes to the group-commit writer; the future completes with
-    the answer (a refusal already in the channel's words) once its batch committed."""
+    """The payment goes to the group-commit writer; the future completes with the answer
+    (a refusal already in the channel's words) once its batch committed."""
     out: Future[Result] = Future()
 
     def done(f: Future[Result]) -> None:
@@ -145,7 +150,9 @@ def _submitted(store: Store, dialect: ModuleType, ctx: Context, name: str, op: O
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             out.set_exception(exc)
 
-    writer_for(store).submit(_job(ctx, name, op, req)).add_done_callback(done)
+    named = op.bills
+    bills = None if named is None else (lambda conn: named(conn, ctx, req))
+    writer_for(store).submit(_job(ctx, name, op, req), bills).add_done_callback(done)
     return out
 
 
@@ -161,10 +168,10 @@ def _reach(config: Config, allowed: tuple[str, ...], biller: str | None) -> tupl
 
 def start(store: Store, config: Config, channel: str, op_name: str, req: Request
           ) -> Result | Future[Result]:
-    """The answer to ``req`` and its bytes (what was journalled), or, for a payment on
-    SQLite, a future of them (the caller need not block a thread on the group commit).
-    A payment on PostgreSQL runs here, in its own transaction: call from a worker
-    thread."""
+    """The answer to ``req`` and its bytes (what was journalled), or, for a payment, a
+    future of them (the caller need not block a thread on the group commit).  A
+    PostgreSQL payment whose op names no bills runs here, in its own transaction: call
+    from a worker thread."""
     now = utcnow()
     api = channel_api(config, channel)
     dialect = _dialect(api.dialect)
@@ -185,11 +192,10 @@ def start(store: Store, config: Config, channel: str, op_name: str, req: Request
                       allowed=_reach(config, cred.billers, req.biller))
         if not op.writes:
             return _read(store, ctx, op_name, op, req)
-        if store.is_sqlite:  # one writer at a time anyway: share transactions and flushes
+        if store.is_sqlite or op.bills is not None:  # share transactions and flushes
             return _submitted(store, dialect, ctx, op_name, op, req)
-        # PostgreSQL commits concurrent transactions side by side (and flushes its log
-        # for several at once); one shared transaction would hold many bills' locks and
-        # deadlock with another process's
+        # PostgreSQL, an op that cannot name its bills up front: a transaction of its own
+        # (a shared one could lock bills out of order and deadlock with another process's)
         with _PG_WRITERS, store.begin() as conn:
             return _job(ctx, op_name, op, req)(conn)
     except QrpayError as exc:

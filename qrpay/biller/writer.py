@@ -1,6 +1,16 @@
 """Group commit of biller-API payments: one writer thread per store and process runs, in
 one transaction, every payment request that queued up while the previous one committed.
 
+On PostgreSQL a job comes with the bill numbers it will post to (``bills``, found by a
+read before the transaction's first lock): the batch locks all of them first, in
+bill-number order, in one statement, like the QR callbacks' batches
+(:mod:`qrpay.payments.batch`), so two processes' batches (or a batch and a desk
+posting) wait for each other instead of deadlocking; each posting then takes its receipt
+number from its biller's counter (held from the batch's first posting to its commit: one
+biller's batches commit one after another).  Should a job lock a bill it did not name (a
+bill imported meanwhile), a deadlock is still possible: PostgreSQL breaks it and the
+batch runs again, each job on its own.
+
 Each request runs in a SAVEPOINT of the batch's transaction: a refusal (any
 :class:`~qrpay.errors.QrpayError`) rolls back only its own writes and is handed back to
 its caller; the others go on and see what the earlier ones of the batch wrote (a
@@ -19,7 +29,7 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -36,11 +46,15 @@ MAX_BATCH = 64
 IDLE_SECONDS = 5.0
 
 Job = Callable[[Connection], Any]
+# the connection's ``info`` key of the bills a PostgreSQL batch locked up front
+LOCKED = "qrpay.biller.locked"
+Bills = Callable[[Connection], Collection[str]]
 
 
 @dataclass
 class _Item:
     job: Job
+    bills: Bills | None = None
     future: Future[Any] = field(default_factory=Future)
     result: Any = None
     error: BaseException | None = None
@@ -100,11 +114,39 @@ def _alone(store: Store, item: _Item) -> None:
     _settle([item])
 
 
+def _named(conn: Connection, items: list[_Item]) -> list[str]:
+    """The bill numbers the batch's jobs name, in order (a job whose request cannot be
+    read names none: it refuses on its own)."""
+    out: set[str] = set()
+    for item in items:
+        if item.bills is None:
+            continue
+        with contextlib.suppress(QrpayError):
+            out.update(item.bills(conn))
+    return sorted(out)
+
+
+def _lock_bills(conn: Connection, items: list[_Item]) -> None:
+    """PostgreSQL: every bill of the batch locked up front, in bill-number order."""
+    if conn.dialect.name != "postgresql":
+        return
+    named = _named(conn, items)
+    conn.info[LOCKED] = frozenset(named)
+    if named:
+        marks = ", ".join("?" * len(named))
+        Raw(conn).all(f"SELECT 1 FROM bills WHERE bill_no IN ({marks}) "
+                      "ORDER BY bill_no FOR UPDATE", named)
+
+
 def run_batch(store: Store, items: list[_Item]) -> None:
     try:
         with gate(store), store.begin() as conn:
-            for item in items:
-                _run_one(conn, item)
+            try:
+                _lock_bills(conn, items)
+                for item in items:
+                    _run_one(conn, item)
+            finally:
+                conn.info.pop(LOCKED, None)
     except Exception as exc:  # noqa: BLE001 - nothing acknowledged; each runs alone
         if not isinstance(exc, _Abort):
             log.warning("biller payment batch of %d failed (%s): each runs alone",
@@ -125,8 +167,9 @@ class PaymentWriter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def submit(self, job: Job) -> Future[Any]:
-        item = _Item(job)
+    def submit(self, job: Job, bills: Bills | None = None) -> Future[Any]:
+        """Queue ``job``; ``bills(conn)``: the bill numbers it will lock (PostgreSQL)."""
+        item = _Item(job, bills)
         self._queue.put(item)
         with self._lock:
             if self._thread is None or not self._thread.is_alive():

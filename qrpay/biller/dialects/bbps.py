@@ -147,6 +147,13 @@ def _paise(details: Mapping[str, Any], key: str) -> int:
     return amount
 
 
+def fetch_receipt_bills(conn: Connection, ctx: Context, req: Request) -> tuple[str, ...]:
+    """The bill a receipt request posts to (locked up front by a PostgreSQL batch)."""
+    return core.bills_named(conn, ctx.config, ctx.channel,
+                            Identifier("bill", wire.required(req.fields, "billerBillID")),
+                            allowed=ctx.allowed)
+
+
 def fetch_receipt(conn: Connection, ctx: Context, req: Request) -> Answer:
     f = req.fields
     details = f.get("paymentDetails")
@@ -174,4 +181,5 @@ def fetch_receipt(conn: Connection, ctx: Context, req: Request) -> Answer:
                   payment_id=result.payment_id)
 
 
-OPS = {"bills/fetch": Op(fetch), "bills/fetchReceipt": Op(fetch_receipt, writes=True)}
+OPS = {"bills/fetch": Op(fetch),
+       "bills/fetchReceipt": Op(fetch_receipt, writes=True, bills=fetch_receipt_bills)}

@@ -149,6 +149,12 @@ def pay_bill(conn: Connection, ctx: Context, req: Request) -> Answer:
                   payment_id=result.payment_id)
 
 
+def pay_bill_bills(conn: Connection, ctx: Context, req: Request) -> tuple[str, ...]:
+    """The bills a ``payBill`` may post to (locked up front by a PostgreSQL batch)."""
+    return core.bills_named(conn, ctx.config, ctx.channel, identifier(req.fields),
+                            _period(req.fields), ctx.allowed)
+
+
 def search_transaction(conn: Connection, ctx: Context, req: Request) -> Answer:
     txn_id = wire.required(req.fields, "TrxId")
     st = core.status(conn, ctx.channel, txn_id)
@@ -161,5 +167,5 @@ def search_transaction(conn: Connection, ctx: Context, req: Request) -> Answer:
                   MiddlewarePayTime=biller.local(when).strftime(STAMP))
 
 
-OPS = {"queryBill": Op(query_bill), "payBill": Op(pay_bill, writes=True),
+OPS = {"queryBill": Op(query_bill), "payBill": Op(pay_bill, writes=True, bills=pay_bill_bills),
        "searchTransaction": Op(search_transaction)}

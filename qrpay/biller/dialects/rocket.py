@@ -85,6 +85,12 @@ def validation(conn: Connection, ctx: Context, req: Request) -> Answer:
         "dueDate": due.bill.due_date.strftime("%Y%m%d")})
 
 
+def confirmation_bills(conn: Connection, ctx: Context, req: Request) -> tuple[str, ...]:
+    """The bills a confirmation may post to (locked up front by a PostgreSQL batch)."""
+    return core.bills_named(conn, ctx.config, ctx.channel, identifier(req.fields),
+                            _period(req.fields), ctx.allowed)
+
+
 def confirmation(conn: Connection, ctx: Context, req: Request) -> Answer:
     f = req.fields
     txn_id = wire.required(f, "txnId")
@@ -113,5 +119,6 @@ def inquiry(conn: Connection, ctx: Context, req: Request) -> Answer:
                         "billNo": st.bill.bill_no if st.bill else None}, txn_id=txn_id)
 
 
-OPS = {"validation": Op(validation), "confirmation": Op(confirmation, writes=True),
+OPS = {"validation": Op(validation),
+       "confirmation": Op(confirmation, writes=True, bills=confirmation_bills),
        "inquiry": Op(inquiry)}
