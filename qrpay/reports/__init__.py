@@ -1,0 +1,1 @@
+"""Collection reports: rollups, charts, PDF and spreadsheet output (qrpay report ...)."""
