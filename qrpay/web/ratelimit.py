@@ -26,6 +26,8 @@ client.  A deployment behind a proxy sees the proxy's address: limit per address
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -42,6 +44,7 @@ from qrpay.store import Store
 from qrpay.store.schema import rate_limits
 from qrpay.store.upsert import add_to
 
+log = logging.getLogger("qrpay.web")
 WINDOW = 60  # seconds
 #: never limited: money in (callbacks), providers' webhooks, probes
 EXEMPT = ("/api/v1/callbacks/", "/api/v1/chat/", "/healthz", "/readyz", "/metrics",
@@ -138,6 +141,7 @@ class RateLimits:
         self.app = app
         self.limits = limits
         self.counter = Counter(store, limits)
+        self._flushing: set[tuple[str, int]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = bucket_of(scope) if scope["type"] == "http" and self.limits.enabled else None
@@ -149,12 +153,33 @@ class RateLimits:
         window = int(now // WINDOW)
         hits, flush = self.counter.hit(bucket, window)
         limit = self.limits.api_per_minute if is_api else self.limits.public_per_minute
-        if flush or (hits > limit and not self.counter.known_over(bucket, window, limit)):
-            hits = await run_in_threadpool(self.counter.flush, bucket, window)
+        if hits > limit and not self.counter.known_over(bucket, window, limit):
+            hits = await run_in_threadpool(self.counter.flush, bucket, window)  # be sure
+        elif flush:
+            self._flush_later(bucket, window)
         if hits > limit:
             await self._refuse(scope, receive, send, int((window + 1) * WINDOW - now) + 1)
             return
         await self.app(scope, receive, send)
+
+    def _flush_later(self, bucket: str, window: int) -> None:
+        """Tell the store in the background: the request that filled the local count must
+        not wait for a write transaction (on SQLite that wait set the bill page's p99 at
+        111 ms instead of 7)."""
+        key = (bucket, window)
+        if key in self._flushing:
+            return
+        self._flushing.add(key)
+        done = asyncio.get_running_loop().run_in_executor(None, self.counter.flush, bucket,
+                                                          window)
+
+        def finished(future: asyncio.Future[int]) -> None:
+            self._flushing.discard(key)
+            if not future.cancelled() and future.exception() is not None:
+                log.warning("rate limits: could not add counts to the store: %s",
+                            future.exception())
+
+        done.add_done_callback(finished)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, wait: int) -> None:
         from qrpay.web.errors import error_response
