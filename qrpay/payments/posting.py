@@ -71,20 +71,26 @@ def _result(result: str, row: Any, *, status: str | None = None,
                          receipt_no=row["receipt_no"], bill_state=bill_state)
 
 
+def payment_row(conn: Connection, payment_id: int, *, lock: bool = False) -> Any:
+    """The stored payment ``payment_id`` (read ``FOR UPDATE`` on PostgreSQL with ``lock``;
+    SQLite writers are serialised already); PaymentError ``unknown_payment`` if none."""
+    q = select(payments).where(payments.c.id == payment_id)
+    if lock and conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    found = conn.execute(q).first()
+    if found is None:
+        raise PaymentError(f"no payment {payment_id}", code="unknown_payment",
+                           field="payment_id")
+    return found._mapping
+
+
 def cancel_payment(conn: Connection, config: Config, payment_id: int, *, reason: str,
                    now: dt.datetime | None = None) -> PostingResult:
     """Cancel a posted payment (counter desk): a ``cancel`` ledger entry, status
     ``cancelled``, the receipt number stays on the payment.  Cancelling twice is a
     ``duplicate``; cancelling anything but a posted payment is Conflict ``not_posted``."""
     now = now or utcnow()
-    q = select(payments).where(payments.c.id == payment_id)
-    if conn.dialect.name == "postgresql":
-        q = q.with_for_update()
-    found = conn.execute(q).first()
-    if found is None:
-        raise PaymentError(f"no payment {payment_id}", code="unknown_payment",
-                           field="payment_id")
-    row = found._mapping
+    row = payment_row(conn, payment_id, lock=True)
     if row["status"] == "cancelled":
         return _result("duplicate", row)
     if row["status"] != "success":

@@ -17,9 +17,10 @@ from sqlalchemy import Connection, select
 
 from qrpay.clock import utcnow
 from qrpay.config import Config
-from qrpay.errors import Conflict, PaymentError
+from qrpay.errors import Conflict
 from qrpay.payments.batch import Batch
 from qrpay.payments.model import PaymentIn, PostingResult
+from qrpay.payments.posting import payment_row
 from qrpay.store.schema import payments
 
 
@@ -32,11 +33,7 @@ def held_payments(conn: Connection, biller: str | None = None) -> list[dict[str,
 
 
 def _held(conn: Connection, payment_id: int) -> Any:
-    row = conn.execute(select(payments).where(payments.c.id == payment_id)).first()
-    if row is None:
-        raise PaymentError(f"no payment {payment_id}", code="unknown_payment",
-                           field="payment_id")
-    return row._mapping
+    return payment_row(conn, payment_id)
 
 
 def _report(row: Any) -> PaymentIn:
@@ -69,14 +66,7 @@ def refuse_held(conn: Connection, payment_id: int, *, reason: str,
     """Refuse a held payment (status ``refused``); ``reason`` goes into its reference
     when it has none.  Conflict ``not_held`` for any other payment."""
     now = now or utcnow()
-    q = select(payments).where(payments.c.id == payment_id)
-    if conn.dialect.name == "postgresql":
-        q = q.with_for_update()
-    found = conn.execute(q).first()
-    if found is None:
-        raise PaymentError(f"no payment {payment_id}", code="unknown_payment",
-                           field="payment_id")
-    row = found._mapping
+    row = payment_row(conn, payment_id, lock=True)
     if row["status"] != "held":
         raise Conflict(f"payment {payment_id} is not held for review", code="not_held",
                        field="payment_id")
