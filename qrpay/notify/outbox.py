@@ -79,19 +79,3 @@ def payment_notice_row(biller: Biller, bill: Bill, *, notice: str, dedupe_key: s
 
 
 ENQUEUE_MANY_SQL = _enqueue_sql(returning=False)
-
-
-def enqueue_payment_notice(conn: Connection, biller: Biller, bill: Bill, *, notice: str,
-                           dedupe_key: str, amount: int, receipt_no: str | None,
-                           now: dt.datetime | None = None,
-                           balance: int | None = None) -> int | None:
-    """The SMS for a posting.  No mobile, no row; a template fault gives a ``failed`` row
-    (the posting itself must never fail because of its SMS)."""
-    raw = Raw(conn)
-    params = payment_notice_row(biller, bill, notice=notice, dedupe_key=dedupe_key,
-                                amount=amount, receipt_no=receipt_no,
-                                ts=raw.ts(now or utcnow()), balance=balance)
-    if params is None:
-        return None
-    row = raw.one(_ENQUEUE_SQL, params)
-    return int(row[0]) if row is not None else None

@@ -19,7 +19,7 @@ Rows are never updated or deleted; a correction is a new row.
 This module owns the rules every reader and writer of the ledger uses: the entry kinds,
 the sums of a bill's entries (:class:`Sums`), the late-fee rule (:func:`is_late`,
 :func:`amount_due_on`, :func:`late_fee_to_charge`, with the profile's
-``late_payment.grace_days``), the state of a bill (:func:`status_from_sums`) and the
+``late_payment.grace_days``), the state of a bill (:func:`status_of`) and the
 building of ledger rows (:func:`entry_row`).  Posting, the read model, the importer, the
 e-bill, the bill page and the desk all call these; none sums kinds or compares dates
 itself.
@@ -265,12 +265,6 @@ def adjust_bill(conn: Connection, bill: Bill, old_amount: int | None = None, *,
     return delta
 
 
-def ensure_charged(conn: Connection, bill: Bill, *, now: dt.datetime | None = None) -> None:
-    """Charge ``bill`` if the importer has not (bills inserted by other means)."""
-    if not _has_charge(conn, bill.bill_no):
-        charge_bill(conn, bill, now=now)
-
-
 def _entry(row: Any) -> LedgerEntry:
     m = row._mapping
     return LedgerEntry(id=m["id"], biller=m["biller"], account_no=m["account_no"],
@@ -281,13 +275,6 @@ def _entry(row: Any) -> LedgerEntry:
 
 def bill_entries(conn: Connection, bill_no: str) -> list[LedgerEntry]:
     rows = conn.execute(select(ledger).where(ledger.c.bill_no == bill_no).order_by(ledger.c.id))
-    return [_entry(r) for r in rows]
-
-
-def account_entries(conn: Connection, biller: str, account_no: str) -> list[LedgerEntry]:
-    rows = conn.execute(select(ledger).where(ledger.c.biller == biller,
-                                             ledger.c.account_no == account_no)
-                        .order_by(ledger.c.id))
     return [_entry(r) for r in rows]
 
 
@@ -356,11 +343,3 @@ def status_of(bill: Bill, on: dt.date, sums: Sums, summaries: tuple[PaymentSumma
                        if p.status == "success" and p.receipt_no),
         payments=summaries,
     )
-
-
-def status_from_sums(bill: Bill, on: dt.date, *, has_charge: bool, charged: int,
-                     late_fee: int, paid: int, summaries: tuple[PaymentSummary, ...],
-                     grace_days: int = 0) -> BillStatus:
-    """:func:`status_of` from the sums given one by one (the older signature)."""
-    return status_of(bill, on, Sums(charged, late_fee, paid, has_charge), summaries,
-                     grace_days)
