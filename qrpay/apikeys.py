@@ -122,11 +122,16 @@ def rotate_key(store: Store, ident: str) -> tuple[ApiKey, ApiKey, str]:
 
 def _find(store: Store, ident: str) -> ApiKey:
     with store.connect() as conn:
-        rows = conn.execute(select(api_keys).where(api_keys.c.prefix == ident)).fetchall()
-        if not rows:
-            rows = conn.execute(select(api_keys).where(api_keys.c.name == ident,
-                                                       api_keys.c.revoked_at.is_(None))
-                                ).fetchall()
+        return _find_on(conn, ident)
+
+
+def _find_on(conn: Connection, ident: str) -> ApiKey:
+    """The key whose prefix (or, if unique among active keys, name) is ``ident``."""
+    rows = conn.execute(select(api_keys).where(api_keys.c.prefix == ident)).fetchall()
+    if not rows:
+        rows = conn.execute(select(api_keys).where(api_keys.c.name == ident,
+                                                   api_keys.c.revoked_at.is_(None))
+                            ).fetchall()
     if not rows:
         raise NotFound(f"no API key {ident!r}", code="unknown_api_key", field="key")
     if len(rows) > 1:
@@ -145,17 +150,7 @@ def revoke_key(store: Store, ident: str) -> ApiKey:
     """Revoke the key whose prefix (or, if unique, name) is ``ident``."""
     now = utcnow()
     with store.begin() as conn:
-        rows = conn.execute(select(api_keys).where(api_keys.c.prefix == ident)).fetchall()
-        if not rows:
-            rows = conn.execute(select(api_keys).where(api_keys.c.name == ident,
-                                                       api_keys.c.revoked_at.is_(None))
-                                ).fetchall()
-        if not rows:
-            raise NotFound(f"no API key {ident!r}", code="unknown_api_key", field="key")
-        if len(rows) > 1:
-            raise ValidationError(f"{len(rows)} active keys are named {ident!r}: give the "
-                                  "prefix instead", code="ambiguous_api_key", field="key")
-        key = _row(rows[0])
+        key = _find_on(conn, ident)
         if key.revoked_at is None:
             conn.execute(api_keys.update().where(api_keys.c.id == key.id)
                          .values(revoked_at=now))
