@@ -24,6 +24,7 @@ ACTIONS = frozenset({
     "shift_open", "shift_close", "shift_close_held",
     "staff_add", "staff_passwd", "staff_disable", "refused",
     "complaint_assign", "complaint_note", "complaint_resolve",  # qrpay.chat.tickets
+    "recon_post", "recon_refund", "recon_write_off", "recon_link",  # qrpay.recon.queue
 })
 
 

@@ -1,59 +1,65 @@
-"""Status polling: ask the channels' status APIs about payments left ``pending``, and post
-or close them exactly once through ``post_payment``.
+"""Status polling: ask the channels' status APIs (:mod:`qrpay.recon.status`) about
+payments left ``pending``, and post or close them exactly once through ``post_payment``.
 
-Protocols (the profile's ``[channels.<name>.status]`` ``api``):
+Every node runs the poller (``qrpay recon poll``, and the periodic task of ``qrpay
+worker``); they share the work through ``recon_polls``, one row per payment asked about:
 
-``razorpay``  ``GET {base_url}/v1/payments/{id}``, HTTP Basic with the API key id and
-              secret (``QRPAY_STATUS_<CHANNEL>_KEY_ID`` / ``_KEY_SECRET``); ``status``
-              ``captured`` -> success, ``failed`` -> failed, ``created``/``authorized``
-              -> still pending; amounts in paise.
-``phonepe``   PhonePe PG v1 ``GET {base_url}/pg/v1/status/{merchantId}/{merchantTxnId}``
-              with ``X-VERIFY: sha256(path + saltKey) + "###" + saltIndex`` and
-              ``X-MERCHANT-ID`` (salt key ``QRPAY_STATUS_<CHANNEL>_SALT_KEY``,
-              ``merchant_id`` and ``salt_index`` in the profile); ``code``
-              ``PAYMENT_SUCCESS`` -> success, ``PAYMENT_ERROR``/``PAYMENT_DECLINED``/
-              ``TIMED_OUT`` -> failed, ``PAYMENT_PENDING`` (or anything else) -> pending.
+* **claim**: in one short transaction a node picks up to ``batch`` due payments of a
+  channel (pending, older than ``pending_after_minutes``, next ask due, no live lease)
+  and writes its lease on them (``holder``, ``lease_until`` = now + ``lease_seconds``).
+  PostgreSQL: ``SELECT ... FOR UPDATE OF payments SKIP LOCKED``, so two nodes claiming
+  at once take different payments without waiting; SQLite: the claim is a ``BEGIN
+  IMMEDIATE`` transaction, so claims queue one after the other.  Either way the lease is
+  written by an upsert whose update applies only where no live lease is held, and the
+  node keeps only the rows it got back (``RETURNING``).
+* **ask, apply, release**: outside any transaction the node asks the API; the outcome is
+  posted by ``post_payment`` (exactly once per channel transaction whatever else runs);
+  then the lease is released and the next ask is set.
+* a node that dies holding a lease holds it only until ``lease_until``: then the
+  payments are due again and the next node to claim takes them over.
 
-Backoff without state of its own: a pending payment is asked about when its age crosses
-``pending_after_minutes`` x 1, 2, 4, 8... since the channel's previous poll (kept in
-``rollup_state`` as ``poll:<channel>``), so each payment is asked about about once per
-doubling of its age; a request that fails (network, 5xx, 429) is retried a few times
-with growing pauses in the same run.  A payment still pending after ``give_up_hours``
-becomes a ``stuck_pending`` exception (once) for the accounts team.
+Backoff per payment: asked when its age crosses ``pending_after`` x 1, 2, 4, 8...; after
+an ask the next is at the next such threshold above its age (a node that was down asks
+once, not once per missed threshold).  A failed request (network, 5xx, 429) is retried a
+few times with growing pauses in the same ask.  A payment still pending after
+``give_up_hours`` becomes a ``stuck_pending`` exception (once) for the accounts team.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, exists, select
+from sqlalchemy import Connection, and_, exists, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from qrpay.clock import aware, utcnow
-from qrpay.config import Channel, Config, secret
-from qrpay.errors import ConfigError, QrpayError
+from qrpay.config import Config
+from qrpay.errors import QrpayError
 from qrpay.payments.posting import PaymentIn, post_payment
+from qrpay.recon.status import APIS, Status, StatusApi, fetch, status_api
 from qrpay.store import Store
-from qrpay.store.schema import payments, recon_exceptions, rollup_state
+from qrpay.store.schema import payments, recon_exceptions, recon_polls
+
+__all__ = ["APIS", "PollResult", "Status", "StatusApi", "claim", "fetch", "node_name",
+           "poll_channels", "status_api"]
 
 log = logging.getLogger("qrpay.recon.poll")
-APIS = ("razorpay", "phonepe")
-RETRIES = (0.2, 0.6, 1.5)  # seconds between tries of one request
+BATCH = 20
+LEASE_SECONDS = 300
 
 
-@dataclass(frozen=True)
-class Status:
-    state: str  # success, failed, pending
-    amount: int | None = None
-    utr: str | None = None
-    mode: str | None = None
+def node_name() -> str:
+    """This process as a lease holder: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
 @dataclass
@@ -74,130 +80,85 @@ class PollResult:
                                                   if self.errors else "")
 
 
-# ------------------------------------------------------------------------ clients
+# ------------------------------------------------------------------------ leases
 
-@dataclass(frozen=True)
-class StatusApi:
-    channel: str
-    api: str
-    base_url: str
-    pending_after: dt.timedelta
-    give_up: dt.timedelta
-    options: dict[str, Any]
-
-    def request(self, txn_id: str) -> tuple[str, dict[str, str]]:
-        """The URL and headers that ask about ``txn_id``."""
-        var = f"QRPAY_STATUS_{self.channel.upper()}"
-        if self.api == "razorpay":
-            import base64
-
-            key_id, key_secret = secret(var + "_KEY_ID"), secret(var + "_KEY_SECRET")
-            token = base64.b64encode(f"{key_id}:{key_secret}".encode()).decode()
-            return (f"{self.base_url}/v1/payments/{txn_id}",
-                    {"Authorization": f"Basic {token}"})
-        merchant = str(self.options.get("merchant_id", ""))
-        path = f"/pg/v1/status/{merchant}/{txn_id}"
-        salt = secret(var + "_SALT_KEY") or ""
-        digest = hashlib.sha256((path + salt).encode()).hexdigest()
-        index = str(self.options.get("salt_index", "1"))
-        return (self.base_url + path, {"X-VERIFY": f"{digest}###{index}",
-                                       "X-MERCHANT-ID": merchant})
-
-    def parse(self, body: dict[str, Any]) -> Status:
-        if self.api == "razorpay":
-            state = {"captured": "success", "failed": "failed"}.get(
-                str(body.get("status", "")), "pending")
-            rrn = (body.get("acquirer_data") or {}).get("rrn")
-            return Status(state, _int(body.get("amount")), rrn, body.get("method"))
-        code = str(body.get("code", ""))
-        state = ("success" if code == "PAYMENT_SUCCESS" else "failed" if code in (
-            "PAYMENT_ERROR", "PAYMENT_DECLINED", "TIMED_OUT") else "pending")
-        data = body.get("data") or {}
-        instrument = data.get("paymentInstrument") or {}
-        return Status(state, _int(data.get("amount")), instrument.get("utr"),
-                      str(instrument.get("type", "")).lower() or None)
+def _lease(api: StatusApi) -> dt.timedelta:
+    return dt.timedelta(seconds=float(api.options.get("lease_seconds", LEASE_SECONDS)))
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _batch(api: StatusApi) -> int:
+    return max(1, int(api.options.get("batch", BATCH)))
 
 
-def status_api(channel: Channel) -> StatusApi | None:
-    raw = channel.settings.get("status")
-    if not isinstance(raw, dict):
-        return None
-    api = str(raw.get("api") or channel.adapter)
-    if api not in APIS:
-        raise ConfigError(f"channels.{channel.name}.status.api must be one of "
-                          f"{', '.join(APIS)}", code="bad_value", field="api")
-    base = str(raw.get("base_url") or ("https://api.razorpay.com" if api == "razorpay"
-                                       else "https://api.phonepe.com/apis/hermes"))
-    return StatusApi(channel=channel.name, api=api, base_url=base.rstrip("/"),
-                     pending_after=dt.timedelta(minutes=float(raw.get(
-                         "pending_after_minutes", 15))),
-                     give_up=dt.timedelta(hours=float(raw.get("give_up_hours", 72))),
-                     options={k: v for k, v in raw.items()})
+def _due_query(conn: Connection, api: StatusApi, now: dt.datetime, limit: int) -> Any:
+    p, r = payments, recon_polls
+    free = ~exists().where(r.c.payment_id == p.c.id, or_(
+        r.c.next_at > now, and_(r.c.lease_until.is_not(None), r.c.lease_until > now)))
+    q = (select(p.c.id, p.c.txn_id, p.c.bill_no, p.c.amount, p.c.currency, p.c.created_at)
+         .where(p.c.channel == api.channel, p.c.status == "pending",
+                p.c.created_at <= now - api.pending_after, free)
+         .order_by(p.c.id).limit(limit))
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(of=p, skip_locked=True)
+    return q
 
 
-def fetch(client: httpx.Client, api: StatusApi, txn_id: str,
-          sleep: Callable[[float], None] = time.sleep) -> Status:
-    """Ask once, retrying network errors, 5xx and 429 with growing pauses."""
-    url, headers = api.request(txn_id)
-    last = ""
-    for pause in (*RETRIES, None):
-        try:
-            r = client.get(url, headers=headers)
-        except httpx.HTTPError as exc:
-            last = f"{type(exc).__name__}: {exc}"
-        else:
-            if r.status_code == 200:
-                return api.parse(r.json())
-            if r.status_code == 404:
-                return Status("pending")  # not known there (yet)
-            last = f"HTTP {r.status_code}"
-            if r.status_code < 500 and r.status_code != 429:
-                break
-        if pause is not None:
-            sleep(pause)
-    raise QrpayError(f"{api.channel} status API: {last}", code="status_api_failed")
+def _take(conn: Connection, api: StatusApi, ids: list[int], holder: str,
+          now: dt.datetime) -> set[int]:
+    """Write ``holder``'s lease on ``ids`` where nobody holds a live one; the ids got."""
+    r = recon_polls
+    stmt = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(r)
+    until = now + _lease(api)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[r.c.payment_id],
+        set_={"holder": holder, "lease_until": until, "updated_at": now},
+        where=and_(or_(r.c.next_at.is_(None), r.c.next_at <= now),
+                   or_(r.c.lease_until.is_(None), r.c.lease_until <= now)),
+    ).returning(r.c.payment_id)
+    rows = [{"payment_id": i, "channel": api.channel, "asks": 0, "next_at": None,
+             "holder": holder, "lease_until": until, "updated_at": now} for i in ids]
+    got: set[int] = set()
+    for row in rows:  # one statement per row: RETURNING of a many-row upsert varies
+        got.update(conn.execute(stmt, row).scalars())
+    return got
+
+
+def claim(store: Store, api: StatusApi, holder: str, now: dt.datetime,
+          limit: int | None = None) -> list[Any]:
+    """Lease up to ``limit`` due pending payments of ``api``'s channel to ``holder``."""
+    with store.begin() as conn:
+        rows = conn.execute(_due_query(conn, api, now, limit or _batch(api))).fetchall()
+        got = _take(conn, api, [r.id for r in rows], holder, now) if rows else set()
+    return [r for r in rows if r.id in got]
+
+
+def _next_ask(age: dt.timedelta, first: dt.timedelta) -> dt.timedelta:
+    """The first threshold ``first`` x 2^k beyond ``age``."""
+    step = first
+    while step <= age:
+        step *= 2
+    return step
+
+
+def _release(store: Store, api: StatusApi, row: Any, holder: str, state: str,
+             now: dt.datetime) -> None:
+    created = aware(row.created_at)
+    nxt = created + _next_ask(now - created, api.pending_after)
+    r = recon_polls
+    with store.begin() as conn:
+        conn.execute(r.update().where(r.c.payment_id == row.id, r.c.holder == holder).values(
+            asks=r.c.asks + 1, next_at=nxt, holder=None, lease_until=None,
+            last_state=state[:20], updated_at=now))
 
 
 # ------------------------------------------------------------------------ the run
 
-def _due(age: dt.timedelta, since_last: dt.timedelta | None, first: dt.timedelta) -> bool:
-    """Whether ``age`` crossed ``first`` x 2^k within the last ``since_last``."""
-    if age < first:
-        return False
-    if since_last is None:
-        return True
-    before = age - since_last
-    step = first
-    while step <= age:
-        if step > before:
-            return True
-        step *= 2
-    return False
-
-
-def _last_poll(conn: Connection, channel: str) -> dt.datetime | None:
-    found = conn.execute(select(rollup_state.c.updated_at).where(
-        rollup_state.c.name == f"poll:{channel}")).scalar()
-    return aware(found) if found else None
-
-
-def _mark_poll(conn: Connection, channel: str, now: dt.datetime, seen: bool) -> None:
-    if seen:
-        conn.execute(rollup_state.update().where(rollup_state.c.name == f"poll:{channel}")
-                     .values(updated_at=now))
-    else:
-        conn.execute(rollup_state.insert().values(name=f"poll:{channel}", last_id=0,
-                                                  updated_at=now))
-
-
 def poll_channels(store: Store, config: Config, *, channels: list[str] | None = None,
                   now: dt.datetime | None = None, client: httpx.Client | None = None,
-                  sleep: Callable[[float], None] = time.sleep) -> PollResult:
+                  sleep: Callable[[float], None] = time.sleep,
+                  holder: str | None = None) -> PollResult:
     now = now or utcnow()
+    holder = holder or node_name()
     result = PollResult()
     own = client is None
     client = client or httpx.Client(timeout=10)
@@ -205,7 +166,7 @@ def poll_channels(store: Store, config: Config, *, channels: list[str] | None = 
         for name, channel in config.channels.items():
             api = status_api(channel)
             if api is not None and (not channels or name in channels):
-                _poll_one(store, config, api, now, client, result, sleep)
+                _poll_one(store, config, api, now, client, result, sleep, holder)
     finally:
         if own:
             client.close()
@@ -213,31 +174,24 @@ def poll_channels(store: Store, config: Config, *, channels: list[str] | None = 
 
 
 def _poll_one(store: Store, config: Config, api: StatusApi, now: dt.datetime,
-              client: httpx.Client, result: PollResult,
-              sleep: Callable[[float], None]) -> None:
-    with store.connect() as conn:
-        last = _last_poll(conn, api.channel)
-        rows = conn.execute(select(payments.c.id, payments.c.txn_id, payments.c.bill_no,
-                                   payments.c.amount, payments.c.currency,
-                                   payments.c.created_at)
-                            .where(payments.c.channel == api.channel,
-                                   payments.c.status == "pending")
-                            .order_by(payments.c.id)).fetchall()
-    since = now - last if last else None
-    for row in rows:
-        age = now - aware(row.created_at)
-        if not _due(age, since, api.pending_after):
-            continue
-        result.asked += 1
-        try:
-            status = fetch(client, api, row.txn_id, sleep)
-        except QrpayError as exc:
-            result.errors.append(f"{row.txn_id}: {exc.message}")
-            result.count("error")
-            continue
-        result.count(_apply(store, config, api, row, status, age, now))
-    with store.begin() as conn:
-        _mark_poll(conn, api.channel, now, last is not None)
+              client: httpx.Client, result: PollResult, sleep: Callable[[float], None],
+              holder: str) -> None:
+    while rows := claim(store, api, holder, now):
+        for row in rows:
+            result.asked += 1
+            outcome = _ask(store, config, api, row, now, client, result, sleep)
+            result.count(outcome)
+            _release(store, api, row, holder, outcome, now)
+
+
+def _ask(store: Store, config: Config, api: StatusApi, row: Any, now: dt.datetime,
+         client: httpx.Client, result: PollResult, sleep: Callable[[float], None]) -> str:
+    try:
+        status = fetch(client, api, row.txn_id, sleep)
+    except QrpayError as exc:
+        result.errors.append(f"{row.txn_id}: {exc.message}")
+        return "error"
+    return _apply(store, config, api, row, status, now - aware(row.created_at), now)
 
 
 def _apply(store: Store, config: Config, api: StatusApi, row: Any, status: Status,
@@ -246,10 +200,14 @@ def _apply(store: Store, config: Config, api: StatusApi, row: Any, status: Statu
         if age >= api.give_up:
             return _stuck(store, api, row, age, now)
         return "still_pending"
+    if status.currency and row.currency and status.currency != row.currency:
+        _exception(store, "amount_mismatch", api, row, f"status API: currency "
+                   f"{status.currency}, the payment is in {row.currency}", now)
+        return "amount_mismatch"
     p = PaymentIn(channel=api.channel, txn_id=row.txn_id, bill_no=row.bill_no,
                   amount=status.amount if status.amount is not None else row.amount,
                   currency=row.currency, status=status.state, utr=status.utr,
-                  mode=status.mode)
+                  mode=status.mode, reference=f"recon-poll:{api.api}")
     try:
         with store.begin() as conn:
             posted = post_payment(conn, config, p, now=now)

@@ -1,7 +1,10 @@
 """The exceptions queue: list, and act on one exception (audited, never deleted).
 
-Actions (each writes a ``recon_actions`` row with the actor and reason, and closes the
-exception with that reason):
+Actions (each writes a ``recon_actions`` row with the actor and reason, a row in the
+desk's audit trail (``qrpay.desk.audit``: ``recon_post``, ``recon_refund``,
+``recon_write_off``, ``recon_link``) in the same transaction, and closes the exception
+with that reason; nothing is ever deleted: a closed exception stays, with who closed it
+and why):
 
 ``post``       post the line's money to its bill (or ``bill_no``) through
                ``post_payment``, exactly once per channel transaction;
@@ -22,6 +25,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from qrpay.bills import find_bill
 from qrpay.config import Config
+from qrpay.desk import audit
 from qrpay.errors import Conflict, NotFound, ValidationError
 from qrpay.money import to_decimal_str
 from qrpay.payments.posting import PaymentIn, post_payment
@@ -107,8 +111,10 @@ def get_exception(conn: Connection, exc_id: int) -> ReconException:
 
 
 def act(conn: Connection, config: Config, exc_id: int, action: str, *, actor: str,
-        reason: str, bill_no: str | None = None, now: dt.datetime | None = None) -> str:
-    """Take ``action`` on an open exception; return what was done (one line)."""
+        reason: str, bill_no: str | None = None, now: dt.datetime | None = None,
+        remote: str | None = None) -> str:
+    """Take ``action`` on an open exception; return what was done (one line).  Audited
+    in the caller's transaction (``recon_actions`` and the desk's audit trail)."""
     now = now or utcnow()
     if action not in ACTIONS:
         raise ValidationError(f"action must be one of {', '.join(ACTIONS)}",
@@ -126,7 +132,23 @@ def act(conn: Connection, config: Config, exc_id: int, action: str, *, actor: st
         detail=json.dumps({"done": done, "bill_no": bill_no}, ensure_ascii=False), at=now))
     conn.execute(update(recon_exceptions).where(recon_exceptions.c.id == exc.id).values(
         state="closed", closed_at=now, closed_by=actor[:64], reason=f"{action}: {reason}"))
+    where = audit.Where(biller=_biller_of(conn, exc, bill_no), remote=remote)
+    audit.record(conn, actor, f"recon_{action}", where,
+                 detail={"exception_id": exc.id, "outcome": exc.outcome,
+                         "channel": exc.channel, "txn_id": exc.txn_id,
+                         "bill_no": bill_no or exc.bill_no, "amount": exc.amount,
+                         "reason": reason, "note": done}, at=now)
     return done
+
+
+def _biller_of(conn: Connection, exc: ReconException, bill_no: str | None) -> str | None:
+    """The exception's biller, else that of the bill it names (a suspense line has none
+    of its own), so the biller's supervisors see the action in their audit trail."""
+    if exc.biller:
+        return exc.biller
+    named = bill_no or exc.bill_no
+    bill = find_bill(conn, named) if named else None
+    return bill.biller if bill else None
 
 
 def _post_to(conn: Connection, config: Config, exc: ReconException, bill_no: str,

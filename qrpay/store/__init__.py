@@ -70,6 +70,10 @@ def _v8_scopes_rate_limits(conn: Connection) -> None:
     schema.rate_limits.create(conn, checkfirst=True)
 
 
+def _v9_recon_polls(conn: Connection) -> None:
+    schema.recon_polls.create(conn, checkfirst=True)
+
+
 # (version, description, function).  Append; never edit a released step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial schema: bills, payments, ledger, outbox, audit, staff", _v1_initial),
@@ -83,6 +87,8 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (7, "login_throttle: failed desk logins per client address", _v7_login_throttle),
     (8, "API key scopes; rate_limits: requests per client and minute",
      _v8_scopes_rate_limits),
+    (9, "recon_polls: status-poll backoff and node leases per pending payment",
+     _v9_recon_polls),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -445,6 +445,22 @@ rollup_state = Table(
 ix_payments_channel_posted = Index("ix_payments_channel_posted", payments.c.channel,
                                    payments.c.posted_at)
 
+# status polling (qrpay.recon.poll): one row per pending payment asked about, with its
+# backoff (asks, next_at) and the lease of the node asking now (holder, lease_until): a
+# node claims a batch (FOR UPDATE SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite),
+# asks, and releases; a crashed node's lease expires and another takes the payment over.
+recon_polls = Table(
+    "recon_polls", metadata,
+    Column("payment_id", Integer, primary_key=True),
+    Column("channel", String(40), nullable=False),
+    Column("asks", Integer, nullable=False, default=0),
+    Column("next_at", UtcDateTime(), nullable=True),
+    Column("holder", String(64), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    Column("last_state", String(20), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
 RECON_TABLES = (recon_files, recon_lines, recon_exceptions, recon_actions, refunds_due,
                 recon_settlements, daily_totals, daily_settled, rollup_state)
 # ---------------------------------------------------------------- chat (qrpay.chat)

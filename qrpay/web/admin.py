@@ -217,11 +217,12 @@ async def recon_page(request: Request, sess: DeskSession) -> Response:
 
 
 def _act(store: Store, config: Config, exc_id: int, action: str, actor: str, reason: str,
-         bill_no: str | None) -> str:
+         bill_no: str | None, remote: str | None) -> str:
     from qrpay.recon.queue import act
 
     with store.begin() as conn:
-        return act(conn, config, exc_id, action, actor=actor, reason=reason, bill_no=bill_no)
+        return act(conn, config, exc_id, action, actor=actor, reason=reason, bill_no=bill_no,
+                   remote=remote)
 
 
 @staff_page("supervisor")
@@ -233,7 +234,8 @@ async def recon_action(request: Request, sess: DeskSession) -> Response:
     bill = str(form.get("bill_no") or "").strip() or None
     done = await run_in_threadpool(_act, _store(request), _config(request), exc_id,
                                    str(form.get("action") or ""), sess.staff.username,
-                                   str(form.get("reason") or ""), bill)
+                                   str(form.get("reason") or ""), bill,
+                                   request.client.host if request.client else None)
     return RedirectResponse(f"/desk/admin/recon?done={quote(f'{exc_id}: {done}')}",
                             status_code=303, headers={"Cache-Control": "no-store"})
 

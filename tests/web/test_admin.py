@@ -103,6 +103,9 @@ def test_exception_actions_are_audited(client, store: Store, best_config: Config
     assert exc.state == "closed" and exc.closed_by == "sunil"
     assert (action.action, action.actor) == ("link", "sunil")
     assert (paid.txn_id, paid.bill_no, paid.status) == ("pay_x", "B2611B00000001", "success")
+    trail = client.get("/desk/audit?lang=en")  # the desk's own audit trail shows it
+    assert 'data-action="recon_link"' in trail.text
+    assert "Linked to another bill (reconciliation)" in trail.text
     again = client.post(f"/desk/admin/recon/{exc_id}", data={
         "csrf": csrf_of(page.text), "action": "write_off", "reason": "x"})
     assert again.status_code == 409  # closed: nothing happens twice
