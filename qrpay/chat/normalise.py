@@ -33,6 +33,16 @@ GREETINGS = frozenset({
 })
 
 
+# C0 controls but tab and newlines, and DEL: no gateway or person sends them on purpose,
+# and PostgreSQL cannot store NUL in text.
+_CONTROLS = {c: None for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
+
+
+def clean(text: str) -> str:
+    """``text`` as it arrived, less control characters (NUL first of all)."""
+    return text.translate(_CONTROLS)
+
+
 def _fold_digits(text: str) -> str:
     """Every character of category Nd (any script, full-width too) to its ASCII digit;
     other digit-like characters (superscripts, circled numbers) stay as they are."""

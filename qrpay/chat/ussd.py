@@ -28,6 +28,7 @@ from sqlalchemy import Connection
 from qrpay.chat import engine, notices, sessions
 from qrpay.chat.actions import Env
 from qrpay.chat.engine import Inbound
+from qrpay.chat.normalise import clean
 from qrpay.chat.screens import MORE, Screen, chrome, ussd_pages
 from qrpay.chat.service import ChatService
 from qrpay.chat.sessions import Session
@@ -115,6 +116,10 @@ def hop(service: ChatService, *, biller: Biller, sender: str, gateway_session: s
     """One USSD request: Africa's Talking gives ``text`` (every input so far, joined by
     ``*``), bdapps ``latest`` (the one new input).  ``push`` also queues the answer for
     an asynchronous gateway."""
+    sender, gateway_session = clean(sender), clean(gateway_session)
+    text = clean(text) if text is not None else None
+    latest = clean(latest) if latest is not None else None
+
     def step(conn: Connection) -> Answer:
         env = service.env(conn, biller, CHANNEL, now)
         s = sessions.load(conn, sessions.session_id(CHANNEL, biller.code, sender))

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, text
 from qrpay.chat import notices
 from qrpay.chat.actions import Env
 from qrpay.chat.engine import Inbound
+from qrpay.chat.normalise import clean
 from qrpay.chat.screens import Screen, chrome, whatsapp_messages
 from qrpay.chat.service import ChatService
 from qrpay.chat.sessions import Session
@@ -83,16 +84,32 @@ class Status:
     status: str
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: a payload bent out of shape
+    is read as far as it goes, never crashed on."""
+    return value if isinstance(value, dict) else {}
+
+
+def _objs(value: Any) -> list[dict[str, Any]]:
+    """The JSON objects of ``value`` if it is an array, else none."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _scalar(value: Any) -> str:
+    """A string or number as text; anything else (objects, arrays, null) as empty."""
+    return "" if value is None or isinstance(value, dict | list | bool) else clean(str(value))
+
+
 def _inbound(m: dict[str, Any]) -> Inbound:
     kind = m.get("type")
     if kind == "text":
-        return Inbound("text", str(m.get("text", {}).get("body", "")))
+        return Inbound("text", _scalar(_obj(m.get("text")).get("body")))
     if kind == "interactive":
-        reply = m.get("interactive", {})
-        picked = reply.get("button_reply") or reply.get("list_reply") or {}
-        return Inbound("choice", choice=str(picked.get("id", "")))
+        reply = _obj(m.get("interactive"))
+        picked = _obj(reply.get("button_reply")) or _obj(reply.get("list_reply"))
+        return Inbound("choice", choice=_scalar(picked.get("id")))
     if kind == "button":  # a quick-reply button of a template
-        return Inbound("text", str(m.get("button", {}).get("text", "")))
+        return Inbound("text", _scalar(_obj(m.get("button")).get("text")))
     return Inbound("other")
 
 
@@ -106,18 +123,20 @@ def parse(payload: Any) -> tuple[list[Message], list[Status]]:
         raise ValidationError("not a WhatsApp Business Account webhook", code="bad_payload")
     messages: list[Message] = []
     statuses: list[Status] = []
-    for entry in payload.get("entry") or []:
-        for change in (entry or {}).get("changes") or []:
-            value = (change or {}).get("value") or {}
-            pnid = str((value.get("metadata") or {}).get("phone_number_id", ""))
-            for m in value.get("messages") or []:
-                sender = str(m.get("from") or m.get("from_user_id") or "")
-                if sender and m.get("id"):
-                    messages.append(Message(pnid, str(m["id"]), sender, _is_phone(sender),
+    for entry in _objs(payload.get("entry")):
+        for change in _objs(entry.get("changes")):
+            value = _obj(change.get("value"))
+            pnid = _scalar(_obj(value.get("metadata")).get("phone_number_id"))
+            for m in _objs(value.get("messages")):
+                sender = _scalar(m.get("from")) or _scalar(m.get("from_user_id"))
+                msg_id = _scalar(m.get("id"))
+                if sender and msg_id:
+                    messages.append(Message(pnid, msg_id, sender, _is_phone(sender),
                                             _inbound(m)))
-            for st in value.get("statuses") or []:
-                if st.get("id") and st.get("status") in STATUS_RANK:
-                    statuses.append(Status(str(st["id"]), str(st["status"])))
+            for st in _objs(value.get("statuses")):
+                status = st.get("status")
+                if _scalar(st.get("id")) and isinstance(status, str) and status in STATUS_RANK:
+                    statuses.append(Status(_scalar(st["id"]), status))
     return messages, statuses
 
 

@@ -198,7 +198,7 @@ def _text(value: Any, column: str, limit: int = 100) -> str | None:
     if value is None:
         return None
     if isinstance(value, float):
-        if value != int(value):
+        if not value.is_integer():  # also NaN and the infinities
             raise _bad(column, f"{value!r} is not an identifier", "invalid_value")
         value = int(value)
     if isinstance(value, (dict, list)):
@@ -214,6 +214,14 @@ def day(value: Any, column: str) -> dt.date | None:
     return when.date() if isinstance(when, dt.datetime) else when
 
 
+def _epoch(seconds: int, value: Any, column: str) -> dt.datetime:
+    """Unix seconds as a UTC datetime; a number beyond the calendar is a bad date."""
+    try:
+        return dt.datetime.fromtimestamp(seconds, dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        raise _bad(column, f"{value!r} is not a date", "invalid_date") from None
+
+
 def moment(value: Any, column: str) -> Any:
     """A date or datetime cell: ISO text, ``DD-MM-YYYY``, Unix seconds, or a spreadsheet
     date; None when empty."""
@@ -222,11 +230,11 @@ def moment(value: Any, column: str) -> Any:
     if isinstance(value, (dt.datetime, dt.date)):
         return value
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(int(value), dt.UTC)
+        return _epoch(int(value), value, column)
     text = value if type(value) is str and value.isascii() else to_ascii(str(value))
     text = text.strip()
     if text.isdigit() and len(text) >= 9:
-        return dt.datetime.fromtimestamp(int(text), dt.UTC)
+        return _epoch(int(text), value, column)
     try:
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
