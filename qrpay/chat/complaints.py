@@ -160,6 +160,8 @@ def change(conn: Connection, c: Complaint, *, action: str, actor: str, now: dt.d
             raise ValidationError("assign needs someone to assign to", code="missing_assignee",
                                   field="assignee")
         status, values["assignee"] = "assigned", assignee
+    elif action == "note" and not note:
+        raise ValidationError("a note needs its text", code="missing_note", field="note")
     elif action == "resolve":
         status, values["resolved_at"] = "resolved", now
     values["status"] = status

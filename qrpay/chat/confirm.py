@@ -24,11 +24,14 @@ from qrpay.chat.complaints import Complaint
 from qrpay.chat.flows import Flows
 from qrpay.chat.settings import ChatSettings
 from qrpay.config import Biller, Config
+from qrpay.notify.messages import payment_context
 from qrpay.store import Store, utcnow
 from qrpay.store.schema import chat_watches, outbox, payments
 
 DEFAULT_TEMPLATES = {"payment_received": "payment_received",
-                     "complaint_update": "complaint_update"}
+                     "complaint_update": "complaint_update",
+                     "complaint_note": "complaint_note"}
+NOTE_SMS_MAX = 30  # a note is one DLT variable in an Indian SMS (<= 30 characters)
 
 
 def _template(settings: ChatSettings, name: str, lang: str, params: list[str]
@@ -47,9 +50,12 @@ def _text(body: str) -> dict[str, Any]:
 def tell(conn: Connection, *, config: Config, flows: Flows, settings: ChatSettings,
          session_id: str | None, contact: str | None, biller: Biller, lang: str,
          key: str, values: dict[str, Any], template: str, params: list[str],
-         dedupe_key: str, now: dt.datetime, skip_sms_to: str | None = None) -> str | None:
-    """One message to a conversation (or, without one, an SMS to ``contact``); returns
-    how it went out (``whatsapp``, ``template``, ``sms``) or None."""
+         sms: tuple[str, dict[str, Any]], dedupe_key: str, now: dt.datetime,
+         skip_sms_to: str | None = None) -> str | None:
+    """One message to a conversation: on WhatsApp the text ``key`` (or the approved
+    ``template`` with ``params`` outside the 24-hour window); after USSD, or without a
+    conversation, the SMS notice ``sms`` (name, context) to the caller or ``contact``.
+    Returns how it went out (``whatsapp``, ``template``, ``sms``) or None."""
     s = sessions.load(conn, session_id, lock=False) if session_id else None
     if s is not None and s.channel == "whatsapp":
         pnid = settings.for_biller(biller.code).phone_number_id
@@ -67,10 +73,10 @@ def tell(conn: Connection, *, config: Config, flows: Flows, settings: ChatSettin
     number = mobile_msisdn(s.sender if s is not None else contact, biller.country)
     if number is None or number == skip_sms_to:
         return None
-    body = wording.fill(flows.text(lang, key, "sms"), values)
-    notices.sms(conn, dedupe_key=dedupe_key, biller=biller, to=number, language=lang,
-                template=f"chat_{template}", text=body, now=now)
-    return "sms"
+    notice, context = sms
+    queued = notices.sms_notice(conn, dedupe_key=dedupe_key, biller=biller, to=number,
+                                language=lang, notice=notice, context=context, now=now)
+    return "sms" if queued else None
 
 
 _WATCHED = (select(chat_watches.c.id.label("watch_id"), chat_watches.c.session_id,
@@ -114,10 +120,12 @@ def _confirm_one(conn: Connection, config: Config, flows: Flows, settings: ChatS
     values = wording.base_values(flows, biller, lang)
     values.update(amount=wording.amount(int(r.amount), biller, lang, channel),
                   bill_no=r.bill_no, receipt=r.receipt_no or "-")
+    sms = ("payment_received", payment_context(biller, lang, amount=int(r.amount),
+                                               bill_no=r.bill_no, receipt_no=r.receipt_no))
     how = tell(conn, config=config, flows=flows, settings=settings, session_id=s.id,
                contact=None, biller=biller, lang=lang, key="confirm.paid", values=values,
                template="payment_received",
-               params=[str(values["amount"]), r.bill_no, r.receipt_no or "-"],
+               params=[str(values["amount"]), r.bill_no, r.receipt_no or "-"], sms=sms,
                dedupe_key=f"chat:paid:{r.payment_id}:{s.id}", now=now,
                skip_sms_to=_posting_sms_to(conn, r.payment_id))
     return 1 if how else 0
@@ -125,8 +133,9 @@ def _confirm_one(conn: Connection, config: Config, flows: Flows, settings: ChatS
 
 def tell_complaint(conn: Connection, *, config: Config, flows: Flows,
                    settings: ChatSettings, complaint: Complaint, event: str,
-                   now: dt.datetime) -> str | None:
-    """Tell the consumer the complaint's status now (after assign, resolve...)."""
+                   now: dt.datetime, note: str | None = None) -> str | None:
+    """Tell the consumer the complaint's status now (after assign, resolve...), or, with
+    ``note``, the note staff added (cut to one DLT variable in an SMS)."""
     biller = config.billers.get(complaint.biller)
     if biller is None:
         return None
@@ -135,8 +144,18 @@ def tell_complaint(conn: Connection, *, config: Config, flows: Flows,
     status = flows.text(lang, f"ticket_status.{complaint.status}")
     values = wording.base_values(flows, biller, lang)
     values.update(ticket=complaint.ticket_no, category=category, ticket_status=status)
+    key, template, params = "complaint.update", "complaint_update", [
+        complaint.ticket_no, category, status]
+    context: dict[str, Any] = {"ticket": complaint.ticket_no, "category": category,
+                               "ticket_status": status,
+                               "biller_name": wording.biller_name(biller, lang)}
+    if note:
+        values["note"] = note
+        key, template, params = "complaint.note", "complaint_note", [
+            complaint.ticket_no, category, note]
+        context["note"] = note[:NOTE_SMS_MAX].rstrip()
     return tell(conn, config=config, flows=flows, settings=settings,
                 session_id=complaint.session_id, contact=complaint.contact, biller=biller,
-                lang=lang, key="complaint.update", values=values, template="complaint_update",
-                params=[complaint.ticket_no, category, status],
+                lang=lang, key=key, values=values, template=template, params=params,
+                sms=(f"chat_{template}", context),
                 dedupe_key=f"chat:complaint:{complaint.id}:{event}", now=now)

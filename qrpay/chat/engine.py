@@ -29,6 +29,7 @@ from qrpay.chat.sessions import Session
 
 BAD_INPUTS_BEFORE_HELPLINE = 3
 BACK, MAIN = "0", "00"
+RESUME = "resume"  # the node that asks: continue where you left off, or start again
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Inbound:
     kind: str
     text: str = ""
     choice: str = ""
+    quoted: str | None = None  # WhatsApp ``context.id``: the message this one replies to
 
 
 # ------------------------------------------------------------------------ rendering
@@ -199,11 +201,33 @@ def _choose(env: Env, s: Session, node: Node, found: tuple[Option, OptionDef | N
 def _tap(env: Env, s: Session, node: Node, choice: str) -> list[Screen]:
     seq, _, key = choice.partition(":")
     if seq != str(s.seq) or env.flows.node(s.node).type == "say":
-        return [_note(env, s, "ui.old_menu"), screen(env, s)]
+        return old_menu(env, s)
     for option, definition in options_of(env, s, node):
         if option.key == key:
             return _choose(env, s, node, (option, definition))
-    return [_note(env, s, "ui.old_menu"), screen(env, s)]
+    return old_menu(env, s)
+
+
+def resumable(env: Env, s: Session, minutes: int) -> bool:
+    """A conversation cut short mid-flow (by the gateway or by expiry) recently enough
+    to offer back: not at the main menu, not after a final screen."""
+    node = env.flows.nodes.get(s.node)
+    return node is not None and node.type != "say" and s.resumable(
+        env.now, minutes, (START, RESUME))
+
+
+def offer_resume(env: Env, s: Session) -> Screen:
+    """Ask "continue or start again"; continuing puts the saved node back."""
+    s.data["resume_node"] = s.node
+    return enter(env, s, RESUME, push=False)
+
+
+def wants_start(env: Env, s: Session, inbound: Inbound) -> bool:
+    """A greeting or ``00``: the main menu, whatever came before."""
+    if inbound.kind != "text":
+        return False
+    text = normalise(inbound.text)
+    return text == MAIN or is_greeting(text, env.flows.greetings(s.language))
 
 
 def back(env: Env, s: Session) -> Screen:
@@ -215,19 +239,29 @@ def start(env: Env, s: Session) -> list[Screen]:
     return [enter(env, s, START)]
 
 
-def handle(env: Env, s: Session, inbound: Inbound) -> list[Screen]:
-    """Answer one inbound message; ``s`` is changed in place (save it afterwards)."""
+def old_menu(env: Env, s: Session) -> list[Screen]:
+    """The polite refusal of an answer to an earlier screen, and the current screen."""
+    return [_note(env, s, "ui.old_menu"), screen(env, s)]
+
+
+def handle(env: Env, s: Session, inbound: Inbound, *, stale: bool = False) -> list[Screen]:
+    """Answer one inbound message; ``s`` is changed in place (save it afterwards).
+    ``stale``: the message replies to an earlier screen than the current one (the
+    adapter knows; WhatsApp's ``context.id``): refused unless it is a greeting, ``00``
+    or ``0``."""
     s.last_inbound_at = env.now
     if inbound.kind == "other":
         return [_note(env, s, "ui.media")]
     node = env.flows.node(s.node)
     if inbound.kind == "choice":
-        return _tap(env, s, node, inbound.choice)
+        return old_menu(env, s) if stale else _tap(env, s, node, inbound.choice)
     text = normalise(inbound.text)
-    if text == MAIN or is_greeting(text, env.flows.greetings(s.language)):
+    if wants_start(env, s, inbound):
         return start(env, s)
     if text == BACK:
         return [back(env, s)]
+    if stale:
+        return old_menu(env, s)
     if node.type == "say":  # resting after a final screen: the main menu answers
         node = env.flows.node(START)
         found = _match(env, s, node, text)

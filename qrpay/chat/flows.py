@@ -50,13 +50,14 @@ ACTION_OUTCOMES: dict[str, frozenset[str]] = {
 PLACEHOLDERS = frozenset({
     "biller_name", "helpline", "account_no", "bill_no", "period", "amount", "due_date",
     "status", "receipt", "upi_link", "bill_link", "wallets", "ticket", "ticket_status",
-    "category", "vpa", "wallet",
+    "category", "vpa", "wallet", "note",
 })
 
 #: Text keys the engine itself uses, beside those the nodes name.
 UI_KEYS = ("language.self", "ui.choose", "ui.nav", "ui.more", "ui.not_understood",
            "ui.old_menu", "ui.helpline", "ui.media", "ui.invalid_number", "ui.invalid_mobile",
-           "past.row", "past.row_detail", "past.sms", "wallets.line", "complaint.update",
+           "past.row", "past.row_detail", "wallets.line", "complaint.update",
+           "complaint.note",
            "confirm.paid",
            "status.unpaid", "status.part_paid", "status.paid", "status.credit",
            "status.nothing_due", "ticket_status.open", "ticket_status.assigned",

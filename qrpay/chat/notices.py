@@ -4,8 +4,10 @@ in the transaction that decided to send it:
 - ``kind = 'whatsapp'`` rows carry a Graph API message (JSON in ``body``), sent by
   :mod:`qrpay.chat.sender`;
 - ``kind = 'ussd'`` rows carry a bdapps ``mt-cont``/``mt-fin`` answer, sent the same way;
-- SMS (links on USSD, confirmations after USSD) are ordinary ``kind = 'sms'`` rows, sent
-  by the SMS sender like every payment notice.
+- SMS (links on USSD, confirmations and complaint news after USSD) are ordinary
+  ``kind = 'sms'`` rows, sent by the SMS sender like every payment notice and made the
+  same way (:func:`sms_notice`): a notice of ``templates/sms/<lang>.toml`` rendered and
+  checked against its DLT pattern, its DLT ``template_id`` on the row (India).
 
 Each row's ``dedupe_key`` names what it is for (``chat:reply:<wamid>:<n>``,
 ``chat:paid:<payment id>:<session>``...), so a retried step never writes it twice.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
@@ -23,15 +26,18 @@ from qrpay.bills import Bill
 from qrpay.chat import accounts, wording
 from qrpay.chat.sessions import Session
 from qrpay.config import Biller
-from qrpay.notify.sms import sms_info
+from qrpay.errors import RenderError
+from qrpay.notify.messages import render_sms, sms_language
 from qrpay.store.types import UtcDateTime
 
+log = logging.getLogger("qrpay.chat")
 WINDOW = dt.timedelta(hours=24)  # WhatsApp customer-service window
+SHOWN = "shown"  # session data: the outbox keys of the latest screen sent on WhatsApp
 
 
-_OUTBOX_COLUMNS = ("kind", "dedupe_key", "biller", "recipient", "language", "template", "body",
-                   "encoding", "segments", "status", "attempts", "next_attempt_at",
-                   "created_at")
+_OUTBOX_COLUMNS = ("kind", "dedupe_key", "biller", "recipient", "language", "template",
+                   "template_id", "body", "encoding", "segments", "status", "attempts",
+                   "next_attempt_at", "created_at")
 _INSERT = text(
     f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in _OUTBOX_COLUMNS)}) "
@@ -47,11 +53,12 @@ def _insert(conn: Connection, values: dict[str, Any]) -> bool:
 
 def _row(kind: str, dedupe_key: str, biller: str, recipient: str, language: str,
          template: str, body: str, now: dt.datetime, encoding: str = "json",
-         segments: int = 1) -> dict[str, Any]:
+         segments: int = 1, template_id: str | None = None) -> dict[str, Any]:
     return {"kind": kind, "dedupe_key": dedupe_key[:120], "biller": biller,
             "recipient": recipient[:40], "language": language, "template": template[:60],
-            "body": body, "encoding": encoding, "segments": segments, "status": "pending",
-            "attempts": 0, "next_attempt_at": now, "created_at": now}
+            "template_id": template_id, "body": body, "encoding": encoding,
+            "segments": segments, "status": "pending", "attempts": 0,
+            "next_attempt_at": now, "created_at": now}
 
 
 def whatsapp(conn: Connection, *, dedupe_key: str, biller: str, phone_number_id: str,
@@ -76,29 +83,57 @@ def ussd_push(conn: Connection, *, dedupe_key: str, biller: str, to: str, langua
     return _insert(conn, _row("ussd", dedupe_key, biller, to, language, "bdapps", body, now))
 
 
-def sms(conn: Connection, *, dedupe_key: str, biller: Biller, to: str, language: str,
-        template: str, text: str, now: dt.datetime) -> bool:
-    info = sms_info(text)
-    return _insert(conn, _row("sms", dedupe_key, biller.code, to, language, template, text,
-                              now, encoding=info.encoding, segments=info.segments))
+def sms_notice(conn: Connection, *, dedupe_key: str, biller: Biller, to: str,
+               language: str, notice: str, context: dict[str, Any], now: dt.datetime) -> bool:
+    """Queue SMS ``notice`` (``templates/sms/<lang>.toml``) to ``to``, as the payment
+    notices are: rendered in the consumer's language (or the biller's when there is no
+    SMS wording for it), checked against the DLT pattern, with the DLT template id.  A
+    text that would not match its registered template is not queued (operators would
+    block it): logged, False."""
+    lang = sms_language(biller, language)
+    try:
+        rendered = render_sms(biller, notice, lang, context)
+    except RenderError:
+        log.warning("chat SMS %s not queued: it does not match its DLT template",
+                    notice, exc_info=True)
+        return False
+    return _insert(conn, _row("sms", dedupe_key, biller.code, to, lang, notice, rendered.body,
+                              now, encoding=rendered.encoding, segments=rendered.segments,
+                              template_id=rendered.template_id))
 
 
 def bill_link_sms(env: Any, s: Session, bill: Bill, purpose: str) -> bool:
-    """On USSD: the bill page (or PDF) link by SMS to the caller."""
+    """On USSD: the bill page (``purpose`` ``pay``) or PDF (``past``) link by SMS."""
     biller = env.biller
     to = accounts.mobile_msisdn(s.sender, biller.country)
     if to is None:
         return False
     status = accounts.status_of(env.conn, bill, biller)
-    values = wording.base_values(env.flows, biller, s.language)
-    values.update(bill_no=bill.bill_no, period=wording.period(bill.period, biller, s.language),
-                  bill_link=(wording.pdf_link(env.config, biller, bill) if purpose == "past"
-                             else wording.bill_link(env.config, biller, bill, status)))
-    text = wording.fill(env.flows.text(s.language, "past.sms", "sms"), values)
-    return sms(env.conn, dedupe_key=f"chat:link:{s.id}:{bill.bill_no}:{purpose}:{s.seq}",
-               biller=biller, to=to, language=s.language, template=f"chat_{purpose}_link",
-               text=text, now=env.now)
+    link = (wording.pdf_link(env.config, biller, bill) if purpose == "past"
+            else wording.bill_link(env.config, biller, bill, status))
+    context = {"bill_no": bill.bill_no, "period": wording.period(bill.period, biller,
+                                                                  s.language),
+               "bill_link": link, "biller_name": wording.biller_name(biller, s.language)}
+    return sms_notice(env.conn, dedupe_key=f"chat:link:{s.id}:{bill.bill_no}:{purpose}:{s.seq}",
+                      biller=biller, to=to, language=s.language,
+                      notice=f"chat_{purpose}_link", context=context, now=env.now)
 
 
 def window_open(s: Session, now: dt.datetime) -> bool:
     return s.last_inbound_at is not None and now - s.last_inbound_at < WINDOW
+
+
+_SENT_REFS = text("SELECT provider_ref FROM outbox WHERE dedupe_key IN :keys"
+                  ).bindparams(bindparam("keys", expanding=True))
+
+
+def quotes_current(conn: Connection, s: Session, quoted: str) -> bool:
+    """Whether ``quoted`` (a WhatsApp ``context.id``) is one of the messages of the
+    conversation's latest screen, found by their outbox keys (unique, indexed) and the
+    Graph message id the sender stored.  A message not sent yet cannot be quoted, so a
+    quote of anything else is of an earlier screen."""
+    keys = s.data.get(SHOWN) or []
+    if not keys:
+        return True  # nothing recorded (a conversation from before this was kept)
+    refs = {r.provider_ref for r in conn.execute(_SENT_REFS, {"keys": list(keys)})}
+    return quoted in refs

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, bindparam, text
 
-from qrpay.chat import engine, sessions, wording
+from qrpay.chat import engine, notices, sessions, wording
 from qrpay.chat.actions import Env
 from qrpay.chat.engine import Inbound
 from qrpay.chat.flows import Flows, Node, default_flows
@@ -92,17 +92,51 @@ class ChatService:
             sid = sessions.session_id(channel, biller.code, sender)
             s = sessions.load(conn, sid)
             if s is None or s.is_expired(env.now):
-                lang = language or (s.language if s is not None else None)
-                s = self.new_session(channel, biller, sender, has_phone, lang)
-                s.last_inbound_at = env.now
-                screens = engine.start(env, s)
+                s, screens = self._fresh(env, s, biller, sender, has_phone, language,
+                                         inbound)
             else:
                 s.has_phone = has_phone
-                screens = engine.handle(env, s, inbound)
+                stale = inbound.quoted is not None and not notices.quotes_current(
+                    conn, s, inbound.quoted)
+                screens = engine.handle(env, s, inbound, stale=stale)
             if emit is not None:
                 emit(env, s, screens)
             self.save(env, s)
             return Turn(s, screens)
+        return self.run(step)
+
+
+    def _fresh(self, env: Env, old: Session | None, biller: Biller, sender: str,
+               has_phone: bool, language: str | None, inbound: Inbound
+               ) -> tuple[Session, list[Screen]]:
+        """After expiry: an expired conversation cut short mid-flow within
+        ``resume_minutes`` is offered back (continue or start again) unless the message
+        asks for the menu; else a new conversation at the main menu, keeping the
+        language and the menu numbering (``seq`` never restarts, so a tap on a menu of the
+        expired conversation cannot match a menu of the new one)."""
+        if old is not None and not engine.wants_start(env, old, inbound) and \
+                engine.resumable(env, old, self.settings.resume_minutes(env.channel)):
+            old.has_phone = has_phone
+            old.last_inbound_at = env.now
+            return old, [engine.offer_resume(env, old)]
+        lang = language or (old.language if old is not None else None)
+        s = self.new_session(env.channel, biller, sender, has_phone, lang)
+        if old is not None:
+            s.seq = old.seq
+        s.last_inbound_at = env.now
+        return s, engine.start(env, s)
+
+    def change_number(self, *, channel: str, biller: Biller, old: str, new: str,
+                      has_phone: bool, message_id: str | None = None) -> bool | None:
+        """Move ``old``'s conversation to ``new`` (WhatsApp ``user_changed_number``);
+        None when ``message_id`` was handled before, else whether there was one to move."""
+        def step(conn: Connection) -> bool | None:
+            now = utcnow()
+            if message_id is not None and not first_time(conn, message_id, channel, now):
+                return None
+            return sessions.move(conn, sessions.session_id(channel, biller.code, old),
+                                 sessions.session_id(channel, biller.code, new), new,
+                                 has_phone)
         return self.run(step)
 
 

@@ -14,10 +14,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, bindparam, select, text
+from sqlalchemy import Boolean, Connection, bindparam, delete, select, text, update
 
 from qrpay.clock import aware as _aware
-from qrpay.store.schema import chat_sessions
+from qrpay.store.schema import chat_sessions, chat_watches, complaints
 from qrpay.store.types import UtcDateTime
 
 
@@ -51,6 +51,13 @@ class Session:
 
     def is_expired(self, now: dt.datetime) -> bool:
         return self.expires_at is not None and _aware(self.expires_at) <= now
+
+    def resumable(self, now: dt.datetime, minutes: int, resting: tuple[str, ...]) -> bool:
+        """Lost mid-flow (not ended, not resting on one of ``resting``) at most
+        ``minutes`` ago: worth offering back."""
+        return (self.state == "active" and self.updated_at is not None
+                and self.node not in resting
+                and now - self.updated_at <= dt.timedelta(minutes=minutes))
 
 
 def _from_row(row: Any) -> Session:
@@ -97,3 +104,28 @@ def save(conn: Connection, s: Session, now: dt.datetime, expiry_minutes: int) ->
         "state": s.state, "last_inbound_at": s.last_inbound_at, "updated_at": now,
         "expires_at": s.expires_at,
     })
+
+
+def move(conn: Connection, old_id: str, new_id: str, new_sender: str, has_phone: bool) -> bool:
+    """The consumer's number changed: their conversation, its complaints (so staff
+    changes reach them) and the bills it watches (so a payment is confirmed) now belong
+    to ``new_id``.  A conversation already under the new number is kept and the old one
+    dropped.  Returns whether there was a conversation to move."""
+    if conn.execute(select(chat_sessions.c.id).where(chat_sessions.c.id == old_id)).first() \
+            is None:
+        return False
+    if conn.execute(select(chat_sessions.c.id).where(chat_sessions.c.id == new_id)).first() \
+            is None:
+        conn.execute(update(chat_sessions).where(chat_sessions.c.id == old_id).values(
+            id=new_id, sender=new_sender, has_phone=has_phone))
+    else:
+        conn.execute(delete(chat_sessions).where(chat_sessions.c.id == old_id))
+    contact = new_sender if has_phone else None
+    conn.execute(update(complaints).where(complaints.c.session_id == old_id).values(
+        session_id=new_id, contact=contact))
+    taken = select(chat_watches.c.bill_no).where(chat_watches.c.session_id == new_id)
+    conn.execute(delete(chat_watches).where(chat_watches.c.session_id == old_id,
+                                            chat_watches.c.bill_no.in_(taken)))
+    conn.execute(update(chat_watches).where(chat_watches.c.session_id == old_id)
+                 .values(session_id=new_id))
+    return True

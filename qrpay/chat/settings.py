@@ -7,7 +7,7 @@ every other secret (:func:`qrpay.config.secret`); the profile names the variable
 
     [chat]
     session_minutes = { whatsapp = 30, ussd = 3 }   # idle expiry per channel
-    resume_minutes = 10                             # USSD: offer to continue a lost session
+    resume_minutes = { ussd = 10, whatsapp = 1440 }  # offer to continue a lost session
 
     [chat.whatsapp]
     graph_base_url = "https://graph.facebook.com/v21.0"
@@ -34,6 +34,10 @@ from qrpay.errors import ConfigError
 
 CHANNELS = ("whatsapp", "ussd")
 DEFAULT_SESSION_MINUTES = {"whatsapp": 30, "ussd": 3}
+# How long after the last message a conversation lost mid-flow is offered back (continue
+# or start again): USSD within 10 minutes of the dropped session (issue 12 item 5), on
+# WhatsApp for a day after the idle expiry cut a flow short.
+DEFAULT_RESUME_MINUTES = {"whatsapp": 24 * 60, "ussd": 10}
 DEFAULT_GRAPH = "https://graph.facebook.com/v21.0"
 APP_SECRET_ENV = "QRPAY_WHATSAPP_APP_SECRET"
 VERIFY_TOKEN_ENV = "QRPAY_WHATSAPP_VERIFY_TOKEN"
@@ -57,7 +61,7 @@ class ChatSettings:
     rate_per_second: float = 80.0
     session_minutes: dict[str, int] = field(
         default_factory=lambda: dict(DEFAULT_SESSION_MINUTES))
-    resume_minutes: int = 10
+    resume: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_RESUME_MINUTES))
     templates: dict[str, str] = field(default_factory=dict)
     bdapps_url: str = ""
     bdapps_app_id: str = ""
@@ -82,17 +86,22 @@ class ChatSettings:
     def expiry_minutes(self, channel: str) -> int:
         return int(self.session_minutes.get(channel, DEFAULT_SESSION_MINUTES[channel]))
 
+    def resume_minutes(self, channel: str) -> int:
+        return int(self.resume.get(channel, DEFAULT_RESUME_MINUTES[channel]))
 
-def _minutes(raw: Any) -> dict[str, int]:
-    out = dict(DEFAULT_SESSION_MINUTES)
+
+def _minutes(raw: Any, name: str, defaults: dict[str, int]) -> dict[str, int]:
+    out = dict(defaults)
+    if name == "resume_minutes" and isinstance(raw, int) and not isinstance(raw, bool):
+        raw = {"ussd": raw}  # the older form: a number for USSD
     if not isinstance(raw, dict):
-        raise ConfigError("chat.session_minutes must be a table", code="bad_value",
-                          field="chat.session_minutes")
+        raise ConfigError(f"chat.{name} must be a table", code="bad_value",
+                          field=f"chat.{name}")
     for channel, value in raw.items():
         if channel not in CHANNELS or not isinstance(value, int) or value <= 0:
-            raise ConfigError(f"chat.session_minutes.{channel} must be a positive integer "
+            raise ConfigError(f"chat.{name}.{channel} must be a positive integer "
                               f"for one of {', '.join(CHANNELS)}", code="bad_value",
-                              field=f"chat.session_minutes.{channel}")
+                              field=f"chat.{name}.{channel}")
         out[channel] = value
     return out
 
@@ -120,8 +129,10 @@ def chat_settings(config: Config) -> ChatSettings:
     return ChatSettings(
         graph_base_url=str(wa.get("graph_base_url", DEFAULT_GRAPH)).rstrip("/"),
         rate_per_second=float(rate),
-        session_minutes=_minutes(raw.get("session_minutes", {})),
-        resume_minutes=int(raw.get("resume_minutes", 10)),
+        session_minutes=_minutes(raw.get("session_minutes", {}), "session_minutes",
+                                 DEFAULT_SESSION_MINUTES),
+        resume=_minutes(raw.get("resume_minutes", {}), "resume_minutes",
+                        DEFAULT_RESUME_MINUTES),
         templates={str(k): str(v) for k, v in wa.get("templates", {}).items()},
         bdapps_url=str(ussd.get("bdapps_url", "")),
         bdapps_app_id=str(ussd.get("bdapps_app_id", "")),

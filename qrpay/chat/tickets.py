@@ -28,15 +28,16 @@ def staff_change(conn: Connection, *, config: Config, flows: Flows, settings: Ch
                  note: str | None = None, assignee: str | None = None
                  ) -> tuple[Complaint, str | None]:
     """Apply ``action``; returns the complaint now and how the consumer was told
-    (``whatsapp``, ``template``, ``sms``) or None (no way to reach them, or a note)."""
+    (``whatsapp``, ``template``, ``sms``) or None (no way to reach them).  Every action
+    is told: assign and resolve as the new status, a note as its text."""
+    note = (note or "").strip()[:1000] or None
     before = complaints.by_ticket(conn, ticket, biller)
-    after = complaints.change(conn, before, action=action, actor=actor, now=now,
-                              note=(note or "").strip()[:1000] or None, assignee=assignee)
-    told = None
-    if after.status != before.status or action == "assign":
-        event = f"{action}:{len(complaints.events(conn, after.id))}"
-        told = tell_complaint(conn, config=config, flows=flows, settings=settings,
-                              complaint=after, event=event, now=now)
+    after = complaints.change(conn, before, action=action, actor=actor, now=now, note=note,
+                              assignee=assignee)
+    event = f"{action}:{len(complaints.events(conn, after.id))}"
+    told = tell_complaint(conn, config=config, flows=flows, settings=settings,
+                          complaint=after, event=event, now=now,
+                          note=note if action == "note" else None)
     return after, told
 
 

@@ -35,7 +35,6 @@ from qrpay.chat.sessions import Session
 from qrpay.config import Biller
 
 CHANNEL = "ussd"
-RESUMABLE = "resume"
 
 
 @dataclass(frozen=True)
@@ -68,22 +67,13 @@ def _page(env: Env, s: Session, shown: Screen, index: int) -> Answer:
     return Answer(pages[index], end)
 
 
-def _resumable(s: Session, now: dt.datetime, minutes: int) -> bool:
-    if s.state != "active" or s.updated_at is None:
-        return False
-    node = s.node
-    return node not in (engine.START, RESUMABLE) and now - s.updated_at <= dt.timedelta(
-        minutes=minutes)
-
-
 def _start(service: ChatService, env: Env, s: Session | None, biller: Biller, sender: str,
            gateway_session: str, language: str | None = None) -> tuple[Session, list[Screen]]:
-    if s is not None and _resumable(s, env.now, service.settings.resume_minutes):
-        s.data["resume_node"] = s.node
+    if s is not None and engine.resumable(env, s, service.settings.resume_minutes(CHANNEL)):
         s.gateway_session = gateway_session
         s.hops = 0
         s.data.pop("page", None)
-        return s, [engine.enter(env, s, RESUMABLE, push=False)]
+        return s, [engine.offer_resume(env, s)]
     lang = language or (s.language if s is not None else None)
     s = service.new_session(CHANNEL, biller, sender, True, lang)
     s.gateway_session = gateway_session

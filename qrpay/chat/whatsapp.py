@@ -11,6 +11,11 @@
   never go backwards (``chat_message_status.rank`` only increases).
 - A sender without a phone number (a business-scoped user id, ``US.1349...``) is never
   offered "my registered mobile" (the session's ``has_phone`` is false).
+- A reply quoting one of our messages (``context.id``: a tapped button or list row, or a
+  swipe-reply) that is not the latest screen of the conversation is refused politely
+  and the current screen shown again (:func:`qrpay.chat.notices.quotes_current`).
+- ``system``/``user_changed_number`` moves the conversation (and the complaints and
+  watched bills it holds) to the new ``wa_id``; no menu logic, no reply.
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ class Message:
     sender: str
     has_phone: bool
     inbound: Inbound
+    new_sender: str | None = None  # ``system``/``user_changed_number``: the new wa_id
 
 
 @dataclass(frozen=True)
@@ -102,15 +108,23 @@ def _scalar(value: Any) -> str:
 
 def _inbound(m: dict[str, Any]) -> Inbound:
     kind = m.get("type")
+    quoted = _scalar(_obj(m.get("context")).get("id")) or None
     if kind == "text":
-        return Inbound("text", _scalar(_obj(m.get("text")).get("body")))
+        return Inbound("text", _scalar(_obj(m.get("text")).get("body")), quoted=quoted)
     if kind == "interactive":
         reply = _obj(m.get("interactive"))
         picked = _obj(reply.get("button_reply")) or _obj(reply.get("list_reply"))
-        return Inbound("choice", choice=_scalar(picked.get("id")))
+        return Inbound("choice", choice=_scalar(picked.get("id")), quoted=quoted)
     if kind == "button":  # a quick-reply button of a template
         return Inbound("text", _scalar(_obj(m.get("button")).get("text")))
     return Inbound("other")
+
+
+def _changed_number(m: dict[str, Any]) -> str | None:
+    system = _obj(m.get("system"))
+    if m.get("type") != "system" or system.get("type") != "user_changed_number":
+        return None
+    return _scalar(system.get("wa_id")) or _scalar(system.get("new_wa_id")) or None
 
 
 def _is_phone(sender: str) -> bool:
@@ -132,7 +146,7 @@ def parse(payload: Any) -> tuple[list[Message], list[Status]]:
                 msg_id = _scalar(m.get("id"))
                 if sender and msg_id:
                     messages.append(Message(pnid, msg_id, sender, _is_phone(sender),
-                                            _inbound(m)))
+                                            _inbound(m), _changed_number(m)))
             for st in _objs(value.get("statuses")):
                 status = st.get("status")
                 if _scalar(st.get("id")) and isinstance(status, str) and status in STATUS_RANK:
@@ -148,14 +162,17 @@ def record_status(conn: Connection, st: Status, now: dt.datetime) -> None:
 def _emitter(service: ChatService, msg: Message) -> Any:
     def emit(env: Env, s: Session, screens: list[Screen]) -> None:
         ui = chrome(service.flows, s.language)
-        n = 0
+        keys: list[str] = []
         for shown in screens:
             for message in whatsapp_messages(shown, ui):
-                notices.whatsapp(env.conn, dedupe_key=f"chat:reply:{msg.id}:{n}",
+                key = f"chat:reply:{msg.id}:{len(keys)}"
+                notices.whatsapp(env.conn, dedupe_key=key,
                                  biller=env.biller.code, phone_number_id=msg.phone_number_id,
                                  to=msg.sender, language=s.language, template="reply",
                                  message=message, now=env.now)
-                n += 1
+                keys.append(key)
+        if keys:
+            s.data[notices.SHOWN] = keys  # what a reply quoting "the current menu" quotes
     return emit
 
 
@@ -191,6 +208,16 @@ def handle_webhook(service: ChatService, body: bytes, header: str | None,
         code = service.settings.biller_for_phone_number_id(msg.phone_number_id)
         if code is None or code not in service.config.billers:
             ignored += 1
+            continue
+        if msg.new_sender is not None:
+            moved = service.change_number(channel=CHANNEL, biller=service.config.billers[code],
+                                          old=msg.sender, new=msg.new_sender,
+                                          has_phone=_is_phone(msg.new_sender),
+                                          message_id=msg.id)
+            if moved is None:
+                duplicates += 1
+            else:
+                answered += 1
             continue
         turn = service.turn(channel=CHANNEL, biller=service.config.billers[code],
                             sender=msg.sender, has_phone=msg.has_phone, inbound=msg.inbound,

@@ -23,10 +23,15 @@ def _pay(h: Harness, bill_no: str, amount: int, channel: str = "upi", txn: str =
 
 
 def _sms(h: Harness) -> list[tuple[str, str, str]]:
+    return [(to, key, body) for to, key, body, _, _ in _sms_rows(h)]
+
+
+def _sms_rows(h: Harness) -> list[tuple[str, str, str, str, str | None]]:
     with h.store.connect() as conn:
-        return [(r.recipient, r.dedupe_key, r.body) for r in conn.execute(
-            select(outbox.c.recipient, outbox.c.dedupe_key, outbox.c.body)
-            .where(outbox.c.kind == "sms").order_by(outbox.c.id))]
+        return [(r.recipient, r.dedupe_key, r.body, r.template, r.template_id)
+                for r in conn.execute(
+            select(outbox.c.recipient, outbox.c.dedupe_key, outbox.c.body, outbox.c.template,
+                   outbox.c.template_id).where(outbox.c.kind == "sms").order_by(outbox.c.id))]
 
 
 def test_after_ussd_the_caller_gets_one_sms_in_their_language(best_chat: Harness) -> None:
@@ -39,12 +44,33 @@ def test_after_ussd_the_caller_gets_one_sms_in_their_language(best_chat: Harness
     _pay(best_chat, "B2611100000000", 190900, channel="phonepe")
     assert _confirm(best_chat) == 1
     assert _confirm(best_chat) == 0  # exactly once
-    sms = _sms(best_chat)
-    to_caller = [body for to, key, body in sms if to == "919000000099" and
-                 key.startswith("chat:paid:")]
-    assert to_caller == ["Payment of Rs. 1,909.00 received for bill B2611100000000. "
-                         "Receipt BEST-000000001. Thank you!"]
-    assert any(to == "919177777868" and key.endswith(":received") for to, key, _ in sms)
+    sms = _sms_rows(best_chat)
+    to_caller = [(body, template, tid) for to, key, body, template, tid in sms
+                 if to == "919000000099" and key.startswith("chat:paid:")]
+    # the payment notice itself, with its DLT template id (India), in English
+    assert to_caller == [("Payment of Rs. 1,909.00 received for bill B2611100000000. "
+                          "Receipt BEST-000000001. Thank you - BEST Undertaking",
+                          "payment_received", "1107000000000000001")]
+    assert any(to == "919177777868" and key.endswith(":received") for to, key, *_ in sms)
+
+
+def test_every_sms_after_ussd_in_india_carries_a_dlt_template_id(best_chat: Harness) -> None:
+    """The bill link after USSD pay, the PDF link after past bills: each a notice of
+    templates/sms with its DLT template id, its body matching the registered pattern."""
+    from qrpay.notify.messages import dlt_pattern, dlt_variables
+
+    caller = "+919177777868"
+    best_chat.ussd(caller, "S1", "")
+    best_chat.ussd(caller, "S1", "1*1*1*100000000*1")  # pay: the bill page link
+    best_chat.ussd(caller, "S2", "")
+    best_chat.ussd(caller, "S2", "2*1*100000000*2")  # past bills: the October PDF link
+    rows = [r for r in _sms_rows(best_chat) if r[1].startswith("chat:link:")]
+    assert [r[3] for r in rows] == ["chat_pay_link", "chat_past_link"]
+    for to, _, body, template, tid in rows:
+        assert to == "919177777868" and tid is not None and tid.startswith("1107")
+        pattern = dlt_pattern("hi", template)
+        assert pattern is not None and dlt_variables(pattern, body) is not None, body
+    assert "/bill.pdf?t=" in rows[1][2]
 
 
 def test_same_number_as_the_bill_gets_only_the_posting_sms(best_chat: Harness) -> None:

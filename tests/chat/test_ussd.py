@@ -59,6 +59,19 @@ def test_resume_within_ten_minutes(best_chat: Harness) -> None:
     assert "B2611100000000" in best_chat.ussd(PHONE, "S2", "1*100000000")
 
 
+def test_resume_after_the_session_expired_within_ten_minutes(best_chat: Harness) -> None:
+    best_chat.ussd(PHONE, "S1", "")
+    best_chat.ussd(PHONE, "S1", "1*1*1*100000000")  # the bill is shown
+    then = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=7)
+    with best_chat.store.begin() as conn:  # session_minutes.ussd = 3 long passed
+        conn.execute(update(chat_sessions).values(updated_at=then, expires_at=then))
+    prompt = best_chat.ussd(PHONE, "S2", "")
+    assert "1. जारी रखें" in prompt and "2. फिर से शुरू" in prompt
+    bill = best_chat.ussd(PHONE, "S2", "1")
+    assert "B2611100000000" in bill
+    assert best_chat.ussd(PHONE, "S2", "1*98*1").startswith("CON यूपीआई आईडी")
+
+
 def test_start_again_instead_of_resuming(best_chat: Harness) -> None:
     best_chat.ussd(PHONE, "S1", "")
     best_chat.ussd(PHONE, "S1", "1*1*1")

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from qrpay.chat.sender import RateLimiter, deliver_due
 from qrpay.chat.whatsapp import signature
-from qrpay.store.schema import chat_message_status, chat_sessions, outbox
+from qrpay.store.schema import chat_message_status, chat_sessions, complaints, outbox
 from tests.chat.conftest import APP_SECRET, BEST_PNID, VERIFY_TOKEN, Harness, signed, wa_payload
 
 # channels.md §1.2/§1.3: the sample with a Devanagari "2", and its signature.
@@ -166,7 +166,7 @@ def test_non_text_messages_get_the_help_text(best_chat: Harness) -> None:
                     {"type": "audio", "audio": {"id": "2"}},
                     {"type": "location", "location": {"latitude": 1, "longitude": 2}},
                     {"type": "reaction", "reaction": {"message_id": "x", "emoji": "👍"}},
-                    {"type": "system", "system": {"type": "user_changed_number"}}):
+                    {"type": "system", "system": {"type": "customer_identity_changed"}}):
         sent = best_chat.wa("919812345678", message=message)
         assert len(sent) == 1 and sent[0]["type"] == "text"
         assert "1800 22 7555" in sent[0]["text"]["body"]  # the helpline, in Hindi
@@ -273,12 +273,141 @@ def test_after_24_hours_the_confirmation_is_a_template(best_chat: Harness) -> No
     assert params == ["₹ 1,909.00", "B2611100000000", "BEST-000000001"]
 
 
-def test_an_expired_session_starts_again_at_the_main_menu(best_chat: Harness) -> None:
+def _expire(h: Harness, idle: dt.timedelta) -> None:
+    """The conversation's last message was ``idle`` ago ([chat] session_minutes passed)."""
+    then = dt.datetime.now(dt.UTC) - idle
+    with h.store.begin() as conn:
+        conn.execute(update(chat_sessions).values(
+            updated_at=then, last_inbound_at=then,
+            expires_at=min(then + dt.timedelta(minutes=30),
+                           dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))))
+
+
+def test_a_flow_cut_short_by_expiry_is_offered_back(best_chat: Harness) -> None:
     sender = "919812345678"
     best_chat.wa(sender, "hi")
     best_chat.wa(sender, "1")
-    with best_chat.store.begin() as conn:  # [chat] session_minutes.whatsapp = 30 passed
-        conn.execute(update(chat_sessions).values(
-            expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+    best_chat.wa(sender, "1")  # the area menu
+    _expire(best_chat, dt.timedelta(minutes=45))
+    sent = best_chat.wa(sender, "1")  # would have chosen "urban": not acted on
+    assert sent[0]["interactive"]["body"]["text"].startswith("जहाँ छोड़ा था")
+    assert _titles(sent[0]) == ["continue", "restart"]
+    again = best_chat.wa(sender, "1")  # continue
+    assert _titles(again[0]) == ["urban", "rural", "agriculture"]
+    assert "उपभोक्ता नंबर" in best_chat.wa(sender, "1")[0]["text"]["body"]
+    _expire(best_chat, dt.timedelta(minutes=45))
+    best_chat.wa(sender, "5")
+    assert _titles(best_chat.wa(sender, "2")[0])[:2] == ["pay", "past"]  # start again
+
+
+def test_a_greeting_after_expiry_goes_to_the_main_menu(best_chat: Harness) -> None:
+    sender = "919812345678"
+    best_chat.wa(sender, "hi")
+    best_chat.wa(sender, "1")
+    _expire(best_chat, dt.timedelta(minutes=45))
+    assert _titles(best_chat.wa(sender, "hello")[0])[:2] == ["pay", "past"]
+
+
+def test_an_expired_session_past_the_resume_window_starts_again(best_chat: Harness) -> None:
+    sender = "919812345678"
+    best_chat.wa(sender, "hi")
+    best_chat.wa(sender, "1")
+    _expire(best_chat, dt.timedelta(hours=25))  # [chat] resume_minutes.whatsapp = 1440
     sent = best_chat.wa(sender, "1")  # would have chosen "consumer number"
     assert _titles(sent[0])[:2] == ["pay", "past"]  # the main menu, no half-state
+
+
+def test_a_finished_flow_is_not_offered_back(best_chat: Harness) -> None:
+    sender = "919812345678"
+    best_chat.wa(sender, "hi")
+    best_chat.wa(sender, "6")  # help: a final screen
+    _expire(best_chat, dt.timedelta(minutes=45))
+    assert _titles(best_chat.wa(sender, "1")[0])[:2] == ["pay", "past"]
+
+
+def _shown_refs(h: Harness, sender: str) -> list[str]:
+    """The Graph message ids of the conversation's latest screen (after delivery)."""
+    with h.store.connect() as conn:
+        data = json.loads(conn.execute(select(chat_sessions.c.data).where(
+            chat_sessions.c.sender == sender)).scalar_one())
+        refs = dict(conn.execute(select(outbox.c.dedupe_key, outbox.c.provider_ref)).fetchall())
+    return [refs[k] for k in data["shown"]]
+
+
+def _quoting(text: str, quoted: str) -> dict[str, Any]:
+    return {"type": "text", "text": {"body": text}, "context": {"from": "15550783881",
+                                                                 "id": quoted}}
+
+
+def test_reply_quoting_an_old_menu_is_refused_not_acted_on(best_chat: Harness) -> None:
+    sender = "919812345678"
+    best_chat.wa(sender, "hi")
+    main_menu = _shown_refs(best_chat, sender)[-1]
+    best_chat.wa(sender, "1")  # now on "how shall we find your bill"
+    how = _shown_refs(best_chat, sender)[-1]
+    # a swipe-reply to the main menu typing "2" (past bills there, "own mobile" here)
+    sent = best_chat.wa(sender, message=_quoting("2", main_menu))
+    assert sent[0]["type"] == "text" and "पिछले मेनू" in sent[0]["text"]["body"]
+    assert _titles(sent[1]) == ["consumer", "own_mobile", "other_mobile"]
+    # a tap on the current menu that quotes the re-shown menu is acted on
+    again = _shown_refs(best_chat, sender)[-1]
+    assert again != how
+    tap = sent[1]["interactive"]["action"]["buttons"][0]["reply"]["id"]
+    nxt = best_chat.wa(sender, message={
+        "type": "interactive", "context": {"id": again},
+        "interactive": {"type": "button_reply", "button_reply": {"id": tap, "title": "x"}}})
+    assert _titles(nxt[0]) == ["urban", "rural", "agriculture"]
+    # a tap quoting an older menu is refused even when its id looks current
+    current = nxt[0]["interactive"]["action"]["buttons"][0]["reply"]["id"]
+    refused = best_chat.wa(sender, message={
+        "type": "interactive", "context": {"id": how},
+        "interactive": {"type": "button_reply", "button_reply": {"id": current, "title": "x"}}})
+    assert "पिछले मेनू" in refused[0]["text"]["body"]
+    assert _titles(refused[1]) == ["urban", "rural", "agriculture"]
+    # a greeting quoting anything still reaches the main menu
+    assert _titles(best_chat.wa(sender, message=_quoting("hi", main_menu))[0])[:2] == [
+        "pay", "past"]
+
+
+def test_a_tap_from_an_expired_conversation_does_not_match_the_new_one(
+        best_chat: Harness) -> None:
+    sender = "919812345678"
+    best_chat.wa(sender, "hi")
+    old = best_chat.wa(sender, "1")  # pay: how shall we find your bill (seq 2)
+    old_tap = old[0]["interactive"]["action"]["buttons"][0]["reply"]["id"]
+    with best_chat.store.begin() as conn:
+        conn.execute(update(chat_sessions).values(
+            expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+    best_chat.wa(sender, "hi")  # a new conversation: main menu
+    best_chat.wa(sender, "1")  # the same menu again, but numbered on from the old one
+    sent = best_chat.wa(sender, choice=old_tap)
+    assert "पिछले मेनू" in sent[0]["text"]["body"]
+
+
+def test_user_changed_number_moves_the_conversation(best_chat: Harness) -> None:
+    old, new = "919177777868", "919177777999"
+    for text in ("hi", "3", "2", "Voltage drops"):
+        best_chat.wa(old, text)
+    best_chat.wa(old, "1")  # from the final screen: main menu option 1, pay: how
+    moved = best_chat.post(wa_payload(old, {"type": "system", "system": {
+        "body": f"User A changed from {old} to {new}", "wa_id": new,
+        "type": "user_changed_number"}}))
+    assert moved.json()["answered"] == 1
+    assert best_chat.deliver() == []  # no menu logic, no reply
+    with best_chat.store.connect() as conn:
+        senders = [r.sender for r in conn.execute(select(chat_sessions.c.sender))]
+        contact = conn.execute(select(complaints.c.contact, complaints.c.session_id)).one()
+    assert senders == [new]
+    assert contact.contact == new and contact.session_id.endswith(new)
+    sent = best_chat.wa(new, "1")  # carries on where the old number was: consumer number
+    assert _titles(sent[0]) == ["urban", "rural", "agriculture"]
+    assert all(m["to"] == new for m in sent)
+
+
+def test_bsuid_sender_typing_the_own_mobile_number_gets_no_lookup(best_chat: Harness) -> None:
+    bsuid = "US.13491208655302741918"
+    best_chat.wa(bsuid, "hi")
+    best_chat.wa(bsuid, "1")
+    sent = best_chat.wa(bsuid, "3")  # only two options: "3" is not "my registered mobile"
+    assert "समझ नहीं" in sent[0]["text"]["body"]
+    assert _titles(sent[1]) == ["consumer", "other_mobile"]
