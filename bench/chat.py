@@ -1,6 +1,7 @@
 """WhatsApp webhook and USSD hops under load, on the real server over loopback.
 
     python bench/chat.py [--senders 4000] [--duration 8] [--connections 32] [--workers 2]
+                         [--port N]  (N and N+1; default: any free ports)
 
 Starts ``qrpay serve --workers N`` (with its chat sender threads) on a fresh SQLite file
 loaded with synthetic BEST bills, a fake Graph API (a separate uvicorn process that counts
@@ -12,6 +13,10 @@ loaded with synthetic BEST bills, a fake Graph API (a separate uvicorn process t
   the first request to the last reply ("processed and answered");
 * ussd: Africa's Talking hops, sessions walking the same flow (``text`` growing by
   ``*``); hops/s, p50/p99.
+
+Also reported: the server's CPU-seconds per webhook and per hop (user + system time of
+every process of ``qrpay serve``, its chat sender threads included, read from ``/proc``
+before and after each phase), which a shared machine disturbs far less than throughput.
 
 Goals (issue 12): WhatsApp >= 1,000 messages/s answered, USSD >= 2,000 hops/s, p99 < 100 ms.
 """
@@ -114,6 +119,27 @@ def ussd_requests(accounts: list[str]) -> list[Request]:
     return reqs
 
 
+def cpu_seconds(pgid: int) -> float:
+    """User + system CPU time of every live process in process group ``pgid``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid:  # field 5 (pgrp), counted after the ")"
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def count(port: int) -> int:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/count", timeout=5) as r:
         return int(r.read())
@@ -133,13 +159,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=8)
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--port", type=int, default=0,
+                   help="the server's port (the fake Graph API takes the next one)")
     args = p.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="qrpay-bench-chat-"))
     url = f"sqlite:///{work / 'chat.db'}"
     bills = make_bills(args.senders)
     load_bills(url, bills)
     accounts = [b.account_no for b in bills]
-    graph_port, port = free_port(), free_port()
+    port, graph_port = ((args.port, args.port + 1) if args.port
+                        else (free_port(), free_port()))
     env = dict(os.environ, QRPAY_DATABASE_URL=url, QRPAY_WHATSAPP_APP_SECRET=APP_SECRET,
                QRPAY_WHATSAPP_TOKEN="bench", QRPAY_TOKEN_KEY_K1="bench-token-key-0123456789",
                QRPAY_SESSION_KEY="bench-session-key-0123456789abcdef",
@@ -156,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         wa = webhook_requests(accounts)
         script = work / "wa.lua"
         wrk_script(wa, script, sequential=True)
+        print(f"load average before: {loadavg()}")
         before = count(graph_port)
+        cpu0 = cpu_seconds(server.pid)
         t0 = time.monotonic()
         r = run_wrk(port, script, args.duration, args.connections)
         sent_by_end = count(graph_port) - before
@@ -165,16 +196,23 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.05)
         replies = count(graph_port) - before
         elapsed = time.monotonic() - t0
+        cpu_wa = cpu_seconds(server.pid) - cpu0
         print(f"whatsapp: {r.rps:,.0f} webhooks/s  p50 {r.p50_ms:.1f} ms  p99 {r.p99_ms:.1f} ms"
               f"  non-2xx {r.non_2xx}  errors {r.errors}")
         print(f"          {replies:,} replies at the fake Graph API in {elapsed:.1f} s = "
               f"{replies / elapsed:,.0f} answered/s ({sent_by_end:,} by the end of the load)")
+        print(f"          server CPU {cpu_wa:.1f} s = {cpu_wa / max(r.requests, 1) * 1e3:.2f} "
+              f"ms per webhook (processed and answered); load average {loadavg()}")
         us = ussd_requests(accounts)
         script = work / "ussd.lua"
         wrk_script(us, script, sequential=True)
+        cpu0 = cpu_seconds(server.pid)
         r = run_wrk(port, script, args.duration, args.connections)
+        cpu_us = cpu_seconds(server.pid) - cpu0
         print(f"ussd:     {r.rps:,.0f} hops/s  p50 {r.p50_ms:.1f} ms  p99 {r.p99_ms:.1f} ms"
               f"  non-2xx {r.non_2xx}  errors {r.errors}")
+        print(f"          server CPU {cpu_us:.1f} s = {cpu_us / max(r.requests, 1) * 1e3:.2f} "
+              f"ms per hop; load average {loadavg()}")
     finally:
         stop_server(server)
         stop_server(graph)

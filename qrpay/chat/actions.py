@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,6 +22,7 @@ from qrpay.chat.sessions import Session
 from qrpay.chat.settings import ChatSettings
 from qrpay.config import Biller, Config
 from qrpay.errors import ValidationError
+from qrpay.payments.ledger import BillStatus
 from qrpay.store.schema import chat_watches
 
 WATCH_DAYS = 7
@@ -45,23 +47,42 @@ class Env:
     settings: ChatSettings
     channel: str
     now: dt.datetime
+    memo: dict[tuple[str, str], Any] = field(default_factory=dict)  # this turn's reads
+
+
+def bill(env: Env, bill_no: str) -> Bill | None:
+    """The bill, read once per turn (an action and the screen after it both need it)."""
+    key = ("bill", bill_no)
+    if key not in env.memo:
+        env.memo[key] = find_bill(env.conn, bill_no)
+    found: Bill | None = env.memo[key]
+    return found
+
+
+def status(env: Env, b: Bill) -> BillStatus:
+    """The bill's ledger status, computed once per turn (nothing is posted in a turn)."""
+    key = ("status", b.bill_no)
+    if key not in env.memo:
+        env.memo[key] = accounts.status_of(env.conn, b, env.biller)
+    found: BillStatus = env.memo[key]
+    return found
 
 
 Action = Callable[[Env, Session, str | None], str]
 
 
-def _bill_outcome(env: Env, s: Session, bill: Bill) -> str:
-    s.data["account_no"] = bill.account_no
-    s.data["bill_no"] = bill.bill_no
-    status = accounts.status_of(env.conn, bill, env.biller)
-    return "paid" if status.is_settled else "found"
+def _bill_outcome(env: Env, s: Session, b: Bill) -> str:
+    s.data["account_no"] = b.account_no
+    s.data["bill_no"] = b.bill_no
+    env.memo[("bill", b.bill_no)] = b
+    return "paid" if status(env, b).is_settled else "found"
 
 
 def _by_account(env: Env, s: Session, account_no: str) -> str:
-    bill = accounts.latest_bill(env.conn, env.biller.code, account_no, s.data.get("area"))
-    if bill is None:
+    b = accounts.latest_bill(env.conn, env.biller.code, account_no, s.data.get("area"))
+    if b is None:
         return "not_found"
-    return _bill_outcome(env, s, bill)
+    return _bill_outcome(env, s, b)
 
 
 def lookup_consumer(env: Env, s: Session, value: str | None) -> str:
@@ -120,9 +141,9 @@ def pay(env: Env, s: Session, value: str | None) -> str:
     if bill_no:
         watch_bill(env, s, bill_no)
         if env.channel == "ussd" and env.biller.country == "IN":
-            bill = find_bill(env.conn, bill_no)
-            if bill is not None:
-                notices.bill_link_sms(env, s, bill, "pay")
+            b = bill(env, bill_no)
+            if b is not None:
+                notices.bill_link_sms(env, s, b, status(env, b), "pay")
     return "in" if env.biller.country == "IN" else "bd"
 
 
@@ -131,14 +152,13 @@ def past_of_account(env: Env, s: Session, value: str | None) -> str:
 
 
 def send_past_bill(env: Env, s: Session, value: str | None) -> str:
-    bill = find_bill(env.conn, value or "")
-    if bill is None or bill.account_no != s.data.get("account_no") \
-            or bill.biller != env.biller.code:
+    b = bill(env, value or "")
+    if b is None or b.account_no != s.data.get("account_no") or b.biller != env.biller.code:
         raise Rejected("ui.old_menu")
-    s.data["bill_no"] = bill.bill_no
-    s.data["document"] = bill.bill_no
+    s.data["bill_no"] = b.bill_no
+    s.data["document"] = b.bill_no
     if env.channel == "ussd":
-        notices.bill_link_sms(env, s, bill, "past")
+        notices.bill_link_sms(env, s, b, status(env, b), "past")
     return "sent"
 
 

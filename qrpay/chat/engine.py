@@ -19,9 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from qrpay.bills import find_bill
 from qrpay.chat import accounts, complaints, wording
-from qrpay.chat.actions import ACTIONS, Env, Rejected
+from qrpay.chat.actions import ACTIONS, Env, Rejected, bill, status
 from qrpay.chat.flows import START, Node, OptionDef, Step
 from qrpay.chat.normalise import is_greeting, label_key, normalise, option_number
 from qrpay.chat.screens import Document, Option, Screen
@@ -57,19 +56,21 @@ def _condition(env: Env, s: Session, name: str | None) -> bool:
     }[name]
 
 
-def _values(env: Env, s: Session) -> dict[str, Any]:
+def _values(env: Env, s: Session, template: str) -> dict[str, Any]:
+    """The placeholders ``template`` uses: a bill's values (a ledger read, links with
+    tokens) and a ticket's only when it shows them."""
     lang = s.language
     values = wording.base_values(env.flows, env.biller, lang)
+    wanted = wording.placeholders(template)
     bill_no = s.data.get("bill_no")
-    bill = find_bill(env.conn, bill_no) if bill_no else None
-    if bill is not None:
-        status = accounts.status_of(env.conn, bill, env.biller)
-        values.update(wording.bill_values(env.flows, env.config, env.biller, bill, status,
+    b = bill(env, bill_no) if bill_no and wanted & wording.BILL_VALUES else None
+    if b is not None:
+        values.update(wording.bill_values(env.flows, env.config, env.biller, b, status(env, b),
                                           lang, env.channel))
     elif s.data.get("account_no"):
         values["account_no"] = s.data["account_no"]
     ticket = s.data.get("ticket")
-    if ticket:
+    if ticket and wanted & wording.TICKET_VALUES:
         c = complaints.find(env.conn, env.biller.code, ticket)
         values["ticket"] = ticket
         if c is not None:
@@ -87,12 +88,11 @@ def _dynamic(env: Env, s: Session, source: str) -> list[tuple[str, str, str]]:
     if source == "accounts":
         return [(a, a, "") for a in s.data.get("accounts", [])]
     rows = []
-    for bill in accounts.past_bills(env.conn, env.biller.code, s.data.get("account_no", "")):
-        status = accounts.status_of(env.conn, bill, env.biller)
-        values = {"period": wording.period(bill.period, env.biller, lang),
-                  "amount": wording.amount(bill.amount, env.biller, lang, env.channel),
-                  "status": env.flows.text(lang, f"status.{status.state}")}
-        rows.append((bill.bill_no, wording.fill(env.flows.text(lang, "past.row"), values),
+    for b in accounts.past_bills(env.conn, env.biller.code, s.data.get("account_no", "")):
+        values = {"period": wording.period(b.period, env.biller, lang),
+                  "amount": wording.amount(b.amount, env.biller, lang, env.channel),
+                  "status": env.flows.text(lang, f"status.{status(env, b).state}")}
+        rows.append((b.bill_no, wording.fill(env.flows.text(lang, "past.row"), values),
                      wording.fill(env.flows.text(lang, "past.row_detail"), values)))
     return rows
 
@@ -114,14 +114,15 @@ def options_of(env: Env, s: Session, node: Node) -> list[tuple[Option, OptionDef
 def screen(env: Env, s: Session, node: Node | None = None) -> Screen:
     """The screen of the session's current node (or ``node``)."""
     node = node or env.flows.node(s.node)
-    text = wording.fill(env.flows.text(s.language, node.text, env.channel), _values(env, s))
+    template = env.flows.text(s.language, node.text, env.channel)
+    text = wording.fill(template, _values(env, s, template))
     options = tuple(o for o, _ in options_of(env, s, node))
     document = None
     if node.type == "say" and env.channel == "whatsapp" and s.data.get("document"):
-        bill = find_bill(env.conn, s.data["document"])
-        if bill is not None:
-            document = Document(url=wording.pdf_link(env.config, env.biller, bill),
-                                filename=f"bill-{bill.bill_no}.pdf")
+        b = bill(env, s.data["document"])
+        if b is not None:
+            document = Document(url=wording.pdf_link(env.config, env.biller, b),
+                                filename=f"bill-{b.bill_no}.pdf")
     return Screen(text=text, options=options, node=node.name, seq=s.seq,
                   end=node.type == "say" and env.channel == "ussd", document=document,
                   nav=node.name != START and node.type != "say")

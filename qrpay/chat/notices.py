@@ -28,6 +28,7 @@ from qrpay.chat.sessions import Session
 from qrpay.config import Biller
 from qrpay.errors import RenderError
 from qrpay.notify.messages import render_sms, sms_language
+from qrpay.payments.ledger import BillStatus
 from qrpay.store.types import UtcDateTime
 
 log = logging.getLogger("qrpay.chat")
@@ -102,13 +103,12 @@ def sms_notice(conn: Connection, *, dedupe_key: str, biller: Biller, to: str,
                               template_id=rendered.template_id))
 
 
-def bill_link_sms(env: Any, s: Session, bill: Bill, purpose: str) -> bool:
+def bill_link_sms(env: Any, s: Session, bill: Bill, status: BillStatus, purpose: str) -> bool:
     """On USSD: the bill page (``purpose`` ``pay``) or PDF (``past``) link by SMS."""
     biller = env.biller
     to = accounts.mobile_msisdn(s.sender, biller.country)
     if to is None:
         return False
-    status = accounts.status_of(env.conn, bill, biller)
     link = (wording.pdf_link(env.config, biller, bill) if purpose == "past"
             else wording.bill_link(env.config, biller, bill, status))
     context = {"bill_no": bill.bill_no, "period": wording.period(bill.period, biller,

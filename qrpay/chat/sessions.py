@@ -72,10 +72,9 @@ def _from_row(row: Any) -> Session:
 
 
 def load(conn: Connection, sid: str, *, lock: bool = True) -> Session | None:
-    q = select(chat_sessions).where(chat_sessions.c.id == sid)
-    if lock and conn.dialect.name == "postgresql":
-        q = q.with_for_update()
-    row = conn.execute(q).first()
+    """The session row (``FOR UPDATE`` on PostgreSQL when ``lock``), or None."""
+    q = _LOAD_FOR_UPDATE if lock and conn.dialect.name == "postgresql" else _LOAD
+    row = conn.execute(q, {"id": sid}).first()
     return _from_row(row) if row else None
 
 
@@ -83,6 +82,12 @@ _COLUMNS = ("id", "channel", "biller", "sender", "has_phone", "language", "node"
             "seq", "gateway_session", "hops", "state", "last_inbound_at", "updated_at",
             "expires_at")
 _TIMES = ("last_inbound_at", "updated_at", "expires_at")
+# Fixed statements, typed by the table's columns (so times come back as datetimes):
+# built once, not per message.
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM chat_sessions WHERE id = :id"
+_LOAD = text(_SELECT).columns(*(chat_sessions.c[c] for c in _COLUMNS))
+_LOAD_FOR_UPDATE = text(_SELECT + " FOR UPDATE").columns(
+    *(chat_sessions.c[c] for c in _COLUMNS))
 # One fixed statement (compiled once), the same on SQLite and PostgreSQL: building an
 # upsert with SQLAlchemy Core per message cost more than the rest of a turn.
 _UPSERT = text(

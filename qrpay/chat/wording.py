@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import string
+from functools import lru_cache
 from typing import Any
 
 from qrpay.bills import Bill
@@ -31,8 +32,21 @@ class Values(dict[str, Any]):
         return "-"
 
 
+#: The placeholders a bill fills (:func:`bill_values`) and a ticket fills.
+BILL_VALUES = frozenset({"account_no", "bill_no", "period", "amount", "due_date", "status",
+                         "receipt", "bill_link", "upi_link", "wallets"})
+TICKET_VALUES = frozenset({"ticket", "category", "ticket_status"})
+_FORMATTER = string.Formatter()
+
+
 def fill(template: str, values: dict[str, Any]) -> str:
-    return string.Formatter().vformat(template, (), Values(values))
+    return _FORMATTER.vformat(template, (), Values(values))
+
+
+@lru_cache(maxsize=4096)
+def placeholders(template: str) -> frozenset[str]:
+    """The ``{name}`` fields of a wording template (parsed once per template)."""
+    return frozenset(name for _, name, _, _ in _FORMATTER.parse(template) if name)
 
 
 def numerals(biller: Biller, lang: str) -> str:
