@@ -33,6 +33,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -85,38 +86,42 @@ def steps(account: str) -> list[str]:
     return ["hi", "1", "1", "1", account]
 
 
+def webhook_request(sender: str, message_id: str, text: str, pnid: str = PNID,
+                    secret: str = APP_SECRET) -> Request:
+    """One signed WhatsApp Cloud API webhook carrying one text message."""
+    body = json.dumps({"object": "whatsapp_business_account", "entry": [{
+        "id": "1", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "1", "phone_number_id": pnid},
+            "contacts": [{"wa_id": sender}],
+            "messages": [{"from": sender, "id": message_id, "timestamp": "1",
+                          "type": "text", "text": {"body": text}}]}}]}]},
+        separators=(",", ":")).encode()
+    sig = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return Request("POST", "/api/v1/chat/whatsapp",
+                   (("Content-Type", "application/json"), ("X-Hub-Signature-256", sig)),
+                   body)
+
+
 def webhook_requests(accounts: list[str]) -> list[Request]:
-    reqs = []
-    for k in range(5):
-        for i, account in enumerate(accounts):
-            sender = f"9190{i:08d}"
-            body = json.dumps({"object": "whatsapp_business_account", "entry": [{
-                "id": "1", "changes": [{"field": "messages", "value": {
-                    "messaging_product": "whatsapp",
-                    "metadata": {"display_phone_number": "1", "phone_number_id": PNID},
-                    "contacts": [{"wa_id": sender}],
-                    "messages": [{"from": sender, "id": f"wamid.BENCH{k}-{i}",
-                                  "timestamp": "1", "type": "text",
-                                  "text": {"body": steps(account)[k]}}]}}]}]},
-                separators=(",", ":")).encode()
-            sig = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
-            reqs.append(Request("POST", "/api/v1/chat/whatsapp",
-                                (("Content-Type", "application/json"),
-                                 ("X-Hub-Signature-256", sig)), body))
-    return reqs
+    return [webhook_request(f"9190{i:08d}", f"wamid.BENCH{k}-{i}", steps(account)[k])
+            for k in range(5) for i, account in enumerate(accounts)]
+
+
+def ussd_request(session: str, phone: str, text: str, service_code: str = "*384*123#"
+                 ) -> Request:
+    """One Africa's Talking USSD hop (``text``: every input so far, joined by ``*``)."""
+    body = urllib.parse.urlencode({"sessionId": session, "serviceCode": service_code,
+                                   "phoneNumber": phone, "networkCode": "40401",
+                                   "text": text}).encode()
+    return Request("POST", "/api/v1/chat/ussd/at",
+                   (("Content-Type", "application/x-www-form-urlencoded"),), body)
 
 
 def ussd_requests(accounts: list[str]) -> list[Request]:
-    reqs = []
-    for k in range(6):
-        for i, account in enumerate(accounts):
-            text = "*".join((["1", "1", "1", account, "1"])[:k])
-            body = (f"sessionId=AT{i}&serviceCode=%2A384%2A123%23&phoneNumber=%2B9191{i:08d}"
-                    f"&networkCode=40401&text={text.replace('*', '%2A')}").encode()
-            reqs.append(Request("POST", "/api/v1/chat/ussd/at",
-                                (("Content-Type", "application/x-www-form-urlencoded"),),
-                                body))
-    return reqs
+    return [ussd_request(f"AT{i}", f"+9191{i:08d}",
+                         "*".join((["1", "1", "1", account, "1"])[:k]))
+            for k in range(6) for i, account in enumerate(accounts)]
 
 
 def cpu_seconds(pgid: int) -> float:

@@ -130,8 +130,8 @@ def load_bills(url: str, bills: list[Bill]) -> None:
     store.dispose()
 
 
-def page_requests(bills: list[Bill], config: Any) -> list[Request]:
-    biller = config.biller("best")
+def page_requests(bills: list[Bill], config: Any, biller_code: str = "best") -> list[Request]:
+    biller = config.biller(biller_code)
     out = []
     for b in bills:
         parts = urllib.parse.urlsplit(bill_url(b, biller, config, b.amount))
@@ -139,31 +139,36 @@ def page_requests(bills: list[Bill], config: Any) -> list[Request]:
     return out
 
 
-def scan_requests(bills: list[Bill], config: Any, key: str) -> list[Request]:
-    biller = config.biller("best")
+def scan_requests(bills: list[Bill], config: Any, key: str,
+                  biller_code: str = "best") -> list[Request]:
+    biller = config.biller(biller_code)
     hdrs = (("Authorization", f"Bearer {key}"), ("Content-Type", "application/json"))
     return [Request("POST", "/api/v1/scan", hdrs,
                     json.dumps({"payload": bill_payload(b, biller, config)}).encode())
             for b in bills]
 
 
+def callback_request(bill_no: str, txn: str, serial: int, secret: bytes, *,
+                     channel: str = "upi", currency: str = "INR", t: int | None = None
+                     ) -> Request:
+    """One generic-adapter callback paying 100.00 of ``bill_no``, signed with ``secret``."""
+    t = int(time.time()) if t is None else t
+    body = json.dumps({"event_id": f"e{txn}", "txn_id": txn, "bill_no": bill_no,
+                       "amount": "100.00", "currency": currency, "status": "success",
+                       "paid_at": "2026-11-20T10:15:00+05:30", "payer": "x@okaxis",
+                       "utr": f"{serial:012d}"}).encode()
+    mac = hmac.new(secret, f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return Request("POST", f"/api/v1/callbacks/{channel}",
+                   (("Content-Type", "application/json"),
+                    ("X-Qrpay-Signature", f"t={t},v1={mac}")), body)
+
+
 def callback_requests(bills: list[Bill], n: int, tag: str) -> list[Request]:
     rng = random.Random(tag)
     secret = SECRETS["QRPAY_SECRET_UPI"].encode()
     t = int(time.time())
-    out = []
-    for i in range(n):
-        b = bills[rng.randrange(len(bills))]
-        txn = f"{tag}{i:08d}"
-        body = json.dumps({"event_id": f"e{txn}", "txn_id": txn, "bill_no": b.bill_no,
-                           "amount": "100.00", "currency": "INR", "status": "success",
-                           "paid_at": "2026-11-20T10:15:00+05:30", "payer": "x@okaxis",
-                           "utr": f"{i:012d}"}).encode()
-        mac = hmac.new(secret, f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-        out.append(Request("POST", "/api/v1/callbacks/upi",
-                           (("Content-Type", "application/json"),
-                            ("X-Qrpay-Signature", f"t={t},v1={mac}")), body))
-    return out
+    return [callback_request(bills[rng.randrange(len(bills))].bill_no, f"{tag}{i:08d}", i,
+                             secret, t=t) for i in range(n)]
 
 
 # ----------------------------------------------------------------------------- server
