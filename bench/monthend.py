@@ -1,6 +1,6 @@
 """A month-end peak hour through the real server: every request kind alone, then the mix.
 
-    python bench/monthend.py [--seconds 8] [--connections 16] [--bills 20000]
+    python bench/monthend.py [--seconds 6] [--connections 16] [--bills 20000]
                              [--no-sqlite] [--no-pg] [--pg URL] [--json FILE]
 
 Starts ``qrpay serve --workers 2`` (with its SMS and chat senders) on loopback with the
@@ -29,7 +29,8 @@ PostgreSQL backends connected to the bench database, both per operation; and pay
 posted in the database against payment requests acknowledged.  CPU is read after the
 outbox (SMS, WhatsApp replies) has drained, so a notice's sending is charged to the kind
 that queued it.  At the end: bytes per row of the tables a payment writes, measured in the
-bench database.  A full run (two backends, 11 phases each, 8 s) takes about 4 minutes.
+bench database.  A full run (two backends, 11 phases each, 6 s) takes 4-5 minutes; then the
+capacity model of docs/scaling.md (:mod:`bench.capacity`) is printed from its figures.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ import httpx  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
 from bench import biller as biller_bench  # noqa: E402
+from bench import capacity  # noqa: E402
 from bench.chat import APP_SECRET, FAKE_GRAPH, ussd_request, webhook_request  # noqa: E402
 from bench.chat import start as start_process  # noqa: E402
 from bench.serve import (  # noqa: E402
@@ -92,11 +94,7 @@ SECRETS = {**biller_bench.SECRETS, "QRPAY_CHANNEL_PASSWORD_ROCKET": ROCKET_PASSW
 #: "The month-end mix"): most consumers pay from a wallet (bKash, then Rocket), the app
 #: asks for the bill before it pays; some scan the bill's QR in the wallet; one in five
 #: pays at a PBS counter; bill links, agents' scans, USSD and WhatsApp look bills up.
-MIX: dict[str, int] = {
-    "page": 30, "scan": 15, "callback": 10,
-    "bkash_inquiry": 70, "bkash_payment": 55, "rocket_inquiry": 19, "rocket_payment": 15,
-    "whatsapp": 20, "ussd": 50, "desk": 20,
-}
+MIX: dict[str, float] = capacity.BREB_MIX
 KINDS = tuple(MIX)
 PAYING = ("callback", "bkash_payment", "rocket_payment", "desk")
 CHAT_STEPS = 5  # hi, 1 (pay bill), 1 (by account), the account, 1 (pay): see chat flows
@@ -312,7 +310,7 @@ async def _connection(port: int, plan: Plan, pick: Callable[[], str], c: Conn,
     writer.close()
 
 
-def _picker(kinds: dict[str, int]) -> Callable[[], str]:
+def _picker(kinds: dict[str, float]) -> Callable[[], str]:
     names, weights = list(kinds), list(kinds.values())
     if len(names) == 1:
         return lambda: names[0]
@@ -323,7 +321,7 @@ def _pct(lat: list[float], q: float) -> float:
     return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else 0.0
 
 
-def _load(port: int, plan: Plan, kinds: dict[str, int], phase: int, seconds: float,
+def _load(port: int, plan: Plan, kinds: dict[str, float], phase: int, seconds: float,
           connections: int, label: str, out: Any) -> None:
     stats = {k: KindStats() for k in kinds}
     pick = _picker(kinds)
@@ -359,7 +357,7 @@ def _load(port: int, plan: Plan, kinds: dict[str, int], phase: int, seconds: flo
     out.put((elapsed, result, _pct(every, 0.5), _pct(every, 0.99)))
 
 
-def run_load(port: int, plan: Plan, kinds: dict[str, int], phase: int, seconds: float,
+def run_load(port: int, plan: Plan, kinds: dict[str, float], phase: int, seconds: float,
              connections: int, label: str
              ) -> tuple[float, dict[str, dict[str, Any]], float, float]:
     """(seconds, figures per kind, p50 and p99 of every operation)."""
@@ -483,10 +481,11 @@ def prepare(backend: Backend, args: argparse.Namespace, config: Any) -> Plan:
 
 
 def phase_row(backend: Backend, engine: Any, sid: int, port: int, plan: Plan,
-              kinds: dict[str, int], phase: int, args: argparse.Namespace,
+              kinds: dict[str, float], phase: int, args: argparse.Namespace,
               name: str) -> dict[str, Any]:
     success = payments_t.c.status == "success"
     before_pay = count_rows(engine, payments_t, success)
+    rows0 = table_rows(engine)
     app0 = session_cpu(sid)
     pg0 = postgres_cpu(backend.dbname) if backend.dbname else 0.0
     elapsed, kinds_out, p50, p99 = run_load(port, plan, kinds, phase, args.seconds,
@@ -495,13 +494,14 @@ def phase_row(backend: Backend, engine: Any, sid: int, port: int, plan: Plan,
     app = session_cpu(sid) - app0
     pg = (postgres_cpu(backend.dbname) - pg0) if backend.dbname else 0.0
     posted = count_rows(engine, payments_t, success) - before_pay
+    rows = {t: n - rows0[t] for t, n in table_rows(engine).items()}
     ops = sum(k["ops"] for k in kinds_out.values())
     acked = sum(k["ops"] - k["errors"] for n, k in kinds_out.items() if n in PAYING)
     return {"phase": name, "seconds": elapsed, "drain_seconds": drain, "ops": ops,
             "requests": sum(k["requests"] for k in kinds_out.values()),
             "p50_ms": p50, "p99_ms": p99, "errors": sum(k["errors"] for k in kinds_out.values()),
             "app_cpu_s": app, "pg_cpu_s": pg, "payments_posted": posted,
-            "payments_acked": acked, "kinds": kinds_out}
+            "payments_acked": acked, "rows_written": rows, "kinds": kinds_out}
 
 
 def bench_backend(backend: Backend, args: argparse.Namespace, work: Path, graph_port: int
@@ -528,7 +528,8 @@ def bench_backend(backend: Backend, args: argparse.Namespace, work: Path, graph_
         run_load(args.port, plan, MIX, 0, min(2.0, args.seconds), args.connections,
                  f"[{backend.label}] warm-up")
         wait_drained(engine)
-        todo = [(k, {k: 1}) for k in args.kinds] + [("mix", MIX)]
+        todo: list[tuple[str, dict[str, float]]] = [(k, {k: 1.0}) for k in args.kinds]
+        todo.append(("mix", MIX))
         for i, (name, kinds) in enumerate(todo, start=1):
             row = phase_row(backend, engine, server.pid, args.port, plan, kinds, i, args,
                             name)
@@ -545,6 +546,12 @@ def bench_backend(backend: Backend, args: argparse.Namespace, work: Path, graph_
 
 TABLES = ("bills", "payments", "ledger", "outbox", "channel_requests", "callbacks", "audit",
           "chat_sessions", "chat_inbound")
+
+
+def table_rows(engine: Any) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one())
+                for t in TABLES}
 
 
 def table_bytes(engine: Any, backend: Backend) -> dict[str, dict[str, int]]:
@@ -662,7 +669,7 @@ def backends(args: argparse.Namespace, work: Path) -> Iterator[Backend]:
 
 def make_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    ap.add_argument("--seconds", type=float, default=8.0, help="seconds per phase")
+    ap.add_argument("--seconds", type=float, default=6.0, help="seconds per phase")
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--bills", type=int, default=20_000)
     ap.add_argument("--workers", type=int, default=2)
@@ -708,6 +715,9 @@ def main(argv: list[str] | None = None) -> int:
         print()
     for bad in (b for r in results for b in bad_answers(r)):
         print("bad answer:", bad)
+    if results:
+        print(capacity.report(capacity.pick({"results": results}, "PostgreSQL")))
+        print()
     print(f"load average at the end {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}")
     if args.json:
         args.json.write_text(json.dumps({
