@@ -33,7 +33,8 @@ class Utility:
     mix: dict[str, float]  # operations of each kind per 100 payments
     last_days_share: float = 0.30  # of a cycle's payments in its last days
     last_days: int = 5
-    peak_factor: float = 3.0  # busiest hour / average hour of those days (24-hour days)
+    peak_factor: float = 3.0  # busiest hour / average hour of those days
+    day_hours: int = 24  # hours the average is taken over
 
     @property
     def payments(self) -> float:
@@ -41,7 +42,7 @@ class Utility:
 
     @property
     def peak_payments_per_s(self) -> float:
-        hours = self.last_days * 24
+        hours = self.last_days * self.day_hours
         return self.payments * self.last_days_share / hours * self.peak_factor / 3600
 
 
@@ -63,6 +64,10 @@ UTILITIES = (
     Utility("BEST", 1_050_000, 1.0, BEST_MIX),
     # connections by category (seed 004): 5,25,699 + 80,943 + 20 + 13,020 + 1,147 + 852
     Utility("KESCO", 621_681, 0.75, KESCO_MIX),
+    # not in the brief: what the same deployment must hold if the due date alone brings
+    # 15 % of the cycle and its busiest hour is 3x an average waking hour (12 per day)
+    Utility("BREB due-date stress", 30_000_000, 1.0, BREB_MIX, last_days_share=0.15,
+            last_days=1, day_hours=12),
 )
 
 

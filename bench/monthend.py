@@ -480,12 +480,24 @@ def prepare(backend: Backend, args: argparse.Namespace, config: Any) -> Plan:
                 payloads=[bill_payload(b, biller, config) for b in bills])
 
 
+def idle_cpu(backend: Backend, sid: int, seconds: float = 3.0) -> tuple[float, float]:
+    """CPU seconds per second of the idle server (its sender threads polling the outbox)
+    and of its idle PostgreSQL backends: taken off each phase, so an operation is charged
+    only what it adds."""
+    app0 = session_cpu(sid)
+    pg0 = postgres_cpu(backend.dbname) if backend.dbname else 0.0
+    time.sleep(seconds)
+    pg = (postgres_cpu(backend.dbname) - pg0) if backend.dbname else 0.0
+    return (session_cpu(sid) - app0) / seconds, pg / seconds
+
+
 def phase_row(backend: Backend, engine: Any, sid: int, port: int, plan: Plan,
               kinds: dict[str, float], phase: int, args: argparse.Namespace,
-              name: str) -> dict[str, Any]:
+              name: str, idle: tuple[float, float]) -> dict[str, Any]:
     success = payments_t.c.status == "success"
     before_pay = count_rows(engine, payments_t, success)
     rows0 = table_rows(engine)
+    wall0 = time.monotonic()
     app0 = session_cpu(sid)
     pg0 = postgres_cpu(backend.dbname) if backend.dbname else 0.0
     elapsed, kinds_out, p50, p99 = run_load(port, plan, kinds, phase, args.seconds,
@@ -493,6 +505,7 @@ def phase_row(backend: Backend, engine: Any, sid: int, port: int, plan: Plan,
     drain = wait_drained(engine)
     app = session_cpu(sid) - app0
     pg = (postgres_cpu(backend.dbname) - pg0) if backend.dbname else 0.0
+    wall = time.monotonic() - wall0
     posted = count_rows(engine, payments_t, success) - before_pay
     rows = {t: n - rows0[t] for t, n in table_rows(engine).items()}
     ops = sum(k["ops"] for k in kinds_out.values())
@@ -500,7 +513,9 @@ def phase_row(backend: Backend, engine: Any, sid: int, port: int, plan: Plan,
     return {"phase": name, "seconds": elapsed, "drain_seconds": drain, "ops": ops,
             "requests": sum(k["requests"] for k in kinds_out.values()),
             "p50_ms": p50, "p99_ms": p99, "errors": sum(k["errors"] for k in kinds_out.values()),
-            "app_cpu_s": app, "pg_cpu_s": pg, "payments_posted": posted,
+            "wall_seconds": wall, "app_cpu_s": max(0.0, app - idle[0] * wall),
+            "pg_cpu_s": max(0.0, pg - idle[1] * wall), "app_cpu_gross_s": app,
+            "pg_cpu_gross_s": pg, "payments_posted": posted,
             "payments_acked": acked, "rows_written": rows, "kinds": kinds_out}
 
 
@@ -528,18 +543,22 @@ def bench_backend(backend: Backend, args: argparse.Namespace, work: Path, graph_
         run_load(args.port, plan, MIX, 0, min(2.0, args.seconds), args.connections,
                  f"[{backend.label}] warm-up")
         wait_drained(engine)
+        idle = idle_cpu(backend, server.pid)
+        print(f"[{backend.label}] idle server: app {idle[0] * 1000:.1f} ms/s, PostgreSQL "
+              f"{idle[1] * 1000:.1f} ms/s (taken off every phase)", flush=True)
         todo: list[tuple[str, dict[str, float]]] = [(k, {k: 1.0}) for k in args.kinds]
         todo.append(("mix", MIX))
         for i, (name, kinds) in enumerate(todo, start=1):
             row = phase_row(backend, engine, server.pid, args.port, plan, kinds, i, args,
-                            name)
+                            name, idle)
             phases.append(row)
             print(f"[{backend.label}] {i:2d}/{len(todo)} {_line(name, row, row)}", flush=True)
         storage = table_bytes(engine, backend)
     finally:
         engine.dispose()
         stop_server(server)
-    return {"backend": backend.label, "phases": phases, "storage": storage}
+    return {"backend": backend.label, "phases": phases, "storage": storage,
+            "idle_cpu_per_s": {"app": idle[0], "pg": idle[1]}}
 
 
 # ------------------------------------------------------------------------ storage
