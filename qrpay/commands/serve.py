@@ -17,6 +17,10 @@ def register(sub: Any) -> None:
     p.add_argument("--no-sender", action="store_true",
                    help="do not run the SMS sender inside the server (run `qrpay worker`)")
     p.add_argument("--access-log", action="store_true", help="log every request")
+    p.add_argument("--trusted-proxy", action="append", metavar="ADDR",
+                   help="a reverse proxy (address or CIDR; repeat or comma-separate) whose "
+                        "X-Forwarded-For is believed; default: the profile's [web] "
+                        "trusted_proxies, else none")
     p.add_argument("--log-level", default="info",
                    choices=["critical", "error", "warning", "info", "debug"])
     add_limit_options(p)
@@ -85,13 +89,20 @@ def http_limits(args: argparse.Namespace) -> Any:
         limit_concurrency=args.limit_concurrency)
 
 
+def trusted_proxies(values: list[str] | None) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
 def serve(args: argparse.Namespace, ctx: Any) -> int:
     from qrpay.web.server import ServeOptions
     from qrpay.web.server import serve as run_server
 
     options = ServeOptions(host=args.host, port=args.port, workers=args.workers,
                            sender=not args.no_sender, access_log=args.access_log,
-                           log_level=args.log_level, limits=http_limits(args))
+                           log_level=args.log_level, limits=http_limits(args),
+                           trusted_proxies=trusted_proxies(args.trusted_proxy))
     ctx.store  # noqa: B018 - fail now, in the parent, if the schema is not current
     return run_server(ctx.config, ctx.store, options, ctx.out)
 

@@ -41,6 +41,7 @@ from qrpay.web.gate import WriteGate
 from qrpay.web.limits import EdgeLimits
 from qrpay.web.openapi import openapi
 from qrpay.web.ops import RequestLog, metrics, metrics_registry, readyz
+from qrpay.web.proxies import ForwardedFor, TrustedProxies
 
 log = logging.getLogger("qrpay.web")
 
@@ -198,6 +199,8 @@ def create_app(config: Config, store: Store | None = None, *,
     app.state.chat = chat_web.ChatRuntime(config, store)  # checks the chat flows at start
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog)
+    # outermost: every layer below sees the client the trusted proxies report
+    app.add_middleware(ForwardedFor, proxies=TrustedProxies.of(config))
     configure_access_log()
     return app
 

@@ -42,6 +42,7 @@ from qrpay.clock import utcnow
 from qrpay.config import secret
 from qrpay.store import LATEST, Store
 from qrpay.store.schema import outbox, payments, recon_exceptions
+from qrpay.web.proxies import RESOLVED
 
 log = logging.getLogger("qrpay.access")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -189,7 +190,9 @@ def metrics_allowed(request: Request) -> bool:
         given = request.headers.get("authorization", "")
         return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
     client = request.client.host if request.client else ""
-    return client in LOOPBACK
+    # a loopback peer forwarding for someone it is not trusted for is not loopback
+    relayed = "x-forwarded-for" in request.headers and not request.scope.get(RESOLVED)
+    return client in LOOPBACK and not relayed
 
 
 async def metrics(request: Request) -> Response:

@@ -24,6 +24,8 @@ from qrpay.errors import ValidationError
 from qrpay.store import Store
 from qrpay.web.httpguard import ENV as LIMITS_ENV
 from qrpay.web.httpguard import HttpLimits
+from qrpay.web.proxies import ENV as PROXIES_ENV
+from qrpay.web.proxies import parse_networks
 
 APP_FACTORY = "qrpay.web.app:app_from_env"
 PR_SET_PDEATHSIG = 1
@@ -39,11 +41,14 @@ class ServeOptions:
     access_log: bool = False
     log_level: str = "info"
     limits: HttpLimits = HttpLimits()  # slow and oversized requests (qrpay.web.httpguard)
+    #: ``--trusted-proxy``: None keeps the profile's ``[web] trusted_proxies``
+    trusted_proxies: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValidationError("--workers must be at least 1", code="bad_value",
                                   field="workers")
+        parse_networks(self.trusted_proxies or ())  # a bad address fails here, not per worker
         for name, value in vars(self.limits).items():
             if value <= 0:
                 raise ValidationError(f"--{name.replace('_', '-')} must be more than 0",
@@ -53,7 +58,8 @@ class ServeOptions:
         return {
             "host": self.host, "port": self.port, "log_level": self.log_level,
             "access_log": False, "loop": "auto", "http": "auto",  # qrpay.web.ops logs
-            "proxy_headers": True, "server_header": False, "timeout_graceful_shutdown": 10,
+            "proxy_headers": False,  # qrpay.web.proxies decides
+            "server_header": False, "timeout_graceful_shutdown": 10,
             "backlog": 4096, **self.limits.uvicorn_options(),
         }
 
@@ -70,6 +76,8 @@ def serve(config: Config, store: Store, options: ServeOptions, out: IO[str]) -> 
     os.environ[LIMITS_ENV] = options.limits.to_env()  # read by every worker's protocol
     if not options.sender:
         os.environ["QRPAY_SERVE_SENDER"] = "0"
+    if options.trusted_proxies is not None:  # read by every worker's app
+        os.environ[PROXIES_ENV] = ",".join(options.trusted_proxies)
     common = options.uvicorn_options()
     workers = options.workers
     print(f"qrpay serving {', '.join(config.billers)} on http://{options.host}:"
