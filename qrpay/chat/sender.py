@@ -36,6 +36,7 @@ from qrpay.chat.settings import ChatSettings, access_token, bdapps_password
 from qrpay.chat.writer import write_lock
 from qrpay.notify.sender import backoff
 from qrpay.store import Store, utcnow
+from qrpay.store.retry import until_written
 from qrpay.store.schema import outbox
 from qrpay.store.types import UtcDateTime
 
@@ -239,8 +240,14 @@ def _finish(store: Store, outcomes: list[Outcome]) -> None:
              "next_attempt_at": o.values.get("next_attempt_at"),
              "sent_at": o.values.get("sent_at"), "provider_ref": o.values.get("provider_ref")}
             for o in outcomes]
-    with write_lock(store), store.begin() as conn:
-        conn.execute(_FINISH, rows)
+
+    def write() -> None:
+        with write_lock(store), store.begin() as conn:
+            conn.execute(_FINISH, rows)
+
+    # the messages are out: record it even across a database restart, or they are sent
+    # again when the lease runs out (the write is fenced, so repeating it is safe)
+    until_written(write, seconds=LEASE_SECONDS * 0.8, what="chat outcomes")
 
 
 def _by_recipient(claims: list[Claim]) -> list[list[Claim]]:

@@ -61,6 +61,7 @@ from qrpay.config import Config
 from qrpay.notify.messages import dlt_pattern, dlt_variables, provider_template_id
 from qrpay.notify.providers import OutgoingSms, SendError, SmsProvider, make_provider
 from qrpay.store import Store, utcnow
+from qrpay.store.retry import until_written
 from qrpay.store.schema import outbox
 
 log = logging.getLogger("qrpay.notify")
@@ -69,6 +70,7 @@ LEASE_SECONDS = 60.0
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 30.0
 BACKOFF_CAP = 3600.0
+RECORD_SECONDS = 20.0  # how long an outcome's write is retried while the database is away
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,13 @@ def _finish(store: Store, claim: _Claim, **values: Any) -> bool:
         return res.rowcount == 1
 
 
+def _record(store: Store, claim: _Claim, **values: Any) -> bool:
+    """A send's outcome, written even across a database restart: the SMS has gone, and a
+    row left ``sending`` would be sent again after its lease (fenced: safe to repeat)."""
+    return until_written(lambda: _finish(store, claim, **values),
+                         seconds=RECORD_SECONDS, what=f"sms {claim.sms.dedupe_key}")
+
+
 def _deliver_one(store: Store, provider: SmsProvider, claim: _Claim, now: dt.datetime,
                  lease_until: dt.datetime, max_attempts: int,
                  rng: Callable[[], float]) -> str:
@@ -165,20 +174,20 @@ def _deliver_one(store: Store, provider: SmsProvider, claim: _Claim, now: dt.dat
         ref = provider.send(claim.sms)
     except SendError as exc:
         if exc.unknown and not getattr(provider, "resend_is_safe", False):
-            done = _finish(store, claim, status="unknown",
+            done = _record(store, claim, status="unknown",
                            last_error=f"{exc}: check the provider's report before resending"
                            [:1000])
             log.warning("sms %s: outcome unknown, not resent: %s", claim.sms.dedupe_key, exc)
             return "unknown" if done else "skipped"
         if exc.permanent or claim.attempts >= max_attempts:
-            done = _finish(store, claim, status="failed", last_error=str(exc)[:1000])
+            done = _record(store, claim, status="failed", last_error=str(exc)[:1000])
             log.warning("sms %s failed for good: %s", claim.sms.dedupe_key, exc)
             return "failed" if done else "skipped"
         retry_at = now + dt.timedelta(seconds=backoff(claim.attempts, rng=rng))
-        done = _finish(store, claim, status="pending", next_attempt_at=retry_at,
+        done = _record(store, claim, status="pending", next_attempt_at=retry_at,
                        last_error=str(exc)[:1000])
         return "retrying" if done else "skipped"
-    if _finish(store, claim, status="sent", sent_at=utcnow(), provider_ref=ref[:100],
+    if _record(store, claim, status="sent", sent_at=utcnow(), provider_ref=ref[:100],
                last_error=None):
         return "sent"
     log.warning("sms %s was sent but its lease had run out", claim.sms.dedupe_key)
