@@ -44,7 +44,7 @@ log = logging.getLogger("qrpay.chat")
 
 KINDS = ("whatsapp", "ussd")
 LEASE_SECONDS = 30.0
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 12  # failing attempts survive an outage of >= 18 min (notify.sender.patience)
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 600.0
 WINDOW_CLOSED = 131047

@@ -106,6 +106,14 @@ def backoff(attempts: int, *, base: float = BACKOFF_BASE, cap: float = BACKOFF_C
     return delay / 2 + rng() * delay / 2
 
 
+def patience(max_attempts: int, *, base: float = BACKOFF_BASE,
+             cap: float = BACKOFF_CAP) -> float:
+    """The least time (seconds) from a row's first failed attempt to its last, when
+    every attempt fails: how long a provider outage can last before rows are given up
+    (the jitter only ever adds to it)."""
+    return sum(min(cap, base * 2 ** (n - 1)) / 2 for n in range(1, max_attempts))
+
+
 @dataclass(frozen=True)
 class _Claim:
     sms: OutgoingSms
