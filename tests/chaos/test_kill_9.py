@@ -18,9 +18,19 @@ from sqlalchemy import func, select
 
 from qrpay.store import Store
 from qrpay.store.schema import outbox
-from tests.chaos.harness import (ENV, Answers, Burst, FakesFactory, check_database,
-                                 insert_bills, profile, send, start_worker, undelivered,
-                                 wait_until)
+from tests.chaos.harness import (
+    ENV,
+    Answers,
+    Burst,
+    FakesFactory,
+    check_database,
+    insert_bills,
+    profile,
+    send,
+    start_worker,
+    undelivered,
+    wait_until,
+)
 from tests.web.test_burst import kill_whole_server
 
 pytestmark = pytest.mark.slow

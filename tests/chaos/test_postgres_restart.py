@@ -20,9 +20,19 @@ import pytest
 
 from qrpay.store import Store, open_store
 from tests.chaos import pgcluster
-from tests.chaos.harness import (ENV, Answers, Burst, FakesFactory, check_database,
-                                 insert_bills, profile, send, start_worker, undelivered,
-                                 wait_until)
+from tests.chaos.harness import (
+    ENV,
+    Answers,
+    Burst,
+    FakesFactory,
+    check_database,
+    insert_bills,
+    profile,
+    send,
+    start_worker,
+    undelivered,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 PORT = 8790  # chaos's port range is 8780-8799

@@ -23,8 +23,19 @@ from qrpay.chat import sender as chat_sender
 from qrpay.notify import sender as sms_sender
 from qrpay.store import open_store
 from qrpay.store.schema import outbox
-from tests.chaos.harness import (ENV, OUTAGE, Answers, Burst, FakesFactory, check_database,
-                                 insert_bills, profile, send, undelivered, wait_until)
+from tests.chaos.harness import (
+    ENV,
+    OUTAGE,
+    Answers,
+    Burst,
+    FakesFactory,
+    check_database,
+    insert_bills,
+    profile,
+    send,
+    undelivered,
+    wait_until,
+)
 
 TEN_MINUTES = 600.0
 
