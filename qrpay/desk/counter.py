@@ -127,10 +127,11 @@ class ReceiptView:
     shift_id: int | None
     shift_open: bool
     status: str  # success, cancelled, reversed
-    cancel_note: str | None
+    cancel_note: str | None  # the reason as typed
     payment_id: int
     channel: str = COUNTER_CHANNEL
     utr: str = ""  # the channel's UTR/RRN of an online payment
+    cancelled_by: str | None = None  # the supervisor who cancelled it
 
     @property
     def in_force(self) -> bool:
@@ -390,12 +391,26 @@ def receipt_view(conn: Connection, config: Config, receipt_no: str) -> ReceiptVi
         cashier=m["username"] or "", counter=m["counter"] or "", shift_id=m["shift_id"],
         shift_open=m["shift_id"] is not None and m["closed_at"] is None,
         status=m["status"], cancel_note=cancel_reason(notes[-1]) if notes else None,
+        cancelled_by=cancelled_by(notes[-1]) if notes else None,
         payment_id=m["id"], channel=m["channel"], utr=m["utr"] or "")
 
 
+# The cancel entry's note: the core prefixes its kind, the desk appends who cancelled
+# (qrpay.desk.cancel writes ``<reason> (by <username>)``).
+_CANCEL_NOTE = re.compile(r"(?s)(?:cancelled:)?\s*(.*?)(?:\s*\(by ([^()\s]+)\))?\s*")
+
+
 def cancel_reason(note: str | None) -> str | None:
-    """The reason as typed, from the cancel entry's note (the core prefixes its kind):
-    the receipt's stamp reads ``CANCELLED: <reason>``, not ``CANCELLED: cancelled: ...``."""
+    """The reason as typed, from the cancel entry's note: the receipt's stamp reads
+    ``CANCELLED: <reason>``, not ``CANCELLED: cancelled: ...``, and says who cancelled in
+    the desk's language (:func:`cancelled_by`), not ``(by meera)`` on a Hindi page."""
     if note is None:
         return None
-    return note.removeprefix("cancelled:").strip() or None
+    m = _CANCEL_NOTE.fullmatch(note)
+    return (m.group(1) if m else note).strip() or None
+
+
+def cancelled_by(note: str | None) -> str | None:
+    """The username the desk appended to the cancel entry's note, if any."""
+    m = _CANCEL_NOTE.fullmatch(note or "")
+    return m.group(2) if m else None

@@ -244,6 +244,8 @@ def _stamp(r: ReceiptView, w: Wording) -> list[Flowable]:
     if w.lang != "en":
         word += " / " + str(w.english["cancelled"])
     text = f"{word}: {r.cancel_note}" if r.cancel_note else word
+    if r.cancelled_by:  # in English, as the stamp's English half
+        text += f" (by {r.cancelled_by})"
     return [Spacer(1, 2 * mm), Text(text, 11, bold=True, color=RED)]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import select
 
 from qrpay.store import Store
@@ -45,5 +46,18 @@ def test_stamp_reads_cancelled_and_the_reason_once(store: Store,
                                                    make_desk: Callable[[], Desk]) -> None:
     desk, receipt_no = _collect_and_cancel(store, make_desk)
     page = desk.client.get(f"/desk/receipt/{receipt_no}?lang=en").text
-    assert 'id="cancelled">CANCELLED: wrong bill (by meera)</p>' in page
+    assert 'id="cancelled">CANCELLED: wrong bill · by meera</p>' in page
     assert "CANCELLED: cancelled" not in page
+
+
+@pytest.mark.parametrize(("lang", "stamp"), [("hi", "रद्द: wrong bill · रद्द किया: meera"),
+                                             ("bn", "বাতিল: wrong bill · বাতিল করেছেন: meera")],
+                         ids=["hi", "bn"])
+def test_stamp_names_who_cancelled_in_the_desks_language(store: Store,
+                                                         make_desk: Callable[[], Desk],
+                                                         lang: str, stamp: str) -> None:
+    """Not ``(by meera)`` in English on the Hindi and Bengali desk (issue 10 item 5)."""
+    desk, receipt_no = _collect_and_cancel(store, make_desk)
+    page = desk.client.get(f"/desk/receipt/{receipt_no}?lang={lang}").text
+    assert f'id="cancelled">{stamp}</p>' in page
+    assert "(by " not in page
