@@ -248,7 +248,7 @@ class Batch:
         if key not in self.payments:
             self.claim([(p, now)])
         pay = self.payments[key]
-        if pay.status is not None:
+        if pay.status is not None and not self._applied_to_newer(pay, p, bill):
             _same_payment(pay, p)
         sums = self.sums.get(bill.bill_no, Sums())
         limits = None if p.channel == COUNTER_CHANNEL or release else biller.amount_limits
@@ -261,6 +261,21 @@ class Batch:
                              status=pay.status or p.status, bill_no=pay.bill_no,
                              amount=pay.amount, receipt_no=pay.receipt_no,
                              bill_state=decision.bill_state, late_fee=decision.late_fee)
+
+    def _applied_to_newer(self, pay: Payment, p: PaymentIn, named: Bill) -> bool:
+        """A repeat of a success that names the bill a newer bill of the same account
+        superseded, where the payment was applied (reconciliation applies a late payment
+        for a superseded bill to the account's newest bill): the same payment, a
+        duplicate that writes nothing."""
+        if (pay.bill_no == p.bill_no or pay.amount != p.amount or pay.status != "success"
+                or p.status != "success"):
+            return False
+        row = self.raw.one("SELECT biller, account_no, period FROM bills WHERE bill_no = ?",
+                           [pay.bill_no])
+        if row is None:
+            return False
+        biller, account_no, period = row
+        return (biller, account_no) == (named.biller, named.account_no) and period > named.period
 
     def _queue(self, d: Decision, biller: Biller, bill: Bill, pay: Payment, p: PaymentIn,
                now: dt.datetime) -> None:

@@ -9,8 +9,10 @@ line                   outcome
 payment, posted        ``matched`` (amounts equal) or ``amount_mismatch``
 payment, no callback   ``posted``: ``post_payment`` now (receipt, ledger, SMS), the
                        line keeps the payment id as the mark "posted by reconciliation"
-payment, newer bill    ``superseded``: posted to the bill it names (the same key a
-                       late callback would use), which counts on the account; for review
+payment, newer bill    ``superseded``: applied to the account's newest bill (which
+                       carries the old bill's arrears; a late callback naming the old
+                       bill is the same payment); if that bill was paid already, the
+                       credit goes on the refunds-due list; for review
 payment, unknown       ``suspense`` (no such transaction and no such bill)
 payment, bill paid     ``duplicate_payment``: the bill is in credit after another
 twice                  transaction paid it; the credit goes on the refunds-due list
@@ -57,7 +59,7 @@ RESOLVING = ("matched", "posted", "refund")
 SETTLES = ("matched", "posted", "duplicate_payment", "superseded", "amount_mismatch")
 SUGGESTED = {"not_settled": "review", "amount_mismatch": "review",
              "duplicate_payment": "refund", "partial_refund": "review",
-             "superseded": "link", "suspense": "post", "settlement_mismatch": "review"}
+             "superseded": "review", "suspense": "post", "settlement_mismatch": "review"}
 _PAY_KEYS = ("id", "txn_id", "status", "bill_no", "amount", "biller", "account_no")
 _LINE_KEYS = ("file_id", "line_no", "channel", "kind", "txn_id", "bill_no", "utr", "amount",
               "fee", "tax", "net", "settlement_id", "settled_on", "outcome", "payment_id")
@@ -197,7 +199,7 @@ class Matcher:
                                 f"{to_decimal_str(line.amount)}")
             return Decision("matched", pay["id"])
         if pay["status"] in ("pending", "failed"):
-            return self._post(line, pay["bill_no"])
+            return self._post(line, pay["bill_no"], stored=True)
         return Decision("suspense", pay["id"],
                         f"settled, but the payment is {pay['status']} here")
 
@@ -209,11 +211,19 @@ class Matcher:
             return Decision("suspense", detail=f"no such transaction, and no bill {line.bill_no}")
         return self._post(line, bill.bill_no, bill)
 
-    def _post(self, line: Line, bill_no: str, bill: Bill | None = None) -> Decision:
+    def _post(self, line: Line, bill_no: str, bill: Bill | None = None, *,
+              stored: bool = False) -> Decision:
+        """Post the line's money.  A bill a newer bill of the account has superseded
+        is paid on the account's newest bill (it carries the old one's arrears), unless
+        the transaction was already reported here for the old bill (``stored``: its key
+        stays with that bill; the account balance counts it either way)."""
         bill = bill or find_bill(self.conn, bill_no)
+        newer = self._newer_bill(bill) if bill else None
+        target = (find_bill(self.conn, newer) if newer and not stored else None) or bill
         assert line.txn_id is not None
-        currency = self.config.biller(bill.biller).currency if bill else ""
-        p = PaymentIn(channel=self.channel, txn_id=line.txn_id, bill_no=bill_no,
+        currency = self.config.biller(target.biller).currency if target else ""
+        p = PaymentIn(channel=self.channel, txn_id=line.txn_id,
+                      bill_no=target.bill_no if target else bill_no,
                       amount=line.amount, currency=currency, status="success",
                       paid_at=aware(line.paid_at), utr=line.utr, mode=line.mode,
                       reference=f"recon:{self.file_id}:{line.line_no}")
@@ -224,12 +234,45 @@ class Matcher:
             outcome = "amount_mismatch" if exc.code == "txn_mismatch" else "suspense"
             return Decision(outcome, detail=f"cannot post: {exc.code}: {exc.message}")
         self.settled.add(result.payment_id)
-        newer = self._newer_bill(bill) if bill else None
-        if newer is not None:
-            return Decision("superseded", result.payment_id,
-                            f"bill {bill_no} was superseded by {newer}; the payment counts "
-                            f"on account {bill.account_no if bill else ''}", bill)
+        if newer is not None and bill is not None and target is not None:
+            return self._superseded(bill, target, result, stored)
         return Decision("posted", result.payment_id, f"receipt {result.receipt_no}", bill)
+
+    def _superseded(self, old: Bill, target: Bill, result: Any, stored: bool) -> Decision:
+        if stored or target.bill_no == old.bill_no:
+            return Decision("superseded", result.payment_id,
+                            f"bill {old.bill_no} was superseded; the transaction was "
+                            f"reported for it before, so it is posted there and counts on "
+                            f"account {old.account_no}", old)
+        if result.result == "held":
+            return Decision("superseded", result.payment_id,
+                            f"bill {old.bill_no} was superseded by {target.bill_no}; the "
+                            f"payment is more than {target.bill_no} still owes: held for "
+                            "review", target)
+        credit = self._credit(target, result.payment_id, old.bill_no)
+        note = (f"; the newer bill was already paid: credit {to_decimal_str(credit)} on the "
+                "account, on the refunds-due list" if credit else "")
+        return Decision("superseded", result.payment_id,
+                        f"bill {old.bill_no} was superseded by {target.bill_no}: applied to "
+                        f"{target.bill_no} (account {target.account_no}), receipt "
+                        f"{result.receipt_no}{note}", target)
+
+    def _credit(self, bill: Bill, payment_id: int, old_bill_no: str) -> int:
+        """What the account is now in credit on ``bill`` (put on the refunds-due list)."""
+        status = bill_status(self.conn, bill, self.now.date())
+        if status.balance >= 0:
+            return 0
+        amount = self.conn.execute(select(payments.c.amount).where(
+            payments.c.id == payment_id)).scalar_one()
+        credit = min(int(amount), -status.balance)
+        if self.conn.execute(select(refunds_due.c.id).where(
+                refunds_due.c.payment_id == payment_id)).first() is None:
+            self.conn.execute(insert(refunds_due).values(
+                biller=bill.biller, account_no=bill.account_no, bill_no=bill.bill_no,
+                payment_id=payment_id, amount=credit, created_at=self.now,
+                reason=f"late payment for superseded bill {old_bill_no}; "
+                       f"{bill.bill_no} was already paid"))
+        return credit
 
     def _newer_bill(self, bill: Bill) -> str | None:
         q = (select(bills.c.bill_no).where(bills.c.biller == bill.biller,

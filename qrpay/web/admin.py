@@ -87,8 +87,10 @@ def _page(request: Request, sess: DeskSession, name: str, lang: str, **context: 
           ) -> HTMLResponse:
     numerals = numerals_for(lang)
     html = env().get_template(f"admin/{name}").render(
-        t=texts("desk", lang), w=WORDS[lang], lang=lang, languages=LANGUAGES, sess=sess,
+        t=texts("desk", lang), w=WORDS[lang], a=texts("admin", lang), lang=lang,
+        languages=LANGUAGES, sess=sess,
         numerals=numerals, num=lambda n: localise(group_indian(int(n)), numerals),
+        digits=lambda text: localise(str(text), numerals),
         biller=_config(request).billers.get(sess.staff.biller or ""), **context)
     return HTMLResponse(html, headers=HEADERS)
 

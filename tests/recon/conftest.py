@@ -26,10 +26,11 @@ DUE = dt.date(2026, 12, 5)
 
 def make_bill(bill_no: str, *, amount: int = 123450, period: str = "2026-11",
               account_no: str | None = None, category: str | None = "domestic",
-              area: str | None = "urban", due_date: dt.date = DUE) -> Bill:
+              area: str | None = "urban", due_date: dt.date = DUE, arrears: int = 0) -> Bill:
     return Bill(bill_no=bill_no, biller="best", account_no=account_no or bill_no[-9:],
                 name="Ravi Kumar", period=period, amount=amount, due_date=due_date,
-                late_amount=None, mobile="+919812345678", category=category, area=area)
+                late_amount=None, arrears=arrears, mobile="+919812345678", category=category,
+                area=area)
 
 
 def add_bill(store: Store, bill_no: str, **kw: Any) -> Bill:
@@ -39,7 +40,7 @@ def add_bill(store: Store, bill_no: str, **kw: Any) -> Bill:
         conn.execute(bills.insert().values(
             bill_no=bill.bill_no, biller=bill.biller, account_no=bill.account_no,
             name=bill.name, period=bill.period, amount=bill.amount, due_date=bill.due_date,
-            late_amount=None, arrears=0, mobile=bill.mobile, category=bill.category,
+            late_amount=None, arrears=bill.arrears, mobile=bill.mobile, category=bill.category,
             area=bill.area, content_hash="x" * 64, created_at=now, updated_at=now))
         charge_bill(conn, bill, now=now)
     return bill

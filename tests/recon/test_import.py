@@ -318,3 +318,28 @@ def test_same_file_imported_concurrently_posts_once(store: Store, recon_config: 
     assert sorted(r.already_imported is None for r in reports) == [False, True]
     assert count(store, recon_files) == 1
     assert count(store, payments, payments.c.txn_id == "pay_nocb") == 1
+
+
+def test_collection_report_after_reconciliation_equals_the_ledger(
+        store: Store, recon_config: Config, tmp_path: Path, fmt: str) -> None:
+    """The finance view after a file: the month's report (rollup and ledger tail) adds up
+    to the ledger to the paisa, by channel too, and settled + unsettled = digital."""
+    from qrpay.reports import rollup
+    from qrpay.reports.collections import collections, ledger_figure
+
+    channel, path = write(tmp_path, fmt, scenario_rows())
+    setup_ledger(store, recon_config, channel)
+    rollup.catch_up(store, recon_config)  # part folded before the file, part after
+    import_settlement(store, recon_config, path, channel, now=NOW)
+    for fold in (False, True):
+        if fold:
+            rollup.catch_up(store, recon_config)
+        with store.connect() as conn:
+            report = collections(conn, recon_config, "2026-11", biller="best", by="channel")
+            direct = ledger_figure(conn, recon_config, "best", "2026-11")
+        assert report.total == direct
+        assert sum(ln.figure.amount for ln in report.lines) == direct.amount
+        assert next(ln.figure.amount for ln in report.lines if ln.key == channel) == (
+            net_collected(store, channel))
+        assert report.settled.amount + report.unsettled.amount == report.digital.amount
+        assert report.settled.amount > 0

@@ -287,3 +287,17 @@ def test_two_pollers_at_once_share_the_work(store: Store, best_config: Config, s
     assert all(status_of(store, ref) == "success" for ref in refs)
     assert count(store, ledger, ledger.c.kind == "payment") == 12
     assert count(store, outbox, outbox.c.template == "payment_received") == 12
+
+
+def test_the_workers_periodic_pass_polls_the_wallet(store: Store, mm_config: Config,
+                                                    provider) -> None:
+    """``qrpay worker`` runs :func:`periodic_pass` on every node: it polls too."""
+    from qrpay.commands.recon import periodic_pass
+
+    fake, _ = provider
+    add_bill(store, "B2611W00000000")
+    pay(store, mm_config, "mmwallet", "MM0", "B2611W00000000", 123450, status="pending",
+        now=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=20))
+    fake.answers["MM0"] = [txn("completed")]
+    assert "posted 1" in periodic_pass(store, mm_config)
+    assert status_of(store, "MM0") == "success" and fake.hits["MM0"] == 1

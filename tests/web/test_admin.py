@@ -109,3 +109,39 @@ def test_exception_actions_are_audited(client, store: Store, best_config: Config
     again = client.post(f"/desk/admin/recon/{exc_id}", data={
         "csrf": csrf_of(page.text), "action": "write_off", "reason": "x"})
     assert again.status_code == 409  # closed: nothing happens twice
+
+
+def test_every_outcome_and_action_has_wording_in_every_language() -> None:
+    from qrpay.recon import OUTCOMES
+    from qrpay.recon.match import SUGGESTED
+    from qrpay.recon.queue import ACTIONS
+    from qrpay.templating import texts
+
+    en = texts("admin", "en")
+    assert set(OUTCOMES) <= set(en["outcomes"])
+    assert set(ACTIONS) | set(SUGGESTED.values()) <= set(en["actions"])
+    for lang in ("hi", "bn"):
+        words = texts("admin", lang)  # falls back to English key by key: none may
+        for group in ("outcomes", "actions", "sources"):
+            untranslated = [k for k in en[group] if words[group][k] == en[group][k]]
+            assert not untranslated, (lang, group, untranslated)
+
+
+@pytest.mark.parametrize(("lang", "label", "action"), [
+    ("en", "Matches nothing (suspense)", "Post to the bill"),
+    ("hi", "किसी से मेल नहीं (उचंत)", "बिल पर दर्ज करें"),
+    ("bn", "কিছুর সঙ্গে মেলেনি (সাসপেন্স)", "বিলে জমা করুন")])
+def test_queue_and_dashboard_show_outcomes_and_actions_in_the_language(
+        client, store: Store, lang: str, label: str, action: str) -> None:
+    add_user(store, "sunil", role="supervisor")
+    with store.begin() as conn:
+        conn.execute(recon_exceptions.insert().values(
+            outcome="suspense", channel="razorpay", txn_id="pay_x", bill_no=None,
+            amount=123450, detail=json.dumps({"message": "no bill"}), suggested="post",
+            state="open", opened_at=dt.datetime.now(dt.UTC)))
+    login(client, "sunil")
+    queue = client.get(f"/desk/admin/recon?lang={lang}").text
+    assert label in queue and f'<option value="post" selected>{action}</option>' in queue
+    assert ">suspense<" not in queue and ">suspense (" not in queue
+    board = client.get(f"/desk/admin?lang={lang}").text
+    assert f'<li data-outcome="suspense">{label}:' in board

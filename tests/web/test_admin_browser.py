@@ -20,6 +20,8 @@ from tests.recon.conftest import add_bill, pay
 
 pytestmark = pytest.mark.browser
 ART = ROOT / "test-artifacts" / "admin"
+SUSPENSE = {"en": "Matches nothing (suspense)", "hi": "किसी से मेल नहीं (उचंत)",
+            "bn": "কিছুর সঙ্গে মেলেনি (সাসপেন্স)"}
 
 
 @pytest.fixture
@@ -57,6 +59,12 @@ def seed(store: Store, config: Config) -> None:
             outcome="suspense", channel="razorpay", txn_id="pay_lost", amount=50000,
             detail=json.dumps({"message": "no such transaction", "file": "s.csv"}),
             line_no=7, suggested="post", state="open", opened_at=now))
+        for outcome, txn in (("superseded", "pay_old"), ("stuck_pending", "pay_slow"),
+                             ("amount_mismatch", "pay_diff")):
+            conn.execute(recon_exceptions.insert().values(
+                outcome=outcome, channel="phonepe", txn_id=txn, amount=123450,
+                detail=json.dumps({"message": outcome}), suggested="review", state="open",
+                opened_at=now))
 
 
 def image_loaded(page, selector: str) -> bool:  # type: ignore[no-untyped-def]
@@ -77,11 +85,15 @@ def test_supervisor_sees_collections_and_charts(browser_page, store: Store,
     assert page.text_content("#month-count").strip() == ("৪" if bengali else "4")
     assert page.text_content("#month-amount").strip() == (
         "₹ ৪,৯৯৮.০০" if bengali else "₹ 4,998.00")
+    assert page.text_content("#digital-share").strip() == ("১০০.০%" if bengali else "100.0%")
     assert image_loaded(page, "#chart-per-day") and image_loaded(page, "#chart-gauge")
     assert page.is_visible("#exceptions li[data-outcome=suspense]")
+    assert page.text_content("#exceptions li[data-outcome=suspense]").startswith(
+        SUSPENSE[lang])
     ART.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ART / f"dashboard-{lang}.png"), full_page=True)
     page.goto(f"/desk/admin/recon?lang={lang}")
+    assert page.text_content("tr[data-outcome=suspense] td.outcome").strip() == SUSPENSE[lang]
     page.screenshot(path=str(ART / f"recon-{lang}.png"), full_page=True)
     if lang == "en":
         row = page.locator("tr[data-outcome=suspense]").first
