@@ -64,7 +64,7 @@ def parse_amount(text: object, *, field: str = "amount", allow_negative: bool = 
     minor = int(value * 100)
     if abs(minor) > MAX_AMOUNT:
         raise _invalid(field, text, f"is larger than any amount qrpay takes "
-                       f"({MAX_AMOUNT // 100:,})", "amount_too_large")
+                       f"({group_indian(MAX_AMOUNT // 100)})", "amount_too_large")
     return minor
 
 

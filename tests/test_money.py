@@ -97,5 +97,11 @@ def test_amounts_beyond_the_bound_are_refused_not_overflowed(text):
     assert exc.value.code == "amount_too_large"
 
 
+def test_the_bound_is_stated_in_lakh_crore_grouping():
+    with pytest.raises(ValidationError) as exc:
+        parse_amount(str(2**64))
+    assert "(1,00,00,00,00,000)" in exc.value.message
+
+
 def test_the_largest_amount_is_taken():
     assert parse_amount(to_decimal_str(MAX_AMOUNT)) == MAX_AMOUNT

@@ -135,6 +135,38 @@ def test_desk_pages_fit_and_collect_is_above_the_fold(browser, server: str, stor
         assert _english_left(page) == []
 
 
+@pytest.mark.parametrize("lang", ["en", "bn"])
+def test_a_cashier_asking_for_approval_still_sees_collect_on_a_counter_pc(  # type: ignore[no-untyped-def]
+        browser, server: str, store: Store, lang: str) -> None:  # noqa: F811
+    """Above the ceiling a cashier types a supervisor's name and password: the hold panel
+    sits beside the form (its fields in the form by form=), so on 1366x768 the fields and
+    the collect button are on screen without scrolling, and the approval posts."""
+    insert_bill(store, make_bill("B2611104231245"))
+    add_user(store, "asha")
+    add_user(store, "meera", "supervisor")
+    page = _page(browser, server, "pc")
+    page.goto(f"/desk/login?lang={lang}")
+    page.fill("#username", "asha")
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+    page.wait_for_url("**/desk")
+    _scan(page, "104231245")
+    page.fill("#amount", "6234.50")  # due 1,234.50: 5,000 over, above due + 10 % or 100
+    page.click("#collect")
+    page.wait_for_selector("#hold")
+    assert page.get_attribute("#hold", "data-code") == "needs_approval"
+    for selector in ("#confirm-excess", "#approver", "#approver-password", "#collect"):
+        assert _above_the_fold(page, selector), f"{selector} below the fold"
+    assert fits_small_screen(page)
+    _shot(page, f"pc-{lang}-approval")
+    page.check("#confirm-excess")
+    page.fill("#approver", "meera")
+    page.fill("#approver-password", PASSWORD)
+    page.click("#collect")
+    page.wait_for_url("**/desk/receipt/*")
+    assert page.text_content("#receipt-amount").strip() == "₹ 6,234.50"
+
+
 @pytest.fixture
 def breb_server(breb_config, store: Store) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """A real uvicorn server for the BREB profile (Bengali digits, taka)."""
