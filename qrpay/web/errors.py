@@ -5,6 +5,11 @@
   ``WWW-Authenticate: Bearer``).
 * Elsewhere (bill pages, desk pages) it is a short HTML page in the visitor's language,
   with the code shown for the helpline.
+* The database out of reach (a lost or refused connection: a PostgreSQL restart or
+  failover) is answered 503 ``database_unavailable`` with ``Retry-After``: the request was
+  not acknowledged, and its transaction did not commit (or, if the connection died during
+  the commit itself, a retry is answered ``duplicate``; postings are keyed by the channel's
+  transaction id).
 * An unexpected exception is logged and answered 500 ``internal``; its text is not shown.
 """
 
@@ -13,6 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -20,6 +26,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from qrpay.errors import QrpayError, http_status
 
 log = logging.getLogger("qrpay.web")
+DATABASE_RETRY_AFTER = 5  # seconds
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
@@ -68,6 +75,19 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return resp
 
 
+async def database_error(request: Request, exc: Exception) -> Response:
+    from qrpay.store.retry import disconnected
+
+    if not disconnected(exc):
+        return await unexpected_error(request, exc)
+    log.warning("%s %s: database unreachable (%s)", request.method, request.url.path,
+                type(exc).__name__)
+    resp = error_response(request, 503, "database_unavailable",
+                          "the database is not reachable; try again shortly")
+    resp.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return resp
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("%s %s crashed", request.method, request.url.path)
     return error_response(request, 500, "internal", "internal error")
@@ -76,5 +96,6 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     QrpayError: qrpay_error,
     HTTPException: http_error,
+    DBAPIError: database_error,
     Exception: unexpected_error,
 }

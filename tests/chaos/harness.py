@@ -203,7 +203,7 @@ class Answers:
     callbacks: set[str] = field(default_factory=set)
     paybills: dict[str, str] = field(default_factory=dict)  # TrxId -> RefNumber
     messages: set[str] = field(default_factory=set)
-    refused: Counter[str] = field(default_factory=Counter)  # what answered, but not 200
+    refused: Counter[str] = field(default_factory=Counter)  # "kind status": answered, not OK
     lost: int = 0  # no answer at all (the node or the database died under it)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -212,7 +212,7 @@ class Answers:
         return len(self.callbacks) + len(self.paybills) + len(self.messages)
 
 
-def _callback(client: httpx.Client, txn: str, bill: str) -> bool:
+def _callback(client: httpx.Client, txn: str, bill: str) -> tuple[int, str | None]:
     body = json.dumps({"event_id": f"ev-{txn}", "txn_id": txn, "bill_no": bill,
                        "amount": "500.00", "currency": "BDT", "status": "success",
                        "utr": txn[-12:]}).encode()
@@ -221,23 +221,27 @@ def _callback(client: httpx.Client, txn: str, bill: str) -> bool:
     headers = callback.sign(TEST_SECRETS["QRPAY_SECRET_NAGAD"], body, time.time())
     r = client.post("/api/v1/callbacks/nagad", content=body,
                     headers={**headers, "content-type": "application/json"})
-    return r.status_code == 200 and r.json().get("result") in ("posted", "duplicate")
+    ok = r.status_code == 200 and r.json().get("result") in ("posted", "duplicate")
+    return r.status_code, txn if ok else None
 
 
-def _paybill(client: httpx.Client, trx: str, acc: str) -> str | None:
+def _paybill(client: httpx.Client, trx: str, acc: str) -> tuple[int, str | None]:
     r = client.post("/api/v1/biller/bkash/payBill", data={
         **CREDS, "AccNo": acc, "Amount": "929.72", "TrxId": trx,
         "UserMobileNumber": "01711000000"})
     if r.status_code != 200 or r.json().get("ErrorCode") != "200":
-        return None
-    return str(r.json()["RefNumber"])
+        return r.status_code, None
+    return r.status_code, str(r.json()["RefNumber"])
 
 
-def _message(client: httpx.Client, wamid: str, sender: str) -> bool:
+def _message(client: httpx.Client, wamid: str, sender: str) -> tuple[int, str | None]:
     body, headers = signed(wa_payload(sender, {"type": "text", "text": {"body": "hi"}},
                                       pnid=BREB_PNID, msg_id=wamid))
     r = client.post("/api/v1/chat/whatsapp", content=body, headers=headers)
-    return r.status_code == 200
+    return r.status_code, wamid if r.status_code == 200 else None
+
+
+SENDERS = {"cb": _callback, "pay": _paybill, "wa": _message}
 
 
 def send(urls: list[str], burst: Burst, answers: Answers,
@@ -258,20 +262,14 @@ def send(urls: list[str], burst: Burst, answers: Answers,
         kind, key, other = jobs[n]
         client = clients[(n // 2) % len(clients)]
         try:
-            if kind == "cb":
-                ok, ref = _callback(client, key, other), None
-            elif kind == "pay":
-                ref = _paybill(client, key, other)
-                ok = ref is not None
-            else:
-                ok, ref = _message(client, key, other), None
+            status, ref = SENDERS[kind](client, key, other)
         except httpx.HTTPError:
             with answers.lock:
                 answers.lost += 1
             return
         with answers.lock:
-            if not ok:
-                answers.refused[kind] += 1
+            if ref is None:
+                answers.refused[f"{kind} {status}"] += 1
             elif kind == "cb":
                 answers.callbacks.add(key)
             elif kind == "pay":

@@ -87,13 +87,13 @@ def _run(cluster: pgcluster.Cluster, mode: str, store: Store, serve: Callable[..
         assert restarts, "the burst ended before the restart"
         restarts[0].join(timeout=90)
         assert not restarts[0].is_alive(), cluster.log()[-2000:]
-        during = sum(answers.refused.values()) + answers.lost
+        during = dict(answers.refused, lost=answers.lost)
         check_database(store, burst, answers)  # acknowledged before and during = committed
 
         send([node.url], burst, answers)  # the same processes, reconnected
         assert node.proc.poll() is None and worker.poll() is None
-        print(f"chaos postgres {mode}: restarted after {at[0]} acknowledged; {during} "
-              f"requests not acknowledged while it was down; {answers.total} in the end")
+        print(f"chaos postgres {mode}: restarted after {at[0]} acknowledged; not acknowledged "
+              f"while it was down (kind status: count): {during}; {answers.total} in the end")
         assert len(answers.callbacks) == len(burst.callbacks)
         assert len(answers.paybills) == len(burst.paybills)
         assert len(answers.messages) == len(burst.messages)
