@@ -233,7 +233,7 @@ _FINISH = text(
              bindparam("sent_at", type_=UtcDateTime()))
 
 
-def _finish(store: Store, outcomes: list[Outcome]) -> None:
+def _finish(store: Store, outcomes: list[Outcome], lease: float = LEASE_SECONDS) -> None:
     """Every outcome of a batch in one transaction, each fenced by its claim's attempts."""
     rows = [{"id": o.claim.id, "attempts": o.claim.attempts, "status": o.values["status"],
              "last_error": o.values.get("last_error"),
@@ -247,7 +247,7 @@ def _finish(store: Store, outcomes: list[Outcome]) -> None:
 
     # the messages are out: record it even across a database restart, or they are sent
     # again when the lease runs out (the write is fenced, so repeating it is safe)
-    until_written(write, seconds=LEASE_SECONDS * 0.8, what="chat outcomes")
+    until_written(write, seconds=lease * 0.8, what="chat outcomes")
 
 
 def _by_recipient(claims: list[Claim]) -> list[list[Claim]]:
@@ -263,14 +263,15 @@ def deliver_due(store: Store, transport: Transport, *, now: dt.datetime | None =
                 limit: int = 200) -> Report:
     """One pass: claim up to ``limit`` due chat rows, send them, record the outcomes."""
     now = now or utcnow()
-    claims = claim_due(store, now, limit)
+    lease = transport.settings.lease_seconds
+    claims = claim_due(store, now, limit, lease)
     report = Report(claimed=len(claims))
     if not claims:
         return report
     outcomes = [o for group in transport.pool.map(
         lambda group: [_send(transport, c, now) for c in group], _by_recipient(claims))
         for o in group]
-    _finish(store, outcomes)
+    _finish(store, outcomes, lease)
     for o in outcomes:
         setattr(report, o.result, getattr(report, o.result) + 1)
         if o.result != "sent":

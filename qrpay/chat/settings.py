@@ -8,6 +8,7 @@ every other secret (:func:`qrpay.config.secret`); the profile names the variable
     [chat]
     session_minutes = { whatsapp = 30, ussd = 3 }   # idle expiry per channel
     resume_minutes = { ussd = 10, whatsapp = 1440 }  # offer to continue a lost session
+    lease_seconds = 30  # a claimed message is this sender's; a dead node's go after this
 
     [chat.whatsapp]
     graph_base_url = "https://graph.facebook.com/v21.0"
@@ -66,6 +67,7 @@ class ChatSettings:
     bdapps_url: str = ""
     bdapps_app_id: str = ""
     billers: dict[str, BillerChat] = field(default_factory=dict)
+    lease_seconds: float = 30.0  # qrpay.chat.sender: how long a claimed row is a sender's
 
     def for_biller(self, code: str) -> BillerChat:
         return self.billers.get(code) or BillerChat(biller=code)
@@ -126,7 +128,12 @@ def chat_settings(config: Config) -> ChatSettings:
     if not isinstance(rate, int | float) or rate <= 0:
         raise ConfigError("chat.whatsapp.rate_per_second must be positive", code="bad_value",
                           field="chat.whatsapp.rate_per_second")
+    lease = raw.get("lease_seconds", 30)
+    if not isinstance(lease, int | float) or isinstance(lease, bool) or lease <= 0:
+        raise ConfigError("chat.lease_seconds must be a positive number of seconds",
+                          code="bad_value", field="chat.lease_seconds")
     return ChatSettings(
+        lease_seconds=float(lease),
         graph_base_url=str(wa.get("graph_base_url", DEFAULT_GRAPH)).rstrip("/"),
         rate_per_second=float(rate),
         session_minutes=_minutes(raw.get("session_minutes", {}), "session_minutes",

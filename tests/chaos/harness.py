@@ -44,6 +44,7 @@ SCALE = max(1, int(os.environ.get("CHAOS_SCALE", "1")))
 OUTAGE = float(os.environ.get("CHAOS_OUTAGE", "6"))
 BILLER = "dhaka-pbs-1"
 SMS_LEASE = 3  # seconds: a dead sender's SMS rows are taken over this long after its claim
+CHAT_LEASE = 5  # seconds: the same for WhatsApp replies (chat's default is 30)
 SMS_TOKEN = "chaos-ssl-token"
 CREDS = {"UserName": "bkash", "Password": PASSWORDS["QRPAY_CHANNEL_PASSWORD_BKASH"]}
 
@@ -146,11 +147,12 @@ def profile(tmp: Path, fakes: Fakes) -> Path:
     text = text.replace('[sms]\nprovider = "console"',
                         f'[sms]\nprovider = "sslwireless"\nbase_url = "{fakes.sms_server.url}"'
                         f'\nsid = "CHAOS"\ntimeout = "2"\nlease_seconds = "{SMS_LEASE}"')
+    text = text.replace("[chat]\n", f"[chat]\nlease_seconds = {CHAT_LEASE}\n", 1)
     text = text.replace('graph_base_url = "https://graph.facebook.com/v21.0"',
                         f'graph_base_url = "{fakes.graph_server.url}/v21.0"')
     text = text.replace('bdapps_url = "https://developer.bdapps.com/ussd/send"',
                         f'bdapps_url = "{fakes.graph_server.url}/ussd/send"')
-    assert "sslwireless" in text and fakes.graph_server.url in text
+    assert "sslwireless" in text and fakes.graph_server.url in text and "lease_seconds = 5" in text
     path = tmp / "chaos-breb.toml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -34,7 +34,7 @@ from tests.chaos.harness import (
 from tests.web.test_burst import kill_whole_server
 
 pytestmark = pytest.mark.slow
-DRAIN = 90  # seconds at most for the outbox to empty (the chat lease is 30 s)
+DRAIN = 60  # seconds at most for the outbox to empty (the leases are 3 and 5 s)
 
 
 def test_kill_9_of_a_node_and_the_worker_mid_burst_then_resend(
