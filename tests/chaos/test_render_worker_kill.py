@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from qrpay.bills import Bill
-from qrpay.config import Config
-from qrpay.store import Store
+from qrpay.store import open_store
 from tests.chaos.harness import ENV, wait_until
+from tests.conftest import _profile
 from tests.ebill.conftest import ROOT, load_sample, profile_file
 from tests.ebill.test_batch import assert_complete
 
@@ -66,12 +66,14 @@ def cluster(tmp_path: Path) -> Iterator[tuple[str, dict[str, subprocess.Popen[by
 
 
 def test_a_dask_worker_killed_mid_cycle_every_bill_once(
-        cluster: tuple[str, dict[str, subprocess.Popen[bytes]]], store: Store, db_url: str,
-        breb_config: Config, tmp_path: Path) -> None:
+        cluster: tuple[str, dict[str, subprocess.Popen[bytes]]], tmp_path: Path) -> None:
     from distributed import Client
 
     address, workers = cluster
-    bills: list[Bill] = load_sample(store, breb_config, "breb")
+    db_url = f"sqlite:///{tmp_path / 'render.db'}"  # the database only lists the bills
+    store = open_store(db_url)
+    bills: list[Bill] = load_sample(store, _profile("breb.toml", db_url), "breb")
+    store.dispose()
     cfg = profile_file(tmp_path, "breb", db_url)
     out = tmp_path / "out"
     render = _spawn([sys.executable, "-m", "qrpay", "--config", str(cfg), "render",
