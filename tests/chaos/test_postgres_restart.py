@@ -88,6 +88,8 @@ def _run(cluster: pgcluster.Cluster, mode: str, store: Store, serve: Callable[..
         restarts[0].join(timeout=90)
         assert not restarts[0].is_alive(), cluster.log()[-2000:]
         during = dict(answers.refused, lost=answers.lost)
+        # not acknowledged = told to come back: 503 database_unavailable, never a 500
+        assert all(k.endswith(" 503") for k in answers.refused), answers.refused
         check_database(store, burst, answers)  # acknowledged before and during = committed
 
         send([node.url], burst, answers)  # the same processes, reconnected
