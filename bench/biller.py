@@ -132,6 +132,57 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_cpu(pid: int) -> float:
+    """utime + stime of ``pid`` in seconds (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _group_pids(pgid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:
+                out.append(int(entry.name))
+    return out
+
+
+def _backend_pids(url: str) -> list[int]:
+    """PostgreSQL backends connected to the bench database (not this one)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        pids = [int(r[0]) for r in conn.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"))]
+    engine.dispose()
+    return pids
+
+
+def cpu_seconds(proc: subprocess.Popen[bytes], url: str) -> dict[int, float]:
+    """CPU seconds so far of the server's processes and, on PostgreSQL, of the backends
+    serving the bench database (read from /proc), by pid."""
+    pids = _group_pids(proc.pid)
+    if not url.startswith("sqlite"):
+        pids += _backend_pids(url)
+    return {pid: _proc_cpu(pid) for pid in pids}
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
 def bench_backend(args: argparse.Namespace, label: str, url: str, work: Path) -> list[str]:
     accts = accounts(args.bills)
     t0 = time.perf_counter()
@@ -145,17 +196,23 @@ def bench_backend(args: argparse.Namespace, label: str, url: str, work: Path) ->
     try:
         reqs = inquiry_requests(accts)
         drive(args, port, reqs, work, "warm", warm)
+        cpu0 = cpu_seconds(proc, url)
         r = drive(args, port, reqs, work, "inquiry", args.duration)
-        rows.append(_row(label, "inquiry", r))
+        cpu = cpu_used(cpu0, cpu_seconds(proc, url))
+        rows.append(_row(label, "inquiry", r)
+                    + f"  CPU {1000 * cpu / max(1, r.rps * r.seconds):.2f} ms/req")
         print(rows[-1], flush=True)
         drive(args, port, payment_requests(accts, 3000, "W"), work, "paywarm", warm,
               sequential=True)
         before = count_payments(url)
         want = int(args.duration * 3000) + 1000
+        cpu0 = cpu_seconds(proc, url)
         r = drive(args, port, payment_requests(accts, want, "P"), work, "payment",
                   args.duration, sequential=True)
+        cpu = cpu_used(cpu0, cpu_seconds(proc, url))
         posted = count_payments(url) - before
-        rows.append(_row(label, "payment", r, posted=posted))
+        rows.append(_row(label, "payment", r, posted=posted)
+                    + f"  CPU {1000 * cpu / max(1, posted):.2f} ms/posted")
         print(rows[-1], flush=True)
     finally:
         stop_server(proc)
@@ -175,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.loadgen == "auto":
         args.loadgen = "wrk" if shutil.which("wrk") else "python"
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"qrpay serve --workers {args.workers} (BREB profile, bKash dialect); load: "
           f"{args.loadgen}, {args.connections} connections, {args.duration:g} s per "
           f"scenario; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
@@ -194,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
                     rows += bench_backend(args, "PostgreSQL", url, work)
                 finally:
                     drop_schema(schema)
-    print()
+    print(f"\nload average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("| backend    | scenario   |    req/s | p50 ms | p99 ms |")
     print("|------------|------------|----------|--------|--------|")
     for row in rows:

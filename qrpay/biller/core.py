@@ -17,25 +17,33 @@ vocabulary.
   amount).  With ``already_paid = "credit"`` a payment of a settled bill is posted, kept
   in ``channel_credits`` and put on finance's ``refunds_due`` list (refund or carry).
 * :func:`status`: ``(channel, txn_id)`` -> what happened, after commit.
+
+In a batch of the writer's shared jobs (:mod:`qrpay.biller.writer`) :func:`pay` posts
+into the batch's one :class:`~qrpay.payments.batch.Batch`, and its receipt number is
+known only once every payment of the batch is decided: a dialect builds its answer with
+:func:`answered` (now, or in a :class:`~qrpay.biller.writer.Later`).  Inquiries inside
+such a batch see the ledger sums the batch's earlier payments left.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select, text
 
 from qrpay.biller.lookup import Found, Identifier, find_bills
 from qrpay.biller.policy import BillerPolicy, api_profile
 from qrpay.biller.rules import Bounds, bounds, check_cutoff, past_cutoff
-from qrpay.biller.writer import LOCKED
+from qrpay.biller.writer import LOCKED, Careful, Later, Shared, shared
 from qrpay.bills import Bill, find_bill
 from qrpay.clock import aware, utcnow
 from qrpay.config import Biller, Config
 from qrpay.errors import Conflict, NotFound, PaymentError
 from qrpay.ids import mobile
+from qrpay.payments.batch import Batch, Payment, check_shape
 from qrpay.payments.ledger import (
     BillStatus,
     Sums,
@@ -44,6 +52,7 @@ from qrpay.payments.ledger import (
     is_late,
     status_of,
 )
+from qrpay.payments.model import PostingResult
 from qrpay.payments.posting import PaymentIn, get_payment, post_payment
 from qrpay.store.raw import Raw
 from qrpay.store.schema import channel_credits, refunds_due
@@ -68,6 +77,7 @@ class BillDue:
     status: BillStatus
     policy: BillerPolicy
     today: dt.date
+    sums: Sums | None = None  # the ledger sums the status was derived from, when read so
 
     @property
     def due_now(self) -> int:
@@ -131,10 +141,13 @@ def _due(conn: Connection, config: Config, bill: Bill, now: dt.datetime,
     biller = config.biller(bill.biller)
     today = biller.today(now)
     grace = biller.late_payment.grace_days
+    state = shared(conn)
+    if state is not None and state.posting is not None and bill.bill_no in state.posting.sums:
+        sums = state.posting.sums[bill.bill_no]  # what this batch's payments left
     status = (bill_status(conn, bill, today, grace) if sums is None
               else status_of(bill, today, sums, (), grace))
     return BillDue(bill=bill, biller=biller, status=status,
-                   policy=api_profile(config).policy(bill.biller), today=today)
+                   policy=api_profile(config).policy(bill.biller), today=today, sums=sums)
 
 
 def inquire(conn: Connection, config: Config, channel: str, q: Inquiry, *,
@@ -177,13 +190,32 @@ class PayRequest:
 class PayResult:
     result: str  # posted | duplicate
     payment_id: int
-    receipt_no: str
+    receipt_no: str | None  # None only until a shared batch took its receipts
     bill: Bill
     amount: int
     bill_state: str | None
     credit: int  # minor units taken as a credit on the account (already-paid policy)
     posted_at: dt.datetime | None
     txn_id: str
+    pending: Payment | None = field(default=None, compare=False, repr=False)
+
+    def receipted(self) -> PayResult:
+        """With the receipt number its shared batch gave the payment."""
+        if self.pending is None:
+            return self
+        assert self.pending.receipt_no is not None, "the batch takes receipts first"
+        return replace(self, receipt_no=self.pending.receipt_no, pending=None)
+
+
+T = TypeVar("T")
+
+
+def answered(result: PayResult, build: Callable[[PayResult], T]) -> T | Later:
+    """``build(result)`` once ``result`` has its receipt number: now, or (a payment of a
+    shared batch) as the batch's :class:`~qrpay.biller.writer.Later`."""
+    if result.pending is None:
+        return build(result)
+    return Later(lambda: build(result.receipted()))
 
 
 def matches(bill: Bill, ident: Identifier) -> bool:
@@ -300,8 +332,10 @@ def pay(conn: Connection, config: Config, req: PayRequest, *,
         now: dt.datetime | None = None) -> PayResult:
     """Post ``req`` once; call inside a write transaction (``store.begin()``)."""
     now = now or utcnow()
+    state = shared(conn)
     stored = existing(conn, req.channel, req.txn_id)
     if stored is not None:
+        _not_claimed_here(state, req)
         return _repeat(conn, stored, req)
     due = _one_account(inquire(conn, config, req.channel,
                                Inquiry(req.ident, req.period, req.allowed), now=now).bills, req)
@@ -309,23 +343,56 @@ def pay(conn: Connection, config: Config, req: PayRequest, *,
     if fresh is not None:
         stored = existing(conn, req.channel, req.txn_id)  # a twin committed meanwhile
         if stored is not None:
+            _not_claimed_here(state, req)
             return _repeat(conn, stored, req)
         due = _due(conn, config, fresh.bill, now, fresh.sums)
     credit = _accept(due, req.amount)
-    posted = post_payment(conn, config, PaymentIn(
-        channel=req.channel, txn_id=req.txn_id, bill_no=due.bill.bill_no, amount=req.amount,
-        currency=due.biller.currency, paid_at=req.paid_at, payer=req.payer,
-        mode="wallet"), now=now)
-    if posted.result not in ("posted", "duplicate") or posted.receipt_no is None:
+    p = PaymentIn(channel=req.channel, txn_id=req.txn_id, bill_no=due.bill.bill_no,
+                  amount=req.amount, currency=due.biller.currency, paid_at=req.paid_at,
+                  payer=req.payer, mode="wallet")
+    if state is None:
+        posted, pending = post_payment(conn, config, p, now=now), None
+    else:
+        posted, pending = _post_shared(state, config, p, due, now)
+    if posted.result not in ("posted", "duplicate") or (
+            posted.receipt_no is None and pending is None):
         raise PaymentError(f"the payment was {posted.result}, not posted",
                            code="amount_differs" if posted.result == "held" else "not_posted",
                            field="amount")
     if credit:
+        if state is not None:
+            state.wrote += 1
         _list_credit(conn, req, due.bill, posted.payment_id, credit, now)
     return PayResult(result=posted.result, payment_id=posted.payment_id,
                      receipt_no=posted.receipt_no, bill=due.bill, amount=req.amount,
                      bill_state=posted.bill_state, credit=credit, posted_at=now,
-                     txn_id=req.txn_id)
+                     txn_id=req.txn_id, pending=pending)
+
+
+def _not_claimed_here(state: Shared | None, req: PayRequest) -> None:
+    """A transaction claimed by an earlier payment of this shared batch has no receipt
+    yet: the batch runs again the careful way, where the retry sees it as stored."""
+    if state is not None and state.posting is not None and (
+            (req.channel, req.txn_id) in state.posting.payments):
+        raise Careful()
+
+
+def _post_shared(state: Shared, config: Config, p: PaymentIn, due: BillDue,
+                 now: dt.datetime) -> tuple[PostingResult, Payment]:
+    """``p`` decided in the shared batch (written, and given its receipt number, at
+    the batch's end); the bill as this payment read it (locked) seeds the batch."""
+    batch = state.posting
+    if batch is None:
+        batch = state.posting = Batch(state.conn, config)
+    check_shape(p)
+    if due.sums is not None:
+        batch.seed(due.bill, due.sums)
+    elif due.bill.bill_no not in batch.bills:
+        batch.lock({due.bill.bill_no})
+    state.wrote += 1  # the claim inserts the payment row
+    batch.claim([(p, now)])
+    res = batch.apply(p, now)
+    return res, batch.payments[(p.channel, p.txn_id)]
 
 
 @dataclass(frozen=True)

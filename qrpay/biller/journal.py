@@ -66,13 +66,20 @@ _INSERT = (f"INSERT INTO channel_requests ({', '.join(_COLUMNS)}) "
            f"VALUES ({', '.join('?' * len(_COLUMNS))})")
 
 
+INSERT = _INSERT
+
+
+def values(raw: Raw, r: dict[str, Any]) -> tuple[Any, ...]:
+    """The parameters of :data:`INSERT` for one row from :func:`row`."""
+    return tuple(raw.ts(r[c]) if c == "received_at" else r[c] for c in _COLUMNS)
+
+
 def write(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert ``rows`` (from :func:`row`) in the caller's transaction."""
     if not rows:
         return
     raw = Raw(conn)
-    raw.many(_INSERT, [tuple(raw.ts(r[c]) if c == "received_at" else r[c] for c in _COLUMNS)
-                       for r in rows])
+    raw.many(_INSERT, [values(raw, r) for r in rows])
 
 
 class Journal:

@@ -31,11 +31,12 @@ from sqlalchemy import Connection
 from qrpay.biller import guard, journal
 from qrpay.biller.policy import ChannelApi, api_profile
 from qrpay.biller.readconn import reading
-from qrpay.biller.writer import writer_for
+from qrpay.biller.writer import Later, Shared, shared, writer_for
 from qrpay.clock import utcnow
 from qrpay.config import Config
 from qrpay.errors import AuthError, NotFound, QrpayError, ValidationError
 from qrpay.store import Store
+from qrpay.store.raw import Raw
 
 log = logging.getLogger("qrpay.biller")
 # PostgreSQL payments in flight per process: enough to keep the server busy, few enough
@@ -79,7 +80,8 @@ class Context:
 
 @dataclass(frozen=True)
 class Op:
-    run: Callable[[Connection, Context, Request], Answer]
+    # a payment's answer may wait for its batch's receipt numbers (``core.answered``)
+    run: Callable[[Connection, Context, Request], Answer | Later]
     writes: bool = False
     # a payment: the bill numbers it will post to (read only), so that a PostgreSQL batch
     # locks them up front; a writing op without it runs alone on PostgreSQL
@@ -111,18 +113,33 @@ def _journal_row(channel: str, op: str, req: Request, answer: Answer, body: byte
 Result = tuple[Answer, bytes]
 
 
-def _job(ctx: Context, name: str, op: Op, req: Request) -> Callable[[Connection], Result]:
-    def job(conn: Connection) -> Result:
-        answer = op.run(conn, ctx, req)
+def _job(ctx: Context, name: str, op: Op, req: Request
+         ) -> Callable[[Connection], Result | Later]:
+    """The payment as a job of the writer: its journal row is written in its
+    transaction (in a shared batch, with the batch's postings)."""
+    def kept(state: Shared, answer: Answer) -> Result:
         body = answer.encoded()
-        journal.write(conn, [_journal_row(ctx.channel, name, req, answer, body, ctx.now)])
+        state.add(journal.INSERT, [journal.values(Raw(state.conn), _journal_row(
+            ctx.channel, name, req, answer, body, ctx.now))])
         return answer, body
+
+    def job(conn: Connection) -> Result | Later:
+        got = op.run(conn, ctx, req)
+        state = shared(conn)
+        if state is not None:
+            return Later(lambda: kept(state, got.finish())) if isinstance(got, Later) \
+                else kept(state, got)
+        assert not isinstance(got, Later), "a receipt waits only in a shared batch"
+        body = got.encoded()
+        journal.write(conn, [_journal_row(ctx.channel, name, req, got, body, ctx.now)])
+        return got, body
     return job
 
 
 def _read(store: Store, ctx: Context, name: str, op: Op, req: Request) -> Result:
     with reading(store) as conn:
         answer = op.run(conn, ctx, req)
+    assert not isinstance(answer, Later), "a read takes no receipt"
     body = answer.encoded()
     journal.journal_for(store).add(_journal_row(ctx.channel, name, req, answer, body, ctx.now))
     return answer, body
@@ -152,7 +169,8 @@ def _submitted(store: Store, dialect: ModuleType, ctx: Context, name: str, op: O
 
     named = op.bills
     bills = None if named is None else (lambda conn: named(conn, ctx, req))
-    writer_for(store).submit(_job(ctx, name, op, req), bills).add_done_callback(done)
+    writer_for(store).submit(_job(ctx, name, op, req), bills,
+                             shared=True).add_done_callback(done)
     return out
 
 
@@ -197,7 +215,9 @@ def start(store: Store, config: Config, channel: str, op_name: str, req: Request
         # PostgreSQL, an op that cannot name its bills up front: a transaction of its own
         # (a shared one could lock bills out of order and deadlock with another process's)
         with _PG_WRITERS, store.begin() as conn:
-            return _job(ctx, op_name, op, req)(conn)
+            got = _job(ctx, op_name, op, req)(conn)
+            assert not isinstance(got, Later)
+            return got
     except QrpayError as exc:
         return _refused(store, dialect, channel, op_name, req, exc, now)
 

@@ -11,13 +11,24 @@ biller's batches commit one after another).  Should a job lock a bill it did not
 bill imported meanwhile), a deadlock is still possible: PostgreSQL breaks it and the
 batch runs again, each job on its own.
 
-Each request runs in a SAVEPOINT of the batch's transaction: a refusal (any
-:class:`~qrpay.errors.QrpayError`) rolls back only its own writes and is handed back to
-its caller; the others go on and see what the earlier ones of the batch wrote (a
-channel's retry in the same batch is a duplicate of its first request).  Answers are
-given only after the batch committed.  When anything else goes wrong (a failed commit,
-a PostgreSQL deadlock with another process's batch, a bug), nothing of the batch is
-acknowledged: each request runs again on its own, in its own transaction.
+Payments share one posting batch (:class:`qrpay.payments.batch.Batch`, the one the QR
+callbacks' group commit uses): each job decides its payment on the state the jobs before
+it left (in memory), nothing is written between a job's claim of its payment row and the
+batch's end, and the receipt numbers of the whole batch are taken with one counter
+update, after every payment is decided; then the jobs' answers are built
+(:class:`Later`), and the ledger, payment, SMS and journal rows are written in one round
+trip.  A job refuses (any :class:`~qrpay.errors.QrpayError`) before it writes anything,
+so no savepoint is needed.  Should one refuse after writing (``Shared.wrote``), or meet
+its own transaction claimed earlier in the batch (a channel's retry that arrived while
+its first request waited), the batch is rolled back and run again the careful way:
+each job in a SAVEPOINT of the transaction, posting on its own
+(:func:`qrpay.payments.posting.post_payment`), where a refusal rolls back only its own
+writes and a retry sees its first request as stored.  Jobs submitted without
+``shared=True`` (tests, anything that writes directly) always run that way.
+
+Answers are given only after the batch committed.  When anything else goes wrong (a
+failed commit, a PostgreSQL deadlock with another process's batch, a bug), nothing of
+the batch is acknowledged: each request runs again on its own, in its own transaction.
 
 A disk flush per payment was most of a payment's time on SQLite (``synchronous=FULL``);
 a batch shares one.
@@ -38,6 +49,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from qrpay.errors import QrpayError
+from qrpay.payments.batch import Batch
+from qrpay.payments.groupcommit import HeldConnection
 from qrpay.store import Store
 from qrpay.store.raw import Raw
 
@@ -49,12 +62,66 @@ Job = Callable[[Connection], Any]
 # the connection's ``info`` key of the bills a PostgreSQL batch locked up front
 LOCKED = "qrpay.biller.locked"
 Bills = Callable[[Connection], Collection[str]]
+# the connection's ``info`` key of the batch's :class:`Shared` (jobs submitted shared)
+SHARED = "qrpay.biller.shared"
+Statement = tuple[str, list[tuple[Any, ...]]]
+
+
+@dataclass
+class Shared:
+    """What the shared jobs of one batch hold in common: the posting batch (made by
+    the first payment, :func:`posting`), rows to write with the batch's postings
+    (``extra``: statement, rows; the journal's), and ``wrote``, counted up by a job
+    before it writes anything at once (a claim of a payment row, a credit)."""
+
+    conn: Connection
+    posting: Batch | None = None
+    extra: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    wrote: int = 0
+
+    def add(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
+        self.extra.setdefault(statement, []).extend(rows)
+
+    def finish(self) -> None:
+        """The receipt numbers of every posting, then every write in one round trip."""
+        if self.posting is not None:
+            self.posting.take_receipts()
+
+    def write(self) -> None:
+        extra = list(self.extra.items())
+        if self.posting is not None:
+            self.posting.write(extra)
+        else:
+            raw = Raw(self.conn)
+            with raw.pipeline():
+                for statement, rows in extra:
+                    raw.query_many(statement, rows)
+
+
+def shared(conn: Connection) -> Shared | None:
+    """The batch's :class:`Shared`, when ``conn`` runs shared jobs."""
+    got = conn.info.get(SHARED)
+    return got if isinstance(got, Shared) else None
+
+
+class Careful(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a shared job: run this batch again the careful way (module docstring)."""
+
+
+@dataclass(frozen=True)
+class Later:
+    """A shared job's result that needs the batch's receipt numbers: ``finish()`` is
+    called after they are taken, before the batch's writes, and its value is the job's
+    result."""
+
+    finish: Callable[[], Any]
 
 
 @dataclass
 class _Item:
     job: Job
     bills: Bills | None = None
+    shared: bool = False
     future: Future[Any] = field(default_factory=Future)
     result: Any = None
     error: BaseException | None = None
@@ -106,10 +173,10 @@ def gate(store: Store) -> AbstractContextManager[Any]:
     return hit[1]() if hit is not None and hit[0] is store else contextlib.nullcontext()
 
 
-def _alone(store: Store, item: _Item) -> None:
+def _alone(begin: Begin, store: Store, item: _Item) -> None:
     item.error, item.result = None, None
     try:
-        with gate(store), store.begin() as conn:
+        with gate(store), begin() as conn:
             item.result = item.job(conn)
     except BaseException as exc:  # noqa: BLE001 - handed to the caller
         item.error = exc
@@ -140,22 +207,63 @@ def _lock_bills(conn: Connection, items: list[_Item]) -> None:
                       "ORDER BY bill_no FOR UPDATE", named)
 
 
-def run_batch(store: Store, items: list[_Item]) -> None:
+Begin = Callable[[], AbstractContextManager[Connection]]
+
+
+def _run_shared(conn: Connection, items: list[_Item]) -> None:
+    """Every job on the batch's :class:`Shared` state; :class:`Careful` if one cannot."""
+    state = conn.info[SHARED] = Shared(conn)
+    for item in items:
+        wrote = state.wrote
+        try:
+            item.result = item.job(conn)
+        except QrpayError as exc:
+            if state.wrote != wrote:  # it wrote before refusing: only a savepoint undoes
+                raise Careful() from exc
+            item.error = exc
+        except Careful:
+            raise
+        except Exception as exc:
+            raise _Abort() from exc
+    state.finish()
+    for item in items:
+        if isinstance(item.result, Later):
+            item.result = item.result.finish()
+    state.write()
+
+
+def _run_careful(conn: Connection, items: list[_Item]) -> None:
+    Raw(conn).run("SAVEPOINT biller_item")
+    for n, item in enumerate(items, 1):
+        _run_one(conn, item, last=n == len(items))
+
+
+def _transaction(begin: Begin, store: Store, items: list[_Item], careful: bool) -> None:
+    with gate(store), begin() as conn:
+        try:
+            _lock_bills(conn, items)
+            (_run_careful if careful else _run_shared)(conn, items)
+        finally:
+            conn.info.pop(LOCKED, None)
+            conn.info.pop(SHARED, None)
+
+
+def run_batch(store: Store, items: list[_Item], begin: Begin | None = None) -> None:
+    begin = begin or store.begin
+    careful = not all(item.shared for item in items)
     try:
-        with gate(store), store.begin() as conn:
-            try:
-                _lock_bills(conn, items)
-                Raw(conn).run("SAVEPOINT biller_item")
-                for n, item in enumerate(items, 1):
-                    _run_one(conn, item, last=n == len(items))
-            finally:
-                conn.info.pop(LOCKED, None)
+        try:
+            _transaction(begin, store, items, careful)
+        except Careful:
+            for item in items:
+                item.result = item.error = None
+            _transaction(begin, store, items, True)
     except Exception as exc:  # noqa: BLE001 - nothing acknowledged; each runs alone
         if not isinstance(exc, _Abort):
             log.warning("biller payment batch of %d failed (%s): each runs alone",
                         len(items), exc)
         for item in items:
-            _alone(store, item)
+            _alone(begin, store, item)
         return
     _settle(items)
 
@@ -170,9 +278,11 @@ class PaymentWriter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def submit(self, job: Job, bills: Bills | None = None) -> Future[Any]:
-        """Queue ``job``; ``bills(conn)``: the bill numbers it will lock (PostgreSQL)."""
-        item = _Item(job, bills)
+    def submit(self, job: Job, bills: Bills | None = None, *, shared: bool = False
+               ) -> Future[Any]:
+        """Queue ``job``; ``bills(conn)``: the bill numbers it will lock (PostgreSQL);
+        ``shared``: it keeps the rules of a shared job (module docstring)."""
+        item = _Item(job, bills, shared)
         self._queue.put(item)
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
@@ -196,16 +306,20 @@ class PaymentWriter:
         return batch
 
     def _loop(self) -> None:
-        while True:
-            try:
-                batch = self._take()
-            except queue.Empty:
-                with self._lock:
-                    if self._queue.empty():
-                        self._thread = None
-                        return
-                continue
-            run_batch(self.store, batch)
+        held = HeldConnection(self.store)  # no pool checkout (and pre-ping) per batch
+        try:
+            while True:
+                try:
+                    batch = self._take()
+                except queue.Empty:
+                    with self._lock:
+                        if self._queue.empty():
+                            self._thread = None
+                            return
+                    continue
+                run_batch(self.store, batch, held.begin)
+        finally:
+            held.close()
 
 
 _WRITERS: dict[int, tuple[Store, PaymentWriter]] = {}

@@ -184,6 +184,15 @@ class Batch:
         self.sums.update({b: Sums.of(rows) for b, rows in by_bill.items()})
         return first.rows() if first is not None else []
 
+    def seed(self, bill: Bill, sums: Sums) -> None:
+        """Instead of :meth:`lock`: a bill with its ledger sums that the caller read
+        inside this transaction after locking it (PostgreSQL) or under the write lock
+        (SQLite), as :meth:`lock` would have read them.  A bill the batch holds already
+        keeps the state the batch's own reports left."""
+        if self.bills.get(bill.bill_no) is None:
+            self.bills[bill.bill_no] = bill
+            self.sums[bill.bill_no] = sums
+
     def check(self, p: PaymentIn) -> tuple[Bill, Biller]:
         """The report's checks against its (locked) bill; raises QrpayError."""
         check_shape(p)

@@ -241,7 +241,7 @@ def process(store: Store, config: Config, items: list[Item],
         item.future.set_result(item.answer)
 
 
-class _HeldConnection:
+class HeldConnection:
     """A writer thread's PostgreSQL connection, kept from one batch to the next: a pool
     checkout pre-pings the server, a round trip per batch.  Dropped after any error
     (the next batch checks a fresh one out).  SQLite: ``store.begin()`` as usual."""
@@ -325,7 +325,7 @@ class GroupCommitWriter:
         return batch, False
 
     def _run(self) -> None:
-        held = _HeldConnection(self._store)
+        held = HeldConnection(self._store)
         try:
             stop = False
             while not stop:
@@ -335,7 +335,7 @@ class GroupCommitWriter:
         finally:
             held.close()
 
-    def _process(self, batch: list[Item], held: _HeldConnection) -> None:
+    def _process(self, batch: list[Item], held: HeldConnection) -> None:
         try:
             process(self._store, self._config, batch, self._lock, held.begin)
         except BaseException as exc:  # noqa: BLE001 - never leave a caller waiting

@@ -33,6 +33,7 @@ from sqlalchemy import Connection
 from qrpay.biller import core, wire
 from qrpay.biller.lookup import Identifier
 from qrpay.biller.service import Answer, Context, Op, Request
+from qrpay.biller.writer import Later
 from qrpay.errors import NotFound, QrpayError, ValidationError
 
 NAME = "bbps"
@@ -154,7 +155,7 @@ def fetch_receipt_bills(conn: Connection, ctx: Context, req: Request) -> tuple[s
                             allowed=ctx.allowed)
 
 
-def fetch_receipt(conn: Connection, ctx: Context, req: Request) -> Answer:
+def fetch_receipt(conn: Connection, ctx: Context, req: Request) -> Answer | Later:
     f = req.fields
     details = f.get("paymentDetails")
     if not isinstance(details, dict):
@@ -175,9 +176,13 @@ def fetch_receipt(conn: Connection, ctx: Context, req: Request) -> Answer:
             payer=wire.text(details, "instrument"), allowed=ctx.allowed), now=ctx.now)
     except NotFound as exc:  # a receipt names a bill: an unknown one is bill-not-found
         raise NotFound(exc.message, code="bill_not_found", field="billerBillID") from None
+    return core.answered(result, lambda r: _receipt(ctx, r))
+
+
+def _receipt(ctx: Context, result: core.PayResult) -> Answer:
     receipt = {"id": result.receipt_no, "date": _iso(result.posted_at or ctx.now)}
     a = _ok({"receipt": receipt})
-    return Answer(a.status, a.body, outcome=result.result, txn_id=ref,
+    return Answer(a.status, a.body, outcome=result.result, txn_id=result.txn_id,
                   payment_id=result.payment_id)
 
 

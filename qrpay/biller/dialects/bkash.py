@@ -34,6 +34,7 @@ from sqlalchemy import Connection
 from qrpay.biller import core, wire, wording
 from qrpay.biller.lookup import Identifier
 from qrpay.biller.service import Answer, Context, Op, Request
+from qrpay.biller.writer import Later
 from qrpay.digits import to_ascii
 from qrpay.errors import QrpayError, ValidationError
 from qrpay.money import to_decimal_str
@@ -126,7 +127,7 @@ def query_bill(conn: Connection, ctx: Context, req: Request) -> Answer:
                   AmountBreakdown=_breakdown(due))
 
 
-def pay_bill(conn: Connection, ctx: Context, req: Request) -> Answer:
+def pay_bill(conn: Connection, ctx: Context, req: Request) -> Answer | Later:
     f = req.fields
     txn_id = wire.required(f, "TrxId")
     amount = wire.amount(wire.required(f, "Amount"), "Amount")
@@ -137,15 +138,20 @@ def pay_bill(conn: Connection, ctx: Context, req: Request) -> Answer:
         channel=ctx.channel, txn_id=txn_id, ident=ident, amount=amount, period=_period(f),
         payer=wire.text(f, "UserMobileNumber"), paid_at=paid_at, allowed=ctx.allowed),
         now=ctx.now)
+    return core.answered(result, lambda r: _paid(ctx, r))
+
+
+def _paid(ctx: Context, result: core.PayResult) -> Answer:
+    assert result.receipt_no is not None
     biller = ctx.config.biller(result.bill.biller)
     posted = result.posted_at or ctx.now
     message = wording.notice(biller, result.bill, amount=result.amount,
                              receipt=result.receipt_no, credit=bool(result.credit))
-    a = answer("200", TrxId=txn_id, TotalAmount=to_decimal_str(result.amount),
+    a = answer("200", TrxId=result.txn_id, TotalAmount=to_decimal_str(result.amount),
                MiddlewarePayTime=biller.local(posted).strftime(STAMP),
                RefNumber=result.receipt_no, AccNo=result.bill.account_no,
                BillNo=result.bill.bill_no, CustomMessage=message)
-    return Answer(a.status, a.body, outcome=result.result, txn_id=txn_id,
+    return Answer(a.status, a.body, outcome=result.result, txn_id=result.txn_id,
                   payment_id=result.payment_id)
 
 

@@ -39,6 +39,7 @@ from sqlalchemy import Connection
 from qrpay.biller import core, wire, wording
 from qrpay.biller.lookup import Identifier
 from qrpay.biller.service import Answer, Context, Op, Request
+from qrpay.biller.writer import Later
 from qrpay.clock import aware, utcnow
 from qrpay.errors import NotFound, PaymentError, QrpayError, ValidationError
 from qrpay.money import to_decimal_str
@@ -209,6 +210,7 @@ def _bill_of_path(conn: Connection, ctx: Context, req: Request) -> core.BillDue:
 
 def _payment(result: core.PayResult, ctx: Context, req_body: dict[str, Any],
              payment_type: str) -> dict[str, Any]:
+    assert result.receipt_no is not None
     biller = ctx.config.biller(result.bill.biller)
     when = _stamp(result.posted_at or ctx.now)
     return {
@@ -235,7 +237,7 @@ def _check_type(payment_type: str, due: core.BillDue, paid: int) -> None:
                            field="amountPaid")
 
 
-def create_payment(conn: Connection, ctx: Context, req: Request) -> Answer:
+def create_payment(conn: Connection, ctx: Context, req: Request) -> Answer | Later:
     f = dict(req.fields)
     txn_id = wire.text(f, "requestingOrganisationTransactionReference") or wire.text(
         {k.lower(): v for k, v in req.headers.items()}, "x-correlationid")
@@ -258,9 +260,17 @@ def create_payment(conn: Connection, ctx: Context, req: Request) -> Answer:
         amount=paid, payer=wire.text(f, "customerReference"),
         paid_at=wire.parse_time(due.biller, wire.text(f, "requestDate"), "requestDate"),
         allowed=ctx.allowed), now=ctx.now)
-    body = _payment(result, ctx, f, payment_type)
-    return Answer(201, body, outcome=result.result, txn_id=txn_id,
-                  payment_id=result.payment_id)
+    return core.answered(result, lambda r: Answer(
+        201, _payment(r, ctx, f, payment_type), outcome=r.result, txn_id=r.txn_id,
+        payment_id=r.payment_id))
+
+
+def create_payment_bills(conn: Connection, ctx: Context, req: Request) -> tuple[str, ...]:
+    """The bill a payment posts to, by its path's ``billReference`` (locked up front by
+    a PostgreSQL batch)."""
+    return core.bills_named(conn, ctx.config, ctx.channel,
+                            Identifier("bill", wire.required(req.path, "billReference")),
+                            allowed=ctx.allowed)
 
 
 def list_payments(conn: Connection, ctx: Context, req: Request) -> Answer:
@@ -283,5 +293,6 @@ def list_payments(conn: Connection, ctx: Context, req: Request) -> Answer:
     return _paged(rows, req)
 
 
-OPS = {"bills": Op(bills), "createPayment": Op(create_payment, writes=True),
+OPS = {"bills": Op(bills), "createPayment": Op(create_payment, writes=True,
+                                                     bills=create_payment_bills),
        "listPayments": Op(list_payments)}

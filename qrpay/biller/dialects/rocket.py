@@ -26,6 +26,7 @@ from qrpay import ids
 from qrpay.biller import core, wire, wording
 from qrpay.biller.lookup import Identifier
 from qrpay.biller.service import Answer, Context, Op, Request
+from qrpay.biller.writer import Later
 from qrpay.errors import PaymentError, QrpayError
 from qrpay.ids import mobile
 from qrpay.money import to_decimal_str
@@ -91,7 +92,7 @@ def confirmation_bills(conn: Connection, ctx: Context, req: Request) -> tuple[st
                             _period(req.fields), ctx.allowed)
 
 
-def confirmation(conn: Connection, ctx: Context, req: Request) -> Answer:
+def confirmation(conn: Connection, ctx: Context, req: Request) -> Answer | Later:
     f = req.fields
     txn_id = wire.required(f, "txnId")
     biller = ctx.config.default_biller
@@ -100,14 +101,20 @@ def confirmation(conn: Connection, ctx: Context, req: Request) -> Answer:
         amount=wire.amount(wire.required(f, "amount"), "amount"),
         paid_at=wire.parse_time(biller, wire.text(f, "txnDate"), "txnDate"),
         allowed=ctx.allowed), now=ctx.now)
+    return core.answered(result, lambda r: _confirmed(ctx, r))
+
+
+def _confirmed(ctx: Context, result: core.PayResult) -> Answer:
+    assert result.receipt_no is not None
     biller = ctx.config.biller(result.bill.biller)
     return Answer(200, {
         "status": "success", "code": result.result, "message": "payment posted",
-        "txnId": txn_id, "receiptNo": result.receipt_no, "amount": to_decimal_str(result.amount),
+        "txnId": result.txn_id, "receiptNo": result.receipt_no,
+        "amount": to_decimal_str(result.amount),
         "refNo1": result.bill.account_no, "billNo": result.bill.bill_no,
         "notification": wording.notice(biller, result.bill, amount=result.amount,
                                        receipt=result.receipt_no, credit=bool(result.credit))},
-        outcome=result.result, txn_id=txn_id, payment_id=result.payment_id)
+        outcome=result.result, txn_id=result.txn_id, payment_id=result.payment_id)
 
 
 def inquiry(conn: Connection, ctx: Context, req: Request) -> Answer:
