@@ -34,14 +34,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select, text
 
-from qrpay.biller.lookup import Found, Identifier, find_bills
+from qrpay.biller.lookup import Found, Identifier, bills_query, find_bills, found_in
 from qrpay.biller.policy import BillerPolicy, api_profile
 from qrpay.biller.rules import Bounds, bounds, check_cutoff, past_cutoff
 from qrpay.biller.writer import LOCKED, Careful, Later, Shared, shared
 from qrpay.bills import Bill, find_bill
 from qrpay.clock import aware, utcnow
 from qrpay.config import Biller, Config
-from qrpay.errors import Conflict, NotFound, PaymentError
+from qrpay.errors import Conflict, NotFound, PaymentError, QrpayError
 from qrpay.ids import mobile
 from qrpay.payments.batch import Batch, Payment, check_shape
 from qrpay.payments.ledger import (
@@ -159,6 +159,11 @@ def inquire(conn: Connection, config: Config, channel: str, q: Inquiry, *,
         raise NotFound("no biller takes this channel", code="customer_not_found")
     found = find_bills(conn, config, q.ident, period=q.period, allowed=allowed,
                        prefixes=_prefixes(config))
+    return _answer(conn, config, found, now)
+
+
+def _answer(conn: Connection, config: Config, found: list[Found], now: dt.datetime
+            ) -> InquiryResult:
     return InquiryResult(tuple(_due(conn, config, f.bill, now, f.sums) for f in found))
 
 
@@ -262,7 +267,10 @@ _STORED_KEYS = ("id", "status", "bill_no", "amount", "receipt_no", "posted_at")
 
 def existing(conn: Connection, channel: str, txn_id: str) -> dict[str, Any] | None:
     """The stored payment of ``(channel, txn_id)``, if any (the columns a repeat needs)."""
-    row = Raw(conn).one(_STORED_SQL, (channel, txn_id))
+    return _stored(Raw(conn).one(_STORED_SQL, (channel, txn_id)))
+
+
+def _stored(row: tuple[Any, ...] | None) -> dict[str, Any] | None:
     if row is None:
         return None
     out = dict(zip(_STORED_KEYS, row, strict=True))
@@ -333,12 +341,14 @@ def pay(conn: Connection, config: Config, req: PayRequest, *,
     """Post ``req`` once; call inside a write transaction (``store.begin()``)."""
     now = now or utcnow()
     state = shared(conn)
-    stored = existing(conn, req.channel, req.txn_id)
+    stored, found = _stored_and_found(conn, config, req, now)
     if stored is not None:
         _not_claimed_here(state, req)
         return _repeat(conn, stored, req)
-    due = _one_account(inquire(conn, config, req.channel,
-                               Inquiry(req.ident, req.period, req.allowed), now=now).bills, req)
+    if found is None:  # the identifier names nothing: inquire says why
+        found = list(inquire(conn, config, req.channel,
+                             Inquiry(req.ident, req.period, req.allowed), now=now).bills)
+    due = _one_account(tuple(found), req)
     fresh = _lock(conn, config, req, due.bill)
     if fresh is not None:
         stored = existing(conn, req.channel, req.txn_id)  # a twin committed meanwhile
@@ -367,6 +377,29 @@ def pay(conn: Connection, config: Config, req: PayRequest, *,
                      receipt_no=posted.receipt_no, bill=due.bill, amount=req.amount,
                      bill_state=posted.bill_state, credit=credit, posted_at=now,
                      txn_id=req.txn_id, pending=pending)
+
+
+def _stored_and_found(conn: Connection, config: Config, req: PayRequest, now: dt.datetime
+                      ) -> tuple[dict[str, Any] | None, list[BillDue] | None]:
+    """The stored payment of the request's transaction and the bills its identifier
+    names, read in one round trip (a pipeline); the bills are None where the identifier
+    cannot be looked up (the caller asks :func:`inquire`, which raises the reason)."""
+    raw = Raw(conn)
+    reach = _allowed(config, req.channel, req.allowed)
+    try:
+        query = bills_query(config, req.ident, allowed=reach, prefixes=_prefixes(config)) \
+            if reach else None
+    except QrpayError:
+        query = None
+    with raw.pipeline():
+        stored_q = raw.query(_STORED_SQL, (req.channel, req.txn_id))
+        bills_q = raw.query(*query) if query is not None else None
+    stored_rows = stored_q.rows()
+    stored = _stored(stored_rows[0] if stored_rows else None)
+    if stored is not None or bills_q is None:
+        return stored, None
+    found = found_in(bills_q.rows(), req.ident, req.period)
+    return None, list(_answer(conn, config, found, now).bills)
 
 
 def _not_claimed_here(state: Shared | None, req: PayRequest) -> None:

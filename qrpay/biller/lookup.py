@@ -142,6 +142,31 @@ def _values(config: Config, ident: Identifier, billers: list[str],
     return [value], billers
 
 
+def bills_query(config: Config, ident: Identifier, *, allowed: tuple[str, ...] = (),
+                prefixes: dict[str, tuple[str, ...]] | None = None
+                ) -> tuple[str, list[str]]:
+    """The one statement :func:`find_bills` runs (to send it in a pipeline with others);
+    ValidationError for an identifier that names nothing."""
+    if ident.kind not in KINDS:
+        raise ValidationError(f"unknown identifier kind {ident.kind!r}",
+                              code="invalid_identifier", field="kind")
+    billers = [c for c in config.billers if not allowed or c in allowed]
+    values, where = _values(config, ident, billers, prefixes or {})
+    return _sql(_WHERE[ident.kind], len(values), len(where)), [*values, *where]
+
+
+def found_in(rows: list[tuple[Any, ...]], ident: Identifier, period: str | None = None
+             ) -> list[Found]:
+    """:func:`find_bills`' answer from the rows of :func:`bills_query`."""
+    if not rows:
+        raise NotFound(f"no consumer with {ident.kind} {ident.value}",
+                       code="customer_not_found", field=ident.kind)
+    found = _newest(_bills(rows), None if ident.kind == "bill" else period)
+    if not found:
+        raise NotFound(f"no bill for {period}", code="bill_not_found", field="period")
+    return found[:MAX_ACCOUNTS]
+
+
 def find_bills(conn: Connection, config: Config, ident: Identifier, *,
                period: str | None = None, allowed: tuple[str, ...] = (),
                prefixes: dict[str, tuple[str, ...]] | None = None) -> list[Found]:
@@ -150,16 +175,5 @@ def find_bills(conn: Connection, config: Config, ident: Identifier, *,
 
     Raises NotFound ``customer_not_found`` when nothing matches, ``bill_not_found`` when
     the account exists but has no bill for ``period``."""
-    if ident.kind not in KINDS:
-        raise ValidationError(f"unknown identifier kind {ident.kind!r}",
-                              code="invalid_identifier", field="kind")
-    billers = [c for c in config.billers if not allowed or c in allowed]
-    values, where = _values(config, ident, billers, prefixes or {})
-    rows = Raw(conn).all(_sql(_WHERE[ident.kind], len(values), len(where)), [*values, *where])
-    if not rows:
-        raise NotFound(f"no consumer with {ident.kind} {ident.value}",
-                       code="customer_not_found", field=ident.kind)
-    found = _newest(_bills(rows), None if ident.kind == "bill" else period)
-    if not found:
-        raise NotFound(f"no bill for {period}", code="bill_not_found", field="period")
-    return found[:MAX_ACCOUNTS]
+    statement, params = bills_query(config, ident, allowed=allowed, prefixes=prefixes)
+    return found_in(Raw(conn).all(statement, params), ident, period)
