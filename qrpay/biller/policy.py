@@ -17,6 +17,13 @@ Per channel, in ``[channels.<name>]``: ``biller_api`` (the dialect: ``bkash``, `
 for co-operatives with credentials of their own.  Passwords come from the environment or
 ``QRPAY_SECRETS_FILE`` (:func:`qrpay.config.secret`): ``QRPAY_CHANNEL_PASSWORD_<CHANNEL>``
 and ``QRPAY_CHANNEL_PASSWORD_<CHANNEL>_<BILLER>`` unless ``password_env`` names another.
+
+``auth`` says how a channel proves who it is: ``"basic"`` (the default: HTTP Basic, or
+bKash's form fields) or, for the ``bbps`` dialect, ``"jwt"``: Setu's bearer JWT
+(:func:`qrpay.biller.guard.authenticate_jwt`), where a credential's ``username`` is the
+``aud`` claim Setu signs (the scheme id agreed with Setu) and its secret, shared with
+Setu, comes from ``QRPAY_CHANNEL_JWT_SECRET_<CHANNEL>`` (``..._<BILLER>`` for a
+co-operative's own) unless ``password_env`` names another.
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ class ChannelApi:
     display_name: str
     credentials: tuple[Credential, ...]
     allow_ips: tuple[str, ...] = ()
+    auth: str = "basic"  # basic | jwt (module docstring)
     ussd: str = ""
 
 
@@ -111,8 +119,22 @@ def _raw_billers(config: Config) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _credentials(name: str, raw: dict[str, Any]) -> tuple[Credential, ...]:
-    base = f"QRPAY_CHANNEL_PASSWORD_{_env_part(name)}"
+AUTH = {"basic": "QRPAY_CHANNEL_PASSWORD_", "jwt": "QRPAY_CHANNEL_JWT_SECRET_"}
+JWT_DIALECTS = ("bbps",)  # the contracts that define a JWT (Setu's)
+
+
+def _auth(name: str, dialect: str, raw: dict[str, Any]) -> str:
+    auth = str(raw.get("auth", "basic"))
+    if auth not in AUTH or (auth == "jwt" and dialect not in JWT_DIALECTS):
+        raise ConfigError(f"channel {name!r}: auth must be basic"
+                          f"{' or jwt' if dialect in JWT_DIALECTS else ''}, not {auth!r}",
+                          code="bad_value", field="auth")
+    return auth
+
+
+def _credentials(name: str, raw: dict[str, Any], auth: str = "basic"
+                 ) -> tuple[Credential, ...]:
+    base = f"{AUTH[auth]}{_env_part(name)}"
     creds = [Credential(username=str(raw.get("username", name)),
                         password_env=str(raw.get("password_env", base)))]
     for code, entry in (raw.get("credentials", {}) or {}).items():
@@ -130,11 +152,12 @@ def _channel(name: str, raw: dict[str, Any]) -> ChannelApi | None:
     if dialect not in DIALECTS:
         raise ConfigError(f"channel {name!r}: biller_api must be one of {', '.join(DIALECTS)}",
                           code="bad_value", field="biller_api")
+    auth = _auth(name, str(dialect), raw)
     return ChannelApi(name=name, dialect=str(dialect),
                       display_name=str(raw.get("display_name", name)),
-                      credentials=_credentials(name, raw),
+                      credentials=_credentials(name, raw, auth),
                       allow_ips=tuple(str(ip) for ip in raw.get("allow_ips", ())),
-                      ussd=str(raw.get("ussd", "")))
+                      ussd=str(raw.get("ussd", "")), auth=auth)
 
 
 @dataclass(frozen=True)

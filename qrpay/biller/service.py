@@ -198,9 +198,11 @@ def start(store: Store, config: Config, channel: str, op_name: str, req: Request
         raise NotFound(f"{api.dialect} has no operation {op_name!r}", code="unknown_operation")
     try:
         guard.check_ip(api, req.remote)
-        user, password = dialect.credentials(req)
         try:
-            cred = guard.authenticate(api, user, password)
+            if api.auth == "jwt":
+                cred = guard.authenticate_jwt(api, req.headers.get("authorization"), now)
+            else:
+                cred = guard.authenticate(api, *dialect.credentials(req))
         except AuthError:
             guard.note_failure(store, channel, now)
             raise

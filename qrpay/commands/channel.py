@@ -35,11 +35,24 @@ def register(sub: Any) -> None:
 class Walk:
     """One simulated conversation: prints each step, remembers the answers."""
 
-    def __init__(self, client: Any, base: str, out: Any, user: str, password: str) -> None:
+    def __init__(self, client: Any, base: str, out: Any, user: str, password: str,
+                 jwt: bool = False) -> None:
         self.client, self.base, self.out = client, base, out
-        self.user, self.password = user, password
-        self.basic = {"Authorization": "Basic " + base64.b64encode(
+        self.user, self.password, self.jwt = user, password, jwt
+        self._basic = {"Authorization": "Basic " + base64.b64encode(
             f"{user}:{password}".encode()).decode()}
+
+    @property
+    def basic(self) -> dict[str, str]:
+        """The Authorization header: Basic, or (``auth = "jwt"``) a fresh bearer JWT
+        signed as Setu signs one, ``aud`` the credential's user name."""
+        if not self.jwt:
+            return self._basic
+        from qrpay.biller.guard import jwt_for
+        from qrpay.clock import utcnow
+
+        token = jwt_for(self.password, self.user, utcnow(), secrets.token_hex(16))
+        return {"Authorization": f"Bearer {token}"}
 
     def call(self, step: str, method: str, path: str, **kw: Any) -> Any:
         url = self.base + path
@@ -133,8 +146,8 @@ def simulate_cmd(args: argparse.Namespace, ctx: Any) -> int:
     txn = args.txn_id or ("SIM" + secrets.token_hex(5).upper())
     base = f"{args.url.rstrip('/')}/api/v1/biller/{args.channel}"
     with httpx.Client(timeout=30) as client:
-        ok = walk(Walk(client, base, ctx.out, cred.username, password), args.account,
-                  args.amount, txn)
+        ok = walk(Walk(client, base, ctx.out, cred.username, password,
+                       jwt=api.auth == "jwt"), args.account, args.amount, txn)
     print("walk complete: paid once, status agrees" if ok else "walk stopped: see above",
           file=ctx.out)
     return 0 if ok else 1

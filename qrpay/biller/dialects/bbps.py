@@ -1,6 +1,7 @@
 """BBPS biller contract as Setu defines it (``shared/research/setu-bbps/``: fetch-pay.mdx,
 errors.mdx, bill-structure.mdx, bbps.swagger.json operations ``fetchCustomerBills`` and
-``fetchBillReceipt``).  JSON in, JSON out, HTTP Basic auth.
+``fetchBillReceipt``).  JSON in, JSON out; HTTP Basic auth, or Setu's bearer JWT with
+``auth = "jwt"`` on the channel (:func:`qrpay.biller.guard.authenticate_jwt`).
 
 * ``POST .../bills/fetch`` ``{"customerIdentifiers": [{"attributeName",
   "attributeValue"}]}`` -> 200 ``data.billDetails.billFetchStatus`` ``AVAILABLE`` with
@@ -45,6 +46,10 @@ EXACTNESS = {"exact": "EXACT", "exact_down": "EXACT_DOWN", "exact_up": "EXACT_UP
              "any": "ANY", "range": "RANGE"}
 # our error code -> (HTTP status, Setu error code)
 CODES = {"bad_credentials": (401, "unauthorised"), "ip_not_allowed": (403, "forbidden"),
+         # Setu's JWT errors (errors.mdx, generic errors)
+         "invalid_auth_header": (400, "invalid-auth-header"),
+         "jwt_verification_failed": (401, "jwt-verification-failed"),
+         "jwt_token_expired": (401, "jwt-token-expired"),
          "customer_not_found": (400, "customer-not-found"),
          "bill_not_found": (400, "bill-not-found"),
          "several_accounts": (400, "insufficient-customer-identifiers"),
