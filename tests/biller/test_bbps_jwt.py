@@ -45,8 +45,9 @@ def setu(monkeypatch: pytest.MonkeyPatch) -> ChannelApi:
     monkeypatch.setenv("QRPAY_CHANNEL_JWT_SECRET_BBPS", SETU_SECRET)
     monkeypatch.setenv("QRPAY_CHANNEL_JWT_SECRET_BBPS_OTHER", "another-secret")
     return ChannelApi(name="bbps", dialect="bbps", display_name="BBPS", auth="jwt",
-                      credentials=(Credential("someone-else", "QRPAY_CHANNEL_JWT_SECRET_BBPS_OTHER"),
-                                   Credential(SETU_AUD, "QRPAY_CHANNEL_JWT_SECRET_BBPS")))
+                      credentials=(
+                          Credential("someone-else", "QRPAY_CHANNEL_JWT_SECRET_BBPS_OTHER"),
+                          Credential(SETU_AUD, "QRPAY_CHANNEL_JWT_SECRET_BBPS")))
 
 
 def test_setus_example_token_verifies(setu: ChannelApi) -> None:
