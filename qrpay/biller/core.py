@@ -235,13 +235,16 @@ def matches(bill: Bill, ident: Identifier) -> bool:
     if ident.kind == "meter":
         return (bill.meter_no or "") == value
     country = _country(bill)
-    return mobile.is_valid(ident.value, country) and (
+    return country is not None and mobile.is_valid(ident.value, country) and (
         mobile.validate(ident.value, country) == bill.mobile)
 
 
-def _country(bill: Bill) -> str:
-    """The country of the bill's stored (E.164) mobile number."""
-    return "BD" if (bill.mobile or "").startswith("+880") else "IN"
+def _country(bill: Bill) -> str | None:
+    """The country of the bill's stored (E.164) mobile number, by the numbering plans of
+    :mod:`qrpay.ids.mobile`."""
+    stored = bill.mobile or ""
+    return next((plan.country for plan in mobile.PLANS.values()
+                 if stored.startswith(f"+{plan.code}")), None)
 
 
 def _repeat(conn: Connection, row: dict[str, Any], req: PayRequest) -> PayResult:
