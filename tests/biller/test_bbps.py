@@ -173,3 +173,18 @@ def test_malformed_body_is_answered_in_setu_words_and_journalled(client: TestCli
                                    channel_requests.c.headers)).all()
     assert [(bytes(r.body), r.outcome) for r in rows] == [(b"{not json", "malformed_request")]
     assert "authorization" not in rows[0].headers.lower() and "Basic" not in rows[0].headers
+
+
+def test_fetch_receipt_missing_fields_are_invalid_param_and_post_nothing(
+        client: TestClient, store: Store) -> None:
+    bill = add(store, in_bill())[0]
+    bodies = [{"billerBillID": bill.bill_no},  # no paymentDetails
+              {"billerBillID": bill.bill_no, "paymentDetails": {  # no payment reference
+                  "amountPaid": {"value": 190900, "currencyCode": "INR"}}},
+              {"paymentDetails": {"amountPaid": {"value": 190900}, "uniquePaymentRefID": "U1"}}]
+    for body in bodies:
+        r = client.post("/api/v1/biller/bbps/bills/fetchReceipt", headers=AUTH, json=body)
+        assert r.status_code == 400, body
+        assert r.json()["error"]["code"] == "invalid-param", r.json()
+    with store.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(payments)).scalar() == 0
