@@ -79,20 +79,33 @@ class Costs:
     pg_ms: dict[str, float]
     bytes_per_op: dict[str, float]
     bytes_per_row: dict[str, float]
+    rows_per_op: dict[str, dict[str, float]]
 
 
 def costs(result: dict[str, Any]) -> Costs:
     per_row = {t: s["bytes"] / s["rows"] for t, s in result["storage"].items() if s["rows"]}
-    app, pg, written = {}, {}, {}
+    app, pg, written, rows = {}, {}, {}, {}
     for phase in result["phases"]:
         kind, ops = phase["phase"], phase["ops"]
         if kind == "mix" or not ops:
             continue
         app[kind] = phase["app_cpu_s"] * 1000 / ops
         pg[kind] = phase["pg_cpu_s"] * 1000 / ops
-        written[kind] = sum(max(0, n) * per_row.get(t, 0.0)
-                            for t, n in phase["rows_written"].items()) / ops
-    return Costs(app, pg, written, per_row)
+        rows[kind] = {t: max(0, n) / ops for t, n in phase["rows_written"].items()}
+        written[kind] = sum(n * per_row.get(t, 0.0) for t, n in rows[kind].items())
+    return Costs(app, pg, written, per_row, rows)
+
+
+def monthly_rows(u: Utility, c: Costs) -> dict[str, float]:
+    """Rows a cycle adds to each table: every consumer's bill and its ledger charge, and
+    the rows of the cycle's operations."""
+    out = {t: 0.0 for t in c.bytes_per_row}
+    for k, n in u.mix.items():
+        for t, r in c.rows_per_op[k].items():
+            out[t] = out.get(t, 0.0) + u.payments * n / 100 * r
+    out["bills"] = out.get("bills", 0.0) + u.consumers
+    out["ledger"] = out.get("ledger", 0.0) + u.consumers
+    return out
 
 
 def cores_for(cpu: float) -> float:
@@ -107,8 +120,7 @@ def plan(u: Utility, c: Costs) -> dict[str, float]:
     nodes = max(2, math.ceil(cores_for(app) / NODE_CORES) + 1)  # N + 1
     pg_cores = max(2, 2 * math.ceil(cores_for(pg) / 2))
     per_payment = sum(n / 100 * c.bytes_per_op[k] for k, n in u.mix.items())
-    cycle = (u.payments * per_payment
-             + u.consumers * (c.bytes_per_row["bills"] + c.bytes_per_row["ledger"]))
+    cycle = sum(n * c.bytes_per_row[t] for t, n in monthly_rows(u, c).items())
     return {"payments": u.payments, "peak_pps": pps, "peak_ops": sum(rate.values()),
             "app_cores": app, "pg_cores": pg, "nodes": nodes, "pg_cores_planned": pg_cores,
             "bytes_per_payment": per_payment, "month_bytes": cycle, "year_bytes": 12 * cycle}
@@ -137,6 +149,17 @@ def report(result: dict[str, Any]) -> str:
             f"{p['nodes']:.0f} | {p['pg_cores_planned']:.0f} | "
             f"{p['bytes_per_payment']:,.0f} | {_gb(p['month_bytes'])} | "
             f"{_gb(p['year_bytes'])} |")
+    lines += ["", "Database growth per cycle (month): rows, and bytes at the measured bytes/row",
+              "", "| table | bytes/row | " + " | ".join(u.name for u in UTILITIES[:3]) + " |",
+              "|---|---:|" + "---:|" * 3]
+    months = [monthly_rows(u, c) for u in UTILITIES[:3]]
+    for t, per in c.bytes_per_row.items():
+        cells = [f"{m[t]:,.0f} ({_gb(m[t] * per)})" for m in months]
+        lines.append(f"| {t} | {per:,.0f} | " + " | ".join(cells) + " |")
+    totals = [sum(m[t] * c.bytes_per_row[t] for t in c.bytes_per_row) for m in months]
+    lines.append("| **per month** | | " + " | ".join(f"**{_gb(b)}**" for b in totals) + " |")
+    lines.append("| **per year** | | " + " | ".join(f"**{_gb(12 * b)}**" for b in totals)
+                 + " |")
     return "\n".join(lines)
 
 

@@ -384,21 +384,24 @@ def _stat(pid: str) -> list[str] | None:
     return raw[raw.rindex(")") + 2:].split()
 
 
-def session_cpu(sid: int) -> float:
-    """CPU seconds (utime + stime) of every live process in session ``sid``."""
-    total = 0
+CpuSnapshot = dict[int, int]  # pid -> utime + stime, in clock ticks
+
+
+def session_cpu(sid: int) -> CpuSnapshot:
+    """CPU ticks (utime + stime) of every live process in session ``sid``."""
+    out = {}
     for entry in os.listdir("/proc"):
         f = _stat(entry) if entry.isdigit() else None
         if f and int(f[3]) == sid:  # field 6 of stat: the session id
-            total += int(f[11]) + int(f[12])
-    return total / TICK
+            out[int(entry)] = int(f[11]) + int(f[12])
+    return out
 
 
-def postgres_cpu(dbname: str) -> float:
-    """CPU seconds of the PostgreSQL backends connected to ``dbname`` (their process
-    title is ``postgres: [cluster: ]user database host(port) state``)."""
-    total = 0
-    for entry in os.listdir("/proc"):
+def postgres_cpu(dbname: str | None) -> CpuSnapshot:
+    """CPU ticks of the PostgreSQL backends connected to ``dbname`` (their process title
+    is ``postgres: [cluster: ]user database host(port) state``)."""
+    out: CpuSnapshot = {}
+    for entry in os.listdir("/proc") if dbname else ():
         if not entry.isdigit():
             continue
         try:
@@ -409,8 +412,15 @@ def postgres_cpu(dbname: str) -> float:
         if words[:1] == ["postgres:"] and dbname in words[1:4]:
             f = _stat(entry)
             if f:
-                total += int(f[11]) + int(f[12])
-    return total / TICK
+                out[int(entry)] = int(f[11]) + int(f[12])
+    return out
+
+
+def cpu_used(before: CpuSnapshot, after: CpuSnapshot) -> float:
+    """CPU seconds between two snapshots: what each process still alive used since the
+    first (all of it for a process started in between).  A process that ended in between
+    (a pooled connection closed) is left out: a small undercount, never a negative."""
+    return sum(t - before.get(pid, 0) for pid, t in after.items()) / TICK
 
 
 # ------------------------------------------------------------------------ one backend
@@ -480,15 +490,14 @@ def prepare(backend: Backend, args: argparse.Namespace, config: Any) -> Plan:
                 payloads=[bill_payload(b, biller, config) for b in bills])
 
 
-def idle_cpu(backend: Backend, sid: int, seconds: float = 3.0) -> tuple[float, float]:
+def idle_cpu(backend: Backend, sid: int, seconds: float = 4.0) -> tuple[float, float]:
     """CPU seconds per second of the idle server (its sender threads polling the outbox)
     and of its idle PostgreSQL backends: taken off each phase, so an operation is charged
     only what it adds."""
-    app0 = session_cpu(sid)
-    pg0 = postgres_cpu(backend.dbname) if backend.dbname else 0.0
+    app0, pg0 = session_cpu(sid), postgres_cpu(backend.dbname)
     time.sleep(seconds)
-    pg = (postgres_cpu(backend.dbname) - pg0) if backend.dbname else 0.0
-    return (session_cpu(sid) - app0) / seconds, pg / seconds
+    pg = cpu_used(pg0, postgres_cpu(backend.dbname))
+    return cpu_used(app0, session_cpu(sid)) / seconds, pg / seconds
 
 
 def phase_row(backend: Backend, engine: Any, sid: int, port: int, plan: Plan,
@@ -498,13 +507,12 @@ def phase_row(backend: Backend, engine: Any, sid: int, port: int, plan: Plan,
     before_pay = count_rows(engine, payments_t, success)
     rows0 = table_rows(engine)
     wall0 = time.monotonic()
-    app0 = session_cpu(sid)
-    pg0 = postgres_cpu(backend.dbname) if backend.dbname else 0.0
+    app0, pg0 = session_cpu(sid), postgres_cpu(backend.dbname)
     elapsed, kinds_out, p50, p99 = run_load(port, plan, kinds, phase, args.seconds,
                                             args.connections, f"[{backend.label}] {name}")
     drain = wait_drained(engine)
-    app = session_cpu(sid) - app0
-    pg = (postgres_cpu(backend.dbname) - pg0) if backend.dbname else 0.0
+    app = cpu_used(app0, session_cpu(sid))
+    pg = cpu_used(pg0, postgres_cpu(backend.dbname))
     wall = time.monotonic() - wall0
     posted = count_rows(engine, payments_t, success) - before_pay
     rows = {t: n - rows0[t] for t, n in table_rows(engine).items()}
