@@ -117,7 +117,7 @@ chaos: install
 	  $(PY) -m pytest -q -s tests/chaos $(PYTEST_ARGS)
 
 bench: install
-	@for b in bench/import.py bench/qr.py bench/qr_camera.py bench/render.py bench/serve.py bench/reports.py bench/recon.py bench/biller.py bench/chat.py; do \
+	@for b in bench/import.py bench/qr.py bench/qr_camera.py bench/render.py bench/serve.py bench/reports.py bench/recon.py bench/biller.py bench/chat.py bench/monthend.py; do \
 	  [ -f $$b ] || continue; echo "== $$b"; $(PY) $$b || exit 1; done
 
 lint: install
