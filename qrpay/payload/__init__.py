@@ -4,8 +4,14 @@ Payload apart from pixels: this package builds and reads strings only (``qrpay.q
 them into symbols).
 
 * :func:`bill_payload` is the text of a bill's QR in the biller's ``qr_format``.
-* :func:`bill_url` is the bill page ``{base}/b/{bill_no}?t={token}``; the token
-  (:mod:`qrpay.payload.token`) is an HMAC over biller, bill number, amount and payee.
+* :func:`bill_url` is the bill page ``{base}/b/{bill_no}?t={token}`` (the link sent in
+  SMS and chat); the token (:mod:`qrpay.payload.token`) is an HMAC over biller, bill
+  number, amount and payee.
+* :func:`qr_url` is the same page as a bill's QR carries it, spelt for a small symbol:
+  ``HTTPS://PAY.EXAMPLE/B/{bill_no}/{TOKEN}``, scheme and host in upper case (they are
+  case-insensitive), the 80-bit token in base32: every character is in the QR
+  alphanumeric set, so the URL costs 5.5 bits a character in the symbol instead of 8
+  (``qrpay.qr.segment``), and the symbol stays a low version with big modules.
 * :func:`resolve` tells ``genuine`` / ``altered`` / ``foreign`` / ``invalid`` without a
   database.
 
@@ -45,14 +51,17 @@ from qrpay.errors import PayloadError
 from qrpay.money import to_decimal_str
 from qrpay.payload import emv, upi
 from qrpay.payload.fields import FieldInfo
-from qrpay.payload.token import check_token, make_token, split_token
+from qrpay.payload.token import check_token, known_kid, make_token, split_token
 
 __all__ = ["FieldInfo", "Resolution", "amount_payload", "bill_payload", "bill_url", "payee_id",
-           "qr_amount", "resolve", "resolve_format"]
+           "qr_amount", "qr_url", "resolve", "resolve_format"]
 
 PART_PAYMENT_MINIMUM = 100  # minor units: the least a part payment may be
 _BILL_URL = re.compile(r"(?P<base>https?://[^?#]+?)/b/(?P<bill_no>[^/?#]+)"
                        r"(?:\?t=(?P<token>[^&#]*))?")
+_QR_URL = re.compile(r"(?P<base>(?i:https?)://[^?#]+?)/B/(?P<bill_no>[^/?#]+)"
+                     r"/(?P<token>[^/?#]+)")
+_ORIGIN = re.compile(r"(?i:https?://[^/?#]*)")
 
 
 # ---------------------------------------------------------------------------- build
@@ -85,6 +94,27 @@ def bill_url(bill: Bill, biller: Biller, config: Config, amount: int,
 
 def _url(base: str, bill_no: str, token: str) -> str:
     return f"{base}/b/{bill_no}?t={token}"
+
+
+def qr_url(bill: Bill, biller: Biller, config: Config, amount: int,
+           *, qr_format: str | None = None) -> str:
+    """The bill page URL as the bill's QR carries it (see the module notes)."""
+    token = make_token(config, biller.code, bill.bill_no, amount,
+                       payee_id(biller, qr_format), compact=True)
+    return _qr_url(_base(biller, config), bill.bill_no, token)
+
+
+def _qr_url(base: str, bill_no: str, token: str) -> str:
+    origin = _ORIGIN.match(base)
+    end = origin.end() if origin else 0
+    return f"{base[:end].upper()}{base[end:]}/B/{bill_no}/{token}"
+
+
+def _same_base(base: str) -> str:
+    """``base`` with scheme and host in lower case: how bases are compared."""
+    origin = _ORIGIN.match(base)
+    end = origin.end() if origin else 0
+    return (base[:end].lower() + base[end:]).rstrip("/")
 
 
 def qr_amount(bill: Bill, on: dt.date | None = None, grace_days: int = 0) -> int | None:
@@ -120,8 +150,12 @@ def _payload(bill: Bill, biller: Biller, fmt: str, url: str, amount: int) -> str
     return emv.build(_emv_objects(bill.bill_no, biller, fmt, url, amount))
 
 
-def _emv_objects(bill_no: str, biller: Biller, fmt: str, url: str, amount: int) -> emv.Built:
-    """The EMV data objects (no CRC) of a bill's Bharat QR or Bangla QR."""
+def _emv_objects(bill_no: str, biller: Biller, fmt: str, url: str, amount: int, *,
+                 legacy: bool = False) -> emv.Built:
+    """The EMV data objects (no CRC) of a bill's Bharat QR or Bangla QR.  Bangla QR
+    carries no template 64 (optional in EMVCo MPM): the Bengali name's 31 UTF-8 bytes
+    and the ECI they need took the symbol up two versions.  ``legacy``: the objects of a
+    bill printed before (its URL in the link form), which had it."""
     payee = biller.payee
     if fmt == "bharatqr":
         minimum = min(amount, PART_PAYMENT_MINIMUM) if payee.allow_part_payment else None
@@ -133,7 +167,8 @@ def _emv_objects(bill_no: str, biller: Biller, fmt: str, url: str, amount: int) 
         return emv.bangla_qr_objects(gui=payee.emv_gui, account=payee.emv_account,
                                      name=payee.name or biller.name, city=payee.city,
                                      amount=amount, bill_no=bill_no, url=url, mcc=biller.mcc,
-                                     name_local=payee.name_local or biller.name_local)
+                                     name_local=(payee.name_local or biller.name_local)
+                                     if legacy else "")
     raise PayloadError(f"unknown QR format {fmt!r}", code="bad_format", field="qr_format")
 
 
@@ -163,7 +198,7 @@ def bill_payload(bill: Bill, biller: Biller, config: Config, *, on: dt.date | No
         raise PayloadError(f"bill {bill.bill_no} has nothing to pay", code="nothing_due",
                            field="amount")
     fmt = resolve_format(biller, qr_format)
-    url = bill_url(bill, biller, config, amount, qr_format=fmt)
+    url = qr_url(bill, biller, config, amount, qr_format=fmt)
     return _payload(bill, biller, fmt, url, amount)
 
 
@@ -175,7 +210,7 @@ def amount_payload(bill: Bill, biller: Biller, config: Config, amount: int, *,
         raise PayloadError(f"bill {bill.bill_no}: amount must be positive", code="nothing_due",
                            field="amount")
     fmt = resolve_format(biller, qr_format)
-    return _payload(bill, biller, fmt, bill_url(bill, biller, config, amount, qr_format=fmt),
+    return _payload(bill, biller, fmt, qr_url(bill, biller, config, amount, qr_format=fmt),
                     amount)
 
 
@@ -262,7 +297,7 @@ def scan(text: str) -> _Scan:
 def _bases(config: Config) -> dict[str, list[Biller]]:
     out: dict[str, list[Biller]] = {}
     for biller in config.billers.values():
-        base = (biller.public_base_url or config.public_base_url).rstrip("/")
+        base = _same_base(biller.public_base_url or config.public_base_url)
         out.setdefault(base, []).append(biller)
     return out
 
@@ -285,7 +320,7 @@ def _why_altered(s: _Scan, biller: Biller, bill_no: str, token: str,
     parts = split_token(token)
     if parts is None:
         reasons.append("the bill URL has no valid token")
-    elif parts[0] not in config.token_keys():
+    elif not known_kid(config, parts[0]):
         reasons.append(f"token key {parts[0]!r} is not one of ours")
     elif s.amount is None:
         reasons.append("amount removed")
@@ -376,7 +411,9 @@ def _as_printed(s: _Scan, biller: Biller, bill_no: str, token: str,
     """Why the scan (its token verified) is not exactly what qrpay prints for this
     bill, amount, format and token; empty when it is."""
     assert s.amount is not None and s.parsed is not None
-    url = _url(_base(biller, config), bill_no, token)
+    legacy = not _QR_URL.fullmatch(s.url or "")  # printed before the QR URL was shortened
+    base = _base(biller, config)
+    url = _url(base, bill_no, token) if legacy else _qr_url(base, bill_no, token)
     extra: dict[str, str] = {}
     try:
         if isinstance(s.parsed, upi.UpiPayload):
@@ -384,7 +421,8 @@ def _as_printed(s: _Scan, biller: Biller, bill_no: str, token: str,
             got = _without_legacy_note(dict(s.parsed.params), expected, bill_no)
         else:
             fmt = _emv_format(biller)
-            expected = _expected_emv(_emv_objects(bill_no, biller, fmt, url, s.amount))
+            expected = _expected_emv(_emv_objects(bill_no, biller, fmt, url, s.amount,
+                                                  legacy=legacy))
             got = _scanned_emv(s.parsed)
             if expected != got:
                 extra = _extra_accounts(s.parsed, fmt)
@@ -404,8 +442,8 @@ def _result(verdict: str, s: _Scan, *, biller: str | None = None, bill_no: str |
 
 
 def _verdict(s: _Scan, config: Config) -> Resolution:
-    m = _BILL_URL.fullmatch(s.url or "")
-    candidates = _bases(config).get(m.group("base").rstrip("/"), []) if m else []
+    m = _QR_URL.fullmatch(s.url or "") or _BILL_URL.fullmatch(s.url or "")
+    candidates = _bases(config).get(_same_base(m.group("base")), []) if m else []
     if not m or not candidates:
         why = "no qrpay bill URL" if not s.url else f"bill URL {s.url} is not ours"
         return _result("foreign", s, reasons=(why,),

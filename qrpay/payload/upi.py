@@ -149,7 +149,7 @@ def _check_value(key: str, value: str, *, strict: bool) -> str:
             raise _fail("bad_currency", f"cu {value!r}: UPI supports only INR", key)
         return "Indian rupee"
     if key == "url":
-        if not value or (strict and not value.startswith(("https://", "http://"))):
+        if not value or (strict and not value.lower().startswith(("https://", "http://"))):
             raise _fail("bad_url", f"url {value!r} is not an http(s) URL", key)
         return ""
     if key in {"mode", "purpose"}:

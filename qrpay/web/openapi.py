@@ -212,6 +212,19 @@ PATHS: dict[str, Any] = {
         "responses": {"200": {"description": "The bill page, or the neutral page.",
                               "content": _HTML}},
     }},
+    "/B/{bill_no}/{token}": {"get": {
+        "summary": "Bill page as the printed QR spells it",
+        "description": "The URL inside a bill's QR: scheme and host in upper case, the "
+                       "80-bit token in the path (QR alphanumeric characters only, for a "
+                       "small symbol).  Redirects to /b/{bill_no}?t={token}; a token of "
+                       "the wrong shape gets the neutral page.",
+        "parameters": [_BILL_NO,
+                       {"name": "token", "in": "path", "required": True,
+                        "schema": {"type": "string", "maxLength": 40},
+                        "description": "The token, e.g. K1.MFRGGZDFMZTWQ2LK."}],
+        "responses": {"302": {"description": "To the bill page with the token."},
+                      "200": {"description": "The neutral page.", "content": _HTML}},
+    }},
     "/b/{bill_no}/qr.svg": {"get": {
         "summary": "The bill's dynamic payment QR with today's amount (SVG)",
         "parameters": [_BILL_NO, _TOKEN],

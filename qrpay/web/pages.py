@@ -21,11 +21,12 @@ import io
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Template
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from qrpay.biller.howto import howto
@@ -232,6 +233,18 @@ def bill_context(request: Request, found: Found) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------- routes
 
+async def qr_link(request: Request) -> Response:
+    """``/B/{bill_no}/{TOKEN}``, the bill page URL as a bill's QR spells it (upper case,
+    the token in the path: ``qrpay.payload.qr_url``): sent on to ``/b/{bill_no}?t=``.
+    Nothing is looked up here, so an unknown bill and a wrong token answer alike."""
+    token = request.path_params["token"]
+    if split_token(token) is None:
+        return neutral_page(request)
+    bill_no = quote(clean_bill_no(request.path_params["bill_no"]), safe="")
+    return RedirectResponse(f"/b/{bill_no}?t={quote(token, safe='.')}", status_code=302,
+                            headers=PRIVATE)
+
+
 async def bill_page(request: Request) -> Response:
     """The consumer's bill: amount due now, status, Pay button, PDF link."""
     found = load_with_token(request)
@@ -346,6 +359,7 @@ def render_error_page(request: Request, status: int, code: str) -> str:
 
 ROUTES = [
     Route("/b/{bill_no}", bill_page, methods=["GET"]),
+    Route("/B/{bill_no}/{token}", qr_link, methods=["GET"]),
     Route("/b/{bill_no}/qr.svg", bill_qr_svg, methods=["GET"]),
     Route("/b/{bill_no}/qr.png", bill_qr_png, methods=["GET"]),
     Route("/b/{bill_no}/bill.pdf", bill_pdf, methods=["GET"]),

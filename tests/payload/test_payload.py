@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from urllib.parse import quote
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import qrpay.payload as payload_mod
 from qrpay.config import load_config
 from qrpay.errors import PayloadError
 from qrpay.payload import (
@@ -18,6 +20,7 @@ from qrpay.payload import (
     bill_url,
     emv,
     qr_amount,
+    qr_url,
     resolve,
     upi,
 )
@@ -50,9 +53,13 @@ def test_upi_bill_payload_carries_payee_bill_amount_and_tokenised_url(best):
     p = upi.parse(bill_payload(bill, biller, config))
     assert p.vpa == "bestelectricity@sbi" and p.get("mc") == "4900"
     assert p.reference == bill.bill_no and p.get("am") == "1234.50" and p.get("cu") == "INR"
-    assert p.url == bill_url(bill, biller, config, 123450)
-    assert p.url.startswith("https://pay.bestundertaking.example/b/B2611100000000?t=k1.")
+    assert p.url == qr_url(bill, biller, config, 123450)
+    assert re.fullmatch(r"HTTPS://PAY\.BESTUNDERTAKING\.EXAMPLE/B/B2611100000000/K1\.[A-Z2-7]{16}",
+                        p.url)
     assert p.get("mam") is None and p.get("tn") is None  # tr carries the bill number
+    # the link (SMS, chat) is the same page and token key in the lower-case query form
+    assert bill_url(bill, biller, config, 123450).startswith(
+        "https://pay.bestundertaking.example/b/B2611100000000?t=k1.")
 
 
 def test_a_bill_printed_with_the_old_tn_note_is_still_genuine(best):
@@ -66,13 +73,33 @@ def test_a_bill_printed_with_the_old_tn_note_is_still_genuine(best):
     assert resolve(upi.build(old), config).verdict == "altered"
 
 
-def test_upi_bill_payload_is_short_enough_for_a_version_9_symbol(best):
-    """A camera reads larger modules: no redundant fields (issue 10 item 21)."""
+def test_bill_payloads_fit_a_version_8_symbol(best, breb):
+    """A camera reads larger modules: no redundant fields, an alphanumeric bill URL
+    (issue 10 item 21).  Was version 9 (UPI) and 12 (Bangla QR)."""
     from qrpay.qr import make_symbol
 
-    config, biller, bill = best
-    text = bill_payload(bill, biller, config)
-    assert len(text) <= 180 and make_symbol(text).version <= 9
+    for config, biller, bill in (best, breb):
+        text = bill_payload(bill, biller, config)
+        assert text.isascii() and make_symbol(text).version <= 8
+
+
+def test_a_bill_printed_with_the_old_link_url_is_still_genuine(best, breb):
+    """Bills printed before the QR URL was shortened carry the link form and the
+    72-bit token (and, Bangla QR, template 64): they still resolve genuine."""
+    for config, biller, bill in (best, breb):
+        old_url = bill_url(bill, biller, config, bill.amount)
+        fmt = biller.qr_format
+        if fmt == "upi":
+            old = upi.build(payload_mod.upi_params(bill, biller, old_url, bill.amount))
+        else:
+            old = emv.build(payload_mod._emv_objects(bill.bill_no, biller, fmt, old_url,
+                                                     bill.amount, legacy=True))
+            assert emv.parse(old).get("64", "01") == "ঢাকা পবিস-১"
+        assert resolve(old, config).verdict == "genuine"
+        if fmt != "upi":  # the new form without template 64 is not genuine with a link URL
+            bare = emv.build(payload_mod._emv_objects(bill.bill_no, biller, fmt, old_url,
+                                                      bill.amount))
+            assert resolve(bare, config).verdict == "altered"
 
 
 def test_part_payment_adds_a_minimum_amount_of_one_rupee(best):
@@ -89,11 +116,11 @@ def test_bharat_qr_puts_vpa_in_26_tr_in_27_and_the_url_in_80(best):
     assert p.get("27", "01") == bill.bill_no and p.get("62", "01") == bill.bill_no
     assert (p.get("52"), p.get("53"), p.get("58"), p.get("01")) == ("4900", "356", "IN", "12")
     assert p.get("54") == "1234.50" and p.get("80", "00") == "org.qrpay"
-    assert p.get("80", "01") == bill_url(bill, biller, config, 123450, qr_format="bharatqr")
+    assert p.get("80", "01") == qr_url(bill, biller, config, 123450, qr_format="bharatqr")
     assert text.endswith("6304" + emv.crc16(text[:-4]))
 
 
-def test_bangla_qr_uses_the_acquirer_template_and_bengali_name(breb):
+def test_bangla_qr_uses_the_acquirer_template_and_no_template_64(breb):
     config, biller, bill = breb
     p = emv.parse(bill_payload(bill, biller, config))
     assert [(c.tag, c.value) for c in p.tlv("26").children] == [
@@ -101,8 +128,8 @@ def test_bangla_qr_uses_the_acquirer_template_and_bengali_name(breb):
     assert (p.get("53"), p.get("58"), p.get("59"), p.get("60")) == ("050", "BD",
                                                                      "DHAKA PBS-1", "DHAKA")
     assert p.get("62", "01") == bill.bill_no
-    assert p.get("64", "00") == "bn" and p.get("64", "01") == "ঢাকা পবিস-১"
-    assert p.get("80", "01").startswith("https://pay.breb.example/b/2611104231245?t=k1.")
+    assert p.tlv("64") is None  # optional in EMVCo MPM; its UTF-8 took two versions
+    assert p.get("80", "01").startswith("HTTPS://PAY.BREB.EXAMPLE/B/2611104231245/K1.")
 
 
 def test_the_printed_qr_asks_the_by_due_date_amount_and_later_the_late_amount(best):
@@ -184,14 +211,14 @@ def test_token_from_another_bill_is_altered(best):
     # the other bill's whole URL: the bill reference no longer matches
     assert resolve(_swap_url(text, other_url), config).verdict == "altered"
     # only its token, in this bill's URL
-    forged = upi.parse(text).url.split("?t=")[0] + "?t=" + other_url.split("?t=")[1]
+    forged = upi.parse(text).url.rsplit("/", 1)[0] + "/" + other_url.rsplit("/", 1)[1]
     res = resolve(_swap_url(text, forged), config)
     assert res.verdict == "altered" and res.bill_no == bill.bill_no
 
 
 def test_unknown_key_id_is_altered(best):
     config, biller, bill = best
-    text = bill_payload(bill, biller, config).replace("t%3Dk1.", "t%3Dk7.")
+    text = bill_payload(bill, biller, config).replace("/K1.", "/K7.")
     res = resolve(text, config)
     assert res.verdict == "altered" and "not one of ours" in res.reasons[0]
 
@@ -203,7 +230,7 @@ def test_key_rotation_keeps_printed_bills_genuine(best, monkeypatch):
     monkeypatch.setenv("QRPAY_TOKEN_OLD_KEYS", "k1")
     rotated = dataclasses.replace(config, token_key_id="k2")
     assert resolve(printed, rotated).verdict == "genuine"
-    assert "%3Dk2." in bill_payload(bill, biller, rotated)
+    assert "/K2." in bill_payload(bill, biller, rotated)
 
 
 def test_bangla_qr_amount_changed_with_a_fresh_crc_is_altered(breb):

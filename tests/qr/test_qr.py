@@ -31,10 +31,43 @@ def _same(a: segno.QRCode, b: segno.QRCode) -> bool:
             and a.mask == b.mask)
 
 
+def _segnos(text: str) -> segno.QRCode:
+    """segno's symbol for the segments we chose, at our version and error level (segno
+    raises the level only for one-segment symbols; we raise it for any), after checking
+    that segno picks the same version for those segments at level M."""
+    segments = qr.segments_for(text)
+    ours = qr.encode(text)
+    assert segno.make(segments, error="m", micro=False, eci=True).version == ours.version
+    return segno.make(segments, error=ours.error, version=ours.version, micro=False,
+                      eci=True, boost_error=False)
+
+
 def test_bill_symbols_are_segnos_best_mask_symbols(payload):
     ours = qr.make_symbol(payload)
-    assert _same(ours, segno.make(payload, error="m", micro=False, eci=True))
+    assert _same(ours, _segnos(payload))
     assert ours.error in ("M", "Q", "H") and not ours.is_micro
+
+
+def test_segments_put_digit_runs_in_numeric_and_the_upper_case_url_in_alphanumeric():
+    """The fewest bits: ISO/IEC 18004 7.4 mode costs (numeric 10 bits per 3 digits,
+    alphanumeric 11 per 2 characters, byte 8 per character, plus each segment's header)."""
+    text = "upi://pay?pa=a@b&tr=12345678901234&url=HTTPS://PAY.EXAMPLE/B/B123/K1.ABCDEFGH"
+    modes = [(m, chunk.decode()) for m, chunk in qr.segment(text.encode(), 1)]
+    assert modes[-1] == ("a", "HTTPS://PAY.EXAMPLE/B/B123/K1.ABCDEFGH")
+    assert ("n", "12345678901234") in modes
+    assert "".join(chunk for _, chunk in modes) == text
+    assert qr.segment(b"abc", 1) == [("b", b"abc")]
+    # a short digit run inside text stays in the byte segment: its header would cost more
+    assert qr.segment(b"ab12cd", 1) == [("b", b"ab12cd")]
+
+
+def test_a_mixed_segment_symbol_decodes_back_with_both_readers(payload):
+    import zxingcpp
+    from pyzbar import pyzbar
+
+    img = Image.open(io.BytesIO(qr.png_bytes(payload, scale=4)))
+    assert [r.text for r in zxingcpp.read_barcodes(img)] == [payload]
+    assert [s.data.decode() for s in pyzbar.decode(img)] == [payload]
 
 
 _chars = st.characters(codec="utf-8", exclude_categories=("Cs",))
@@ -51,13 +84,15 @@ def test_any_byte_payload_gives_the_same_symbol_as_segno(text):
             return  # segno would pick Shift_JIS; we always use UTF-8 then
         except UnicodeError:
             pass
-    assert _same(qr.encode(text), segno.make(text, error="m", micro=False, eci=True))
+    assert _same(qr.encode(text), _segnos(text))
 
 
 @pytest.mark.parametrize("size", [1, 17, 50, 120, 271, 700])
 def test_every_version_range_matches_segno(size):
     text = ("upi://pay?pa=x@y&pn=" + "abcdefghij" * 80)[:size + 10]
-    assert _same(qr.encode(text), segno.make(text, error="m", micro=False, eci=True))
+    assert _same(qr.encode(text), _segnos(text))
+    mixed = ("upi://pay?pa=x@y&tr=" + "0123456789ABCDEFGHIJ/.:" * 60)[:size + 10]
+    assert _same(qr.encode(mixed), _segnos(mixed))
 
 
 def test_alphanumeric_only_payloads_fall_back_to_segno():
