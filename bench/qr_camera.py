@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from qrpay.bills import Bill  # noqa: E402
 from qrpay.config import Config, load_config  # noqa: E402
+from qrpay.biller.howto import howto  # noqa: E402
 from qrpay.ebill.render import Rendered, render_bill  # noqa: E402
 
 os.environ.setdefault("QRPAY_TOKEN_KEY_K1", "bench-key-not-a-secret")
@@ -177,7 +178,8 @@ def run(n: int, dpis: list[int], sizes: list[str]) -> dict[tuple[str, int, str],
     results: dict[tuple[str, int, str], dict[str, int]] = {}
     for size in sizes:
         for i, (bill, config) in enumerate(bills(n)):
-            rendered = render_bill(bill, config.default_biller, config, size=size)
+            rendered = render_bill(bill, config.default_biller, config, size=size,
+                                   howto=howto)
             for dpi in dpis:
                 image = crop(rendered, dpi)
                 for name, degrade in DEGRADATIONS.items():

@@ -76,8 +76,10 @@ def one_bill(args: argparse.Namespace, ctx: Any) -> int:
                               "(a preview of its page)", code="bad_output", field="output")
     with ctx.store.connect() as conn:
         bill = get_bill(conn, to_ascii(args.bill).strip())
+    from qrpay.biller.howto import howto
+
     rendered = render_bill(bill, ctx.config.biller(bill.biller), ctx.config, size=args.size,
-                           on=_on(args.on))
+                           on=_on(args.on), howto=howto)
     target.parent.mkdir(parents=True, exist_ok=True)
     if kind == ".png":
         print(f"wrote {png_preview(rendered.pdf, target)}", file=ctx.out)
@@ -93,6 +95,7 @@ def one_bill(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def cycle(args: argparse.Namespace, ctx: Any) -> int:
+    from qrpay.biller.howto import howto
     from qrpay.ebill import batch
 
     if not args.out:
@@ -105,7 +108,7 @@ def cycle(args: argparse.Namespace, ctx: Any) -> int:
     billers = (config.biller(args.biller).code,) if args.biller else tuple(config.billers)
     job = batch.Job(config=config, out=str(Path(args.out).resolve()), period=period,
                     billers=billers, books=args.books, verify=args.verify, size=args.size,
-                    on=_on(args.on), break_qr=frozenset(args.test_break_qr))
+                    on=_on(args.on), break_qr=frozenset(args.test_break_qr), howto=howto)
     store = ctx.store
     with store.connect() as conn:
         total = batch.count_bills(conn, job)

@@ -51,6 +51,7 @@ class Job:
     on: dt.date | None = None
     break_qr: frozenset[str] = frozenset()  # test hook: bills whose QR is wiped
     singles: bool = True  # write bills/<bill_no>.pdf (False: books only, for benchmarks)
+    howto: Callable[..., Any] | None = None  # "how to pay" steps (qrpay.ebill.render.HowTo)
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ def run_chunk(job: Job, chunk: Chunk) -> ChunkResult:
     for book, bills in chunk.books:
         for bill in bills if job.singles else ():
             r = render_bill(bill, biller, job.config, size=job.size, on=job.on,
-                            break_qr=bill.bill_no in job.break_qr)
+                            break_qr=bill.bill_no in job.break_qr, howto=job.howto)
             rel = f"bills/{bill.bill_no}.pdf"
             write_atomic(out / rel, r.pdf)
             verified = ""
@@ -233,7 +234,8 @@ def run_chunk(job: Job, chunk: Chunk) -> ChunkResult:
                 "page": book_of(bill.account_no)[1] if job.books else "",
                 "verified": verified})
         if job.books:
-            pdf = render_book(book, bills, biller, job.config, size=job.size, on=job.on)
+            pdf = render_book(book, bills, biller, job.config, size=job.size, on=job.on,
+                              howto=job.howto)
             rel = f"books/{chunk.biller}-{book}.pdf"
             write_atomic(out / rel, pdf)
             result.books.append({"biller": chunk.biller, "book": book, "file": rel,

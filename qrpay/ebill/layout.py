@@ -8,9 +8,11 @@ So: anything that comes from the bill goes to ``d``; only wording, the biller an
 page geometry may go to ``s``.
 
 Coordinates are A4 points measured from the top (``top``); A5 pages are the same design
-scaled by 1/sqrt(2), except the QR, which keeps its size on paper as far as its panel
-allows (``QR_PAPER``: 50 mm with the quiet zone on A4, about 40-42 mm on A5), so that a
-phone camera reads it from a blurred or tilted photo (``bench/qr_camera.py``).
+scaled by 1/sqrt(2), except the QR, which keeps (nearly) its size on paper: each paper
+size has a :class:`Geometry` whose QR panel is wide enough for it (64 mm with the quiet
+zone on A4, 61 mm on A5: modules of 1.1 mm, which a phone camera reads from a blurred or
+tilted photo at 100 dpi; ``bench/qr_camera.py``).  On A5 the charges column is narrower,
+the QR panel wider and taller, and the usage row and the footer tighter.
 """
 
 from __future__ import annotations
@@ -33,15 +35,43 @@ RIGHT_W = W - M - RIGHT_X
 ACCENT, ACCENT_LIGHT, INK, GREY, RULE = "#1F4E79", "#E3EDF7", "#1A1A1A", "#5F6B76", "#B8C4D0"
 HIGHLIGHT = "#C0392B"
 MM = 72 / 25.4
-QR_PAPER = 50 * MM  # the symbol with its quiet zone, on paper, when the panel has room
 QR_MIN_MODULE = 0.4 * MM
 QR_QUIET = 4
 # rows of the page (top, height), A4 design points
 ROW_CONSUMER = (112.0, 166.0)
-ROW_CHARGES = (290.0, 240.0)
-ROW_USAGE = (542.0, 160.0)
-FOOTER_TOP = 716.0
-QR_TEXT_BELOW = 44.0  # room under the symbol: the amount in the QR and the bill URL
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where the rows below the consumer row go on one paper size (A4 design points)."""
+
+    qr_paper: float  # the symbol with its quiet zone, on paper (points), when it fits
+    charges_w: float  # the charges column; the QR panel takes the rest of the row
+    charges: tuple[float, float]  # (top, height) of the charges / QR row
+    usage: tuple[float, float]
+    footer_top: float
+    footer_steps: tuple[float, float, float, float]  # helpline, route, generated, English
+    qr_text_below: float = 44.0  # room under the symbol: the amount in the QR and the URL
+    readings_top: float = 86.0  # first meter-reading row, below the usage row's top
+
+    @property
+    def panel_x(self) -> float:
+        return M + self.charges_w + 12
+
+    @property
+    def panel_w(self) -> float:
+        return W - M - self.panel_x
+
+
+GEOMETRY = {
+    "A4": Geometry(qr_paper=64 * MM, charges_w=LEFT_W, charges=(290.0, 262.0),
+                   usage=(564.0, 160.0), footer_top=738.0, footer_steps=(18, 36, 56, 66)),
+    "A5": Geometry(qr_paper=61 * MM, charges_w=CW - 12 - 257.0, charges=(290.0, 318.0),
+                   usage=(620.0, 150.0), footer_top=780.0, footer_steps=(15, 29, 42, 50),
+                   qr_text_below=40.0, readings_top=80.0),
+}
+HOWTO_SIZE = 7.5
+HOWTO_LEADING = 9.5
 
 
 def Y(top: float) -> float:
@@ -67,6 +97,7 @@ class Out:
     d: Layer
     scale: float = 1.0
     qr_box: tuple[float, float, float] | None = None  # x, y (bottom), side; page points
+    geo: Geometry = GEOMETRY["A4"]
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -101,6 +132,19 @@ def label(layer: Layer, x: float, top: float, lab: Labels, key: str, size: float
 
 
 URL_MIN_SIZE = 3.5
+
+
+def wrap(text: str, size: float, width: float, bold: bool = False) -> list[str]:
+    """``text`` in lines no wider than ``width``, cut between words (a word wider than
+    the line gets a line of its own)."""
+    lines: list[str] = []
+    for word in text.split():
+        candidate = f"{lines[-1]} {word}" if lines else word
+        if lines and shape(candidate, bold).width * size / 1000 <= width:
+            lines[-1] = candidate
+        else:
+            lines.append(word)
+    return lines
 
 
 def url_lines(url: str, size: float, width: float) -> tuple[list[str], float]:
@@ -235,13 +279,48 @@ def amount_panel(out: Out, lab: Labels, view: BillView) -> None:
         _value_row(d, x, RIGHT_W, top + 90 + 23 * i, lab, key, value, colour=colour)
 
 
+def howto_lines(view: BillView, width: float) -> list[str]:
+    """The "how to pay" steps wrapped to ``width``; a step's second line is indented."""
+    out: list[str] = []
+    for step in view.howto_lines:
+        step = step.replace("→", "›")  # the bill fonts (Noto Sans) have no U+2192 arrow
+        for i, line in enumerate(wrap(step, HOWTO_SIZE, width - (8 if out else 0))):
+            out.append(("  " if i else "") + line)
+    return out
+
+
+def howto(out: Out, view: BillView) -> float:
+    """The wallets' Pay Bill and USSD paths (Bangladeshi billers whose profile lists
+    channels), in a box at the foot of the charges column; returns its height (0: none).
+    Wording from ``templates/channels/<lang>.toml [howto]``, as on the bill page."""
+    if not view.howto_lines:
+        return 0.0
+    d, geo = out.d, out.geo
+    width = geo.charges_w - 20
+    lines = howto_lines(view, width)
+    height = 26 + HOWTO_LEADING * len(lines)
+    top = geo.charges[0] + geo.charges[1] - height
+    d.fill(ACCENT_LIGHT)
+    d.round_rect(M, Y(top + height), geo.charges_w, height, 5)
+    d.text(M + 10, Y(top + 14), fit(view.howto_title, 8.5, width, True), 8.5, bold=True,
+           colour=ACCENT)
+    for i, line in enumerate(lines):
+        d.text(M + 10 + (8 if line.startswith("  ") else 0), Y(top + 27 + HOWTO_LEADING * i),
+               line.strip(), HOWTO_SIZE, colour=INK)
+    return height
+
+
 def charges_table(out: Out, lab: Labels, view: BillView) -> None:
-    s, d = out.s, out.d
-    top, height = ROW_CHARGES
-    s.stroke(RULE, 0.6)
-    s.round_rect(M, Y(top + height), LEFT_W, height, 5, fill=False, stroke=True)
+    s, d, geo = out.s, out.d, out.geo
+    left_w = geo.charges_w
+    top, height = geo.charges
+    below_box = howto(out, view)
+    if below_box:
+        height -= below_box + 10
+    d.stroke(RULE, 0.6)
+    d.round_rect(M, Y(top + height), left_w, height, 5, fill=False, stroke=True)
     s.fill(ACCENT)
-    s.rect(M, Y(top + 24), LEFT_W, 24)
+    s.rect(M, Y(top + 24), left_w, 24)
     label(s, M + 10, top + 11, lab, "charges", 8, colour="#FFFFFF", sub="#DDE6EE")
     rows = view.charges
     step = min(22.0, (height - 24 - 40) / max(len(rows), 1))
@@ -251,64 +330,66 @@ def charges_table(out: Out, lab: Labels, view: BillView) -> None:
         if english and not below:
             head = f"{head} / {english}"
             amount = f"{amount} ({amount_en})" if amount_en else amount
-        d.text(M + 12, Y(base), fit(head, 9, LEFT_W - 150), 9, colour=INK)
+        d.text(M + 12, Y(base), fit(head, 9, left_w - 150), 9, colour=INK)
         if english and below:
-            d.text(M + 12, Y(base + 8), fit(english, 6.5, LEFT_W - 150), 6.5, colour=GREY)
-        d.text(M + LEFT_W - 12, Y(base), amount, 9, colour=INK, align="right")
+            d.text(M + 12, Y(base + 8), fit(english, 6.5, left_w - 150), 6.5, colour=GREY)
+        d.text(M + left_w - 12, Y(base), amount, 9, colour=INK, align="right")
         if amount_en and below:
-            d.text(M + LEFT_W - 12, Y(base + 8), amount_en, 6.5, colour=GREY, align="right")
-    s.stroke(ACCENT, 0.8)
-    s.line(M + 8, Y(top + height - 34), M + LEFT_W - 8, Y(top + height - 34))
+            d.text(M + left_w - 12, Y(base + 8), amount_en, 6.5, colour=GREY, align="right")
+    d.stroke(ACCENT, 0.8)
+    d.line(M + 8, Y(top + height - 34), M + left_w - 8, Y(top + height - 34))
     label(d, M + 12, top + height - 20, lab, view.total_key, 9)
-    d.text(M + LEFT_W - 12, Y(top + height - 16), view.total, 11, bold=True, colour=ACCENT,
+    d.text(M + left_w - 12, Y(top + height - 16), view.total, 11, bold=True, colour=ACCENT,
            align="right")
 
 
-def qr_side(side_modules: int, scale: float, room: float) -> float:
-    """The module size in design points: ``QR_PAPER`` on paper with the quiet zone, but no
-    more than ``room`` (design points) and never under 0.4 mm on paper."""
+def qr_side(side_modules: int, scale: float, room: float, paper: float) -> float:
+    """The module size in design points: ``paper`` (points on paper) with the quiet zone,
+    but no more than ``room`` (design points) and never under 0.4 mm on paper."""
     total = side_modules + 2 * QR_QUIET
-    return max(min(QR_PAPER / scale, room) / total, QR_MIN_MODULE / scale)
+    return max(min(paper / scale, room) / total, QR_MIN_MODULE / scale)
 
 
-def _nothing_due(d: Layer, cx: float, top: float, lab: Labels, view: BillView) -> None:
+def _nothing_due(d: Layer, cx: float, top: float, lab: Labels, view: BillView,
+                 panel_w: float) -> None:
     """The QR panel of a zero or credit bill: every line in both languages."""
     label(d, cx, top + 90, lab, view.amount_key, 9, colour=GREY, align="center")
-    d.text(cx, Y(top + 118), fit(view.nothing_due, 9.5, RIGHT_W - 16, True), 9.5,
+    d.text(cx, Y(top + 118), fit(view.nothing_due, 9.5, panel_w - 16, True), 9.5,
            bold=True, colour=ACCENT, align="center")
     if view.nothing_due_en:
-        d.text(cx, Y(top + 130), fit(view.nothing_due_en, 8, RIGHT_W - 16), 8, colour=GREY,
+        d.text(cx, Y(top + 130), fit(view.nothing_due_en, 8, panel_w - 16), 8, colour=GREY,
                align="center")
     main = view.amount_box[0] if view.amount_box[1] else view.amount  # credit: "जमा ₹ 5"
-    d.text(cx, Y(top + 154), fit(main, 12, RIGHT_W - 16, True), 12, bold=True, colour=INK,
+    d.text(cx, Y(top + 154), fit(main, 12, panel_w - 16, True), 12, bold=True, colour=INK,
            align="center")
     if view.amount_en:
-        d.text(cx, Y(top + 167), fit(view.amount_en, 8, RIGHT_W - 16), 8, colour=GREY,
+        d.text(cx, Y(top + 167), fit(view.amount_en, 8, panel_w - 16), 8, colour=GREY,
                align="center")
 
 
 def qr_panel(out: Out, biller: Biller, lab: Labels, view: BillView,
              matrix: Sequence[Sequence[int]] | None) -> None:
-    s, d = out.s, out.d
-    top, height = ROW_CHARGES
-    x, cx = RIGHT_X, RIGHT_X + RIGHT_W / 2
+    s, d, geo = out.s, out.d, out.geo
+    top, height = geo.charges
+    x, panel_w = geo.panel_x, geo.panel_w
+    cx = x + panel_w / 2
     s.stroke(ACCENT, 1.0)
     s.fill("#FFFFFF")
-    s.round_rect(x, Y(top + height), RIGHT_W, height, 5, fill=True, stroke=True)
+    s.round_rect(x, Y(top + height), panel_w, height, 5, fill=True, stroke=True)
     if matrix is None:
-        _nothing_due(d, cx, top, lab, view)
+        _nothing_due(d, cx, top, lab, view, panel_w)
         return
     if biller.country == "IN":
         label(d, cx, top + 13, lab, "scan_upi", 8.5, colour=ACCENT, align="center")
         qtop = top + 24
     else:
         label(d, cx, top + 13, lab, "scan_bd", 8.5, colour=ACCENT, align="center")
-        d.text(cx, Y(top + 33), fit(" · ".join(view.channels), 7.5, RIGHT_W - 12, True),
+        d.text(cx, Y(top + 33), fit(" · ".join(view.channels), 7.5, panel_w - 12, True),
                7.5, bold=True, colour=INK, align="center")
         qtop = top + 34
     n = len(matrix)
-    room = min(RIGHT_W, top + height - QR_TEXT_BELOW - qtop)
-    module = qr_side(n, out.scale, room)
+    room = min(panel_w - 4, top + height - geo.qr_text_below - qtop)
+    module = qr_side(n, out.scale, room, geo.qr_paper)
     side = module * (n + 2 * QR_QUIET)
     qx = cx - side / 2
     d.fill(INK)
@@ -319,7 +400,7 @@ def qr_panel(out: Out, biller: Biller, lab: Labels, view: BillView,
     d.text(cx, Y(below + 6), f"{local} · {english}" if local else english, 6.5, colour=GREY,
            align="center")
     d.text(cx, Y(below + 20), view.qr_amount, 11, bold=True, colour=ACCENT, align="center")
-    lines, size = url_lines(view.url, 5.5, RIGHT_W - 16)
+    lines, size = url_lines(view.url, 5.5, panel_w - 16)
     for i, line in enumerate(lines):
         d.text(cx, Y(below + 30 + i * 6.5), line, size, colour=GREY, align="center")
 
@@ -328,7 +409,7 @@ def usage(out: Out, lab: Labels, view: BillView) -> None:
     """Units, the 12-month average, the meter readings and the last payment when the bill
     file gives them, and the consumption chart."""
     s, d = out.s, out.d
-    top, height = ROW_USAGE
+    top, height = out.geo.usage
     s.stroke(RULE, 0.6)
     s.round_rect(M, Y(top + height), CW, height, 5, fill=False, stroke=True)
     label(s, M + 12, top + 20, lab, "units", 8)
@@ -337,7 +418,7 @@ def usage(out: Out, lab: Labels, view: BillView) -> None:
     label(s, M + 120, top + 20, lab, "average", 8)
     d.text(M + 120, Y(top + 50), view.average, 14, bold=True, colour=INK)
     s.text(M + 120, Y(top + 66), lab.english["units_unit"], 7.5, colour=GREY)
-    readings(out, lab, view, M + 12, top + 86, READINGS_W - 24)
+    readings(out, lab, view, M + 12, top + out.geo.readings_top, READINGS_W - 24)
     chart(out, lab, view, M + READINGS_W + 8, top + 12, CW - READINGS_W - 20, height - 22)
 
 
@@ -388,18 +469,19 @@ def chart(out: Out, lab: Labels, view: BillView, x: float, top: float, width: fl
 
 
 def footer(out: Out, biller: Biller, lab: Labels) -> None:
-    s, top = out.s, FOOTER_TOP
+    s, top = out.s, out.geo.footer_top
+    helpline_at, route_at, generated_at, english_at = out.geo.footer_steps
     s.stroke(RULE, 0.6)
     s.line(M, Y(top), W - M, Y(top))
     if biller.helpline:
         local, english = lab.pair("helpline")
         text = f"{local} / {english}" if local else english
-        width = s.text(M, Y(top + 18), text + ":", 9, bold=True, colour=ACCENT)
-        s.text(M + width + 5, Y(top + 18), biller.helpline, 11, bold=True, colour=INK)
+        width = s.text(M, Y(top + helpline_at), text + ":", 9, bold=True, colour=ACCENT)
+        s.text(M + width + 5, Y(top + helpline_at), biller.helpline, 11, bold=True, colour=INK)
     route = biller.complaint_route
     if route:
-        s.text(M, Y(top + 36), fit(route, 8, CW), 8, colour=INK)
+        s.text(M, Y(top + route_at), fit(route, 8, CW), 8, colour=INK)
     local, english = lab.pair("generated")
-    s.text(M, Y(top + 56), local or english, 7, colour=GREY)
+    s.text(M, Y(top + generated_at), local or english, 7, colour=GREY)
     if local:
-        s.text(M, Y(top + 66), english, 6.5, colour=GREY)
+        s.text(M, Y(top + english_at), english, 6.5, colour=GREY)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,11 +13,15 @@ from qrpay.config import Biller, Config
 from qrpay.ebill import layout
 from qrpay.ebill.layout import Out
 from qrpay.ebill.pdf import Layer, Page, Stream, build
-from qrpay.ebill.view import BillView, Labels, bill_language, labels_for, make_view
+from qrpay.ebill.view import BillView, HowToSteps, Labels, bill_language, labels_for, make_view
 from qrpay.errors import RenderError
 from qrpay.money import format_amount
 
 SIZES = {"A4": 1.0, "A5": 0.70711}
+# "How to pay" from a wallet for a bill in a language (``qrpay.biller.howto.howto``, which
+# the callers above this layer pass in: the channel list and USSD codes are the biller
+# API's profile), or None
+HowTo = Callable[[Config, Biller, Bill, str], HowToSteps | None]
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,8 @@ def draw_page(view: BillView, biller: Biller, lab: Labels, size: str,
     scale = SIZES[size]
     key = (biller.code, lab.lang, size)
     cached = _STATIC.get(key)
-    out = Out(s=layout.NullLayer() if cached else Layer(), d=Layer(), scale=scale)
+    out = Out(s=layout.NullLayer() if cached else Layer(), d=Layer(), scale=scale,
+              geo=layout.GEOMETRY[size])
     layout.header(out, biller, lab, view)
     layout.consumer(out, lab, view)
     layout.amount_panel(out, lab, view)
@@ -85,22 +90,25 @@ def draw_page(view: BillView, biller: Biller, lab: Labels, size: str,
 
 
 def bill_page(bill: Bill, biller: Biller, config: Config, *, size: str = "A4",
-              on: dt.date | None = None, break_qr: bool = False
+              on: dt.date | None = None, break_qr: bool = False, howto: HowTo | None = None
               ) -> tuple[Page, BillView, Out]:
     if size not in SIZES:
         raise RenderError(f"paper size must be one of {', '.join(SIZES)}", code="bad_size",
                           field="size")
     lab = _labels(biller, bill_language(bill, biller))
-    view = make_view(bill, biller, config, lab, on=on)
+    steps = howto(config, biller, bill, lab.lang) if howto else None
+    view = make_view(bill, biller, config, lab, on=on, howto=steps)
     matrix = _matrix(view.payload, broken=break_qr) if view.payload else None
     page, out = draw_page(view, biller, lab, size, matrix)
     return page, view, out
 
 
 def render_bill(bill: Bill, biller: Biller, config: Config, *, size: str = "A4",
-                on: dt.date | None = None, break_qr: bool = False) -> Rendered:
-    """One bill as a one-page PDF."""
-    page, view, out = bill_page(bill, biller, config, size=size, on=on, break_qr=break_qr)
+                on: dt.date | None = None, break_qr: bool = False,
+                howto: HowTo | None = None) -> Rendered:
+    """One bill as a one-page PDF (``howto``: see :data:`HowTo`)."""
+    page, view, out = bill_page(bill, biller, config, size=size, on=on, break_qr=break_qr,
+                                howto=howto)
     pdf = build([page], title=f"{biller.name} {bill.period} {bill.bill_no}",
                 subject=bill.bill_no)
     return Rendered(bill.bill_no, pdf, view.payload, view.qr_amount_minor, out.qr_box,
@@ -147,11 +155,12 @@ def cover_page(biller: Biller, book: str, bills: Sequence[Bill], lang: str,
 
 
 def render_book(book: str, bills: Sequence[Bill], biller: Biller, config: Config, *,
-                size: str = "A4", on: dt.date | None = None) -> bytes:
+                size: str = "A4", on: dt.date | None = None,
+                howto: HowTo | None = None) -> bytes:
     """A print book: a cover sheet, then one page per bill in the order given."""
     pages = [cover_page(biller, book, bills, biller.language, size)]
     for bill in bills:
-        page, _view, _out = bill_page(bill, biller, config, size=size, on=on)
+        page, _view, _out = bill_page(bill, biller, config, size=size, on=on, howto=howto)
         pages.append(page)
     return build(pages, title=f"{biller.name} {book}", subject=book)
 

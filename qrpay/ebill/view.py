@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from qrpay.bills import Bill
 from qrpay.config import Biller, Config
@@ -97,6 +97,18 @@ class BillView:
     readings: tuple[tuple[str, str, str], ...] = ()  # (label key, value, date)
     last_payment: tuple[str, str] = ("", "")  # amount and date ("₹ 769.68", "11 Oct 2026")
     late_from: str = ""  # with grace days: the first day the late amount applies
+    howto_title: str = ""  # "how to pay" from a wallet (Bangladesh), in the bill's language
+    howto_lines: tuple[str, ...] = ()
+
+
+class HowToSteps(Protocol):
+    """What ``qrpay.biller.howto.howto`` returns: a title and one line per step."""
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def lines(self) -> tuple[str, ...]: ...
 
 
 def _money(minor: int, biller: Biller, numerals: str) -> str:
@@ -209,7 +221,7 @@ def _nothing(bill: Bill, lab: Labels) -> tuple[str, str]:
 
 
 def make_view(bill: Bill, biller: Biller, config: Config, lab: Labels, *,
-              on: dt.date | None = None) -> BillView:
+              on: dt.date | None = None, howto: HowToSteps | None = None) -> BillView:
     from qrpay.payload import bill_payload, bill_url, qr_amount
 
     n = lab.numerals
@@ -253,4 +265,6 @@ def make_view(bill: Bill, biller: Biller, config: Config, lab: Labels, *,
         last_payment=_last_payment(bill, biller, lab),
         late_from=(_date(ledger.late_from(bill, biller.late_payment.grace_days), lab)
                    if biller.late_payment.grace_days else ""),
+        howto_title=howto.title if howto and due is not None else "",
+        howto_lines=tuple(howto.lines) if howto and due is not None else (),
     )

@@ -308,7 +308,7 @@ def render_pdf(bill: Bill, biller: Biller, config: Config) -> bytes:
     """The e-bill as printed (its QR carries the printed amount)."""
     from qrpay.ebill import render_bill
 
-    return render_bill(bill, biller, config).pdf
+    return render_bill(bill, biller, config, howto=howto).pdf
 
 
 async def bill_pdf(request: Request) -> Response:
