@@ -1,11 +1,7 @@
-"""Read a payment QR from a photo or screenshot (the desk's camera upload): zxing-cpp
-first (it reads blurred, tilted and perspective-distorted phone photos that zbar misses;
-``bench/qr_camera.py``), then pyzbar.
-
-zbar misses codes drawn at about 2 px per module, which is what a screenshot of a bill
-or a small phone photo often gives: :func:`qrpay.qr.decode_image` retries small images
-upscaled (nearest neighbour keeps module edges sharp); photos get contrast-stretched and
-resized tries on top.  Uploads are size-checked before decoding.
+"""Read a payment QR from a photo or screenshot (the desk's camera upload) with the
+reader the CLI uses, :func:`qrpay.qr.decode_image` (zxing-cpp first, a sharpened retry,
+then pyzbar with upscaled retries); photos get contrast-stretched and resized pyzbar
+tries on top.  Uploads are size-checked before decoding.
 """
 
 from __future__ import annotations
@@ -13,7 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from qrpay.errors import TooLarge, ValidationError
 
@@ -57,9 +53,6 @@ def decode_qr(data: bytes) -> list[str]:
     from qrpay.qr import decode_image
 
     img = open_image(data)
-    found = _zxing(img)
-    if found:
-        return found
     found = decode_image(img)
     if found:
         return found
@@ -68,28 +61,6 @@ def decode_qr(data: bytes) -> list[str]:
         if symbols:
             return [_text(s.data) for s in symbols]
     return []
-
-
-def _zxing(img: Image.Image) -> list[str]:
-    """The QR texts zxing-cpp finds; a blurred photo is tried again upscaled twice and
-    sharpened (unsharp mask), which recovers modules of about 3 px under a 1.5 px blur."""
-    import zxingcpp
-
-    gray = img.convert("L")
-    for candidate in (gray, _sharpened(gray)):
-        results = zxingcpp.read_barcodes(
-            candidate, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
-        found = [r.text for r in results if r.valid and r.text]
-        if found:
-            return found
-    return []
-
-
-def _sharpened(gray: Image.Image) -> Image.Image:
-    if max(gray.size) > TARGET_SIDE:  # already large: sharpen only
-        return gray.filter(ImageFilter.UnsharpMask(4, 300, 0))
-    big = gray.resize((gray.width * 2, gray.height * 2), Image.Resampling.BICUBIC)
-    return big.filter(ImageFilter.UnsharpMask(4, 300, 0))
 
 
 def _text(raw: bytes) -> str:

@@ -126,3 +126,20 @@ def test_check_still_reads_an_image_whose_path_is_longer_than_255_bytes(cli, cap
     assert len(str(out).encode()) > 255
     assert run("check", str(out)) == 0
     assert "verdict: genuine" in capsys.readouterr().out
+
+
+def test_decode_reads_a_tilted_photo_that_zbar_misses_as_the_desk_does(cli, capsys):
+    """``qr decode`` uses the desk's reader (zxing-cpp first, pyzbar after): a bill's QR
+    photographed at a tilt, which zbar alone cannot read (issue 10 item 21)."""
+    from pathlib import Path
+
+    from PIL import Image
+    from pyzbar import pyzbar
+
+    run, _due, _zero = cli
+    photo = Path(__file__).resolve().parents[1] / "data" / "tilted-bill-qr.png"
+    with Image.open(photo) as img:
+        assert pyzbar.decode(img) == []
+    capsys.readouterr()
+    assert run("decode", str(photo)) == 0
+    assert capsys.readouterr().out.startswith("upi://pay?pa=bestelectricity@sbi&")
