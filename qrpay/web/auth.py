@@ -28,7 +28,7 @@ from qrpay.config import secret
 from qrpay.desk.sessions import LIFETIME, DeskSession, load_session, touch_session
 from qrpay.errors import AuthError
 from qrpay.store import Store
-from qrpay.web.limits import refuse_nul
+from qrpay.web.limits import UPLOAD_LIMIT, refuse_nul, refuse_long_field
 
 SESSION_COOKIE = "qrpay_desk"
 LOGIN_COOKIE = "qrpay_desk_login"
@@ -115,9 +115,14 @@ def constant_time_equal(given: Any, expected: str) -> bool:
 async def read_form(request: Request) -> FormData:
     if hasattr(request.state, "desk_form"):
         return request.state.desk_form  # type: ignore[no-any-return]
-    form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)
+    # Starlette's own limit on a text part (1 MB) answers 400; the body is already bounded
+    # by EdgeLimits, so let Starlette read any part within it (in memory, text parts never
+    # spool) and refuse long text fields here with 413 like every other oversized input.
+    form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS,
+                              max_part_size=UPLOAD_LIMIT)
     for name, value in form.multi_items():
         if isinstance(value, str):
+            refuse_long_field(value, name)
             refuse_nul(value, name)
     request.state.desk_form = form
     return form

@@ -53,6 +53,18 @@ def has_nul(scope: Scope) -> bool:
     return "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query
 
 
+MAX_TEXT_FIELD = 64 * KIB  # one text field of a form (a photo upload's file part aside)
+
+
+def refuse_long_field(value: str, field: str) -> str:
+    """``value`` unchanged, or ``TooLarge(too_large)`` (413) if it is over
+    :data:`MAX_TEXT_FIELD` characters."""
+    if len(value) > MAX_TEXT_FIELD:
+        raise TooLarge(f"form field {field} is larger than {MAX_TEXT_FIELD} characters",
+                       code="too_large", field=field)
+    return value
+
+
 def refuse_nul(value: str, field: str) -> str:
     """``value`` unchanged, or ``ValidationError(nul_character)`` if it holds a NUL."""
     if "\x00" in value:

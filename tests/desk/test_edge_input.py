@@ -105,3 +105,16 @@ def test_a_huge_or_foreign_amount_at_the_desk_is_a_4xx_with_a_code(make_desk, st
     r = desk.post(path, data)
     assert 400 <= r.status_code < 500, r.text
     assert 'data-code="amount_too_large"' in r.text or 'data-code="invalid_amount"' in r.text
+
+
+def test_a_text_field_over_a_megabyte_in_a_photo_upload_is_413_not_400(make_desk,
+                                                                       store) -> None:
+    """Within the upload's body limit, but a text field (not the file) of 1.5 MB:
+    Starlette's own part limit answered 400; every oversized input answers 413."""
+    add_user(store, "asha")
+    desk = make_desk()
+    assert desk.login("asha") == 303
+    r = desk.post("/desk/scan/image", {"note": "a" * (3 * MB // 2)},
+                  files={"image": ("p.png", b"\x89PNG0000", "image/png")})
+    assert r.status_code == 413, r.text
+    assert "too_large" in r.text
