@@ -16,4 +16,5 @@ MODULES = (
     "qrpay.commands.channel",
     "qrpay.commands.payments",
     "qrpay.commands.chat",
+    "qrpay.commands.sms",
 )

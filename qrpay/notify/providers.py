@@ -76,6 +76,11 @@ class SmsProvider(Protocol):
 
     def send(self, sms: OutgoingSms) -> str: ...
 
+    # Optional: ``status(sms) -> "delivered" | "not_delivered" | None`` for a provider
+    # that can be asked about an SMS by our own reference (``qrpay sms unknown --resend``
+    # asks before resending).  MSG91's flow API cannot (the request id it returns was
+    # lost with the timeout; its reports go by that id), so it has none.
+
 
 class ConsoleProvider:
     """One line per SMS on stdout, or appended to a file (``[sms] file = "..."``)."""

@@ -232,6 +232,39 @@ def deliver_due(store: Store, config: Config, now: dt.datetime | None = None, li
                           max_attempts=max_attempts, rng=rng)
 
 
+def unknown_sms(store: Store, config: Config) -> list[OutgoingSms]:
+    """The SMS whose send timed out at a provider that cannot be resent to safely, oldest
+    first: what ``qrpay sms unknown`` lists."""
+    q = (select(outbox).where(outbox.c.kind == "sms", outbox.c.status == "unknown")
+         .order_by(outbox.c.next_attempt_at, outbox.c.id))
+    with store.connect() as conn:
+        return [_outgoing(row, config) for row in conn.execute(q).fetchall()]
+
+
+def mark_unknown_sent(store: Store, outbox_id: int, ref: str = "checked") -> bool:
+    """Settle an ``unknown`` row as sent (the provider's report shows it delivered)."""
+    with store.begin() as conn:
+        res = conn.execute(outbox.update().where(
+            outbox.c.id == outbox_id, outbox.c.status == "unknown").values(
+            status="sent", sent_at=utcnow(), provider_ref=ref[:100]))
+        return res.rowcount == 1
+
+
+def settle_unknown(store: Store, provider: SmsProvider, sms: OutgoingSms,
+                   now: dt.datetime | None = None) -> str:
+    """A person asked to resend an ``unknown`` SMS: ask the provider first where it can
+    say (``provider.status(sms)``: ``delivered`` or ``not_delivered``, None when it cannot
+    tell): ``delivered`` settles the row as sent without sending; otherwise it is queued
+    again.  Returns ``sent`` (settled, not resent), ``queued`` or ``skipped`` (the row
+    is no longer unknown)."""
+    ask = getattr(provider, "status", None)
+    answer = ask(sms) if ask is not None else None
+    if answer == "delivered":
+        return "sent" if mark_unknown_sent(store, sms.id, f"{provider.name}: delivered") \
+            else "skipped"
+    return "queued" if resend_unknown(store, sms.id, now) else "skipped"
+
+
 def resend_unknown(store: Store, outbox_id: int, now: dt.datetime | None = None) -> bool:
     """Queue an ``unknown`` row for sending again (after checking the provider's report
     shows it was not delivered); True if the row was ``unknown``."""
