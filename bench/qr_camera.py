@@ -39,9 +39,9 @@ from PIL import Image, ImageChops, ImageEnhance, ImageFilter
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from qrpay.biller.howto import howto  # noqa: E402
 from qrpay.bills import Bill  # noqa: E402
 from qrpay.config import Config, load_config  # noqa: E402
-from qrpay.biller.howto import howto  # noqa: E402
 from qrpay.ebill.render import Rendered, render_bill  # noqa: E402
 
 os.environ.setdefault("QRPAY_TOKEN_KEY_K1", "bench-key-not-a-secret")

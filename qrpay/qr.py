@@ -314,7 +314,8 @@ def _segment_bits(mode: str, chunk: bytes) -> tuple[int, int]:
     for i in range(0, len(chunk), 2):
         pair = chunk[i:i + 2]
         if len(pair) == 2:
-            value, bits = value << 11 | (45 * _ALNUM_VALUE[pair[0]] + _ALNUM_VALUE[pair[1]]), bits + 11
+            pair_value = 45 * _ALNUM_VALUE[pair[0]] + _ALNUM_VALUE[pair[1]]
+            value, bits = value << 11 | pair_value, bits + 11
         else:
             value, bits = value << 6 | _ALNUM_VALUE[pair[0]], bits + 6
     return value, bits

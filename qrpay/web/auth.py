@@ -28,7 +28,7 @@ from qrpay.config import secret
 from qrpay.desk.sessions import LIFETIME, DeskSession, load_session, touch_session
 from qrpay.errors import AuthError
 from qrpay.store import Store
-from qrpay.web.limits import UPLOAD_LIMIT, refuse_nul, refuse_long_field
+from qrpay.web.limits import UPLOAD_LIMIT, refuse_long_field, refuse_nul
 
 SESSION_COOKIE = "qrpay_desk"
 LOGIN_COOKIE = "qrpay_desk_login"
