@@ -96,3 +96,27 @@ def test_upgrade_adds_the_close_note_column_to_an_older_database(tmp_path) -> No
     assert 4 in store.upgrade()
     with store.connect() as conn:
         assert conn.execute(select(shifts.c.close_note)).all() == []
+
+
+def test_shift_counts_are_in_the_billers_digits_beside_its_amounts(breb_config, store: Store  # type: ignore[no-untyped-def]
+                                                                   ) -> None:
+    """A Bengali desk of a profile with numerals = "beng" writes the receipt counts in
+    Bengali digits, as it does the taka amounts beside them (English keeps ASCII)."""
+    from starlette.testclient import TestClient
+
+    from qrpay.web.app import create_app
+
+    insert_bill(store, make_bill("2611104231245", biller="dhaka-pbs-1", amount=92972,
+                                 late_amount=97621))
+    add_user(store, "rahim", "supervisor", biller="dhaka-pbs-1")
+    with TestClient(create_app(breb_config, store, start_sender=False)) as client:
+        desk = Desk(client)
+        assert desk.login("rahim") == 303
+        r = desk.collect(desk.scan("2611104231245").text, "929.72")
+        desk.post(r.headers["location"] + "/cancel", {"reason": "wrong bill"})
+        desk.collect(desk.scan("2611104231245").text, "929.72")
+        bn = client.get("/desk/shift?lang=bn").text
+        en = client.get("/desk/shift?lang=en").text
+    assert 'id="shift-receipts">১<' in bn and 'id="cancelled-count">১<' in bn
+    assert "৳ ৯২৯.৭২" in bn and "<td>1</td>" not in bn and ": 1 (" not in bn
+    assert 'id="shift-receipts">1<' in en and 'id="cancelled-count">1<' in en
