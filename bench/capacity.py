@@ -132,6 +132,10 @@ def _gb(n: float) -> str:
 
 def report(result: dict[str, Any]) -> str:
     c = costs(result)
+    needed = {k for u in UTILITIES for k in u.mix}
+    missing = sorted(needed - set(c.app_ms))
+    if missing:
+        return f"(no capacity model: the run did not measure {', '.join(missing)} alone)"
     lines = [f"Capacity model from the {result['backend']} run (docs/scaling.md)", "",
              "| kind | app CPU ms/op | PG CPU ms/op | bytes written/op |", "|---|---|---|---|"]
     for k in c.app_ms:

@@ -28,8 +28,9 @@ phase: operations/s, p50 and p99 latency, errors; the CPU the server's processes
 PostgreSQL backends connected to the bench database, both per operation; and payments
 posted in the database against payment requests acknowledged.  CPU is read after the
 outbox (SMS, WhatsApp replies) has drained, so a notice's sending is charged to the kind
-that queued it.  At the end: bytes per row of the tables a payment writes, measured in the
-bench database.  A full run (two backends, 11 phases each, 6 s) takes 4-5 minutes; then the
+that queued it, less what the idle server and its idle backends use in the same time.
+At the end: bytes per row of the tables a payment writes, measured in the bench
+database.  A full run (two backends, 11 phases each, 6 s) takes 4-5 minutes; then the
 capacity model of docs/scaling.md (:mod:`bench.capacity`) is printed from its figures.
 """
 
