@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, insert, update
 
 from qrpay.bills import AREAS, CATEGORIES, Bill, Readings, details_dict
 from qrpay.config import LANGUAGES, Biller, Config
@@ -31,7 +31,7 @@ from qrpay.digits import to_ascii
 from qrpay.errors import ImportError_, QrpayError, ValidationError
 from qrpay.ids import mobile as mobile_scheme
 from qrpay.money import MAX_AMOUNT, parse_amount
-from qrpay.payments.ledger import adjust_bill, charge_entries
+from qrpay.payments.ledger import adjust_bill
 from qrpay.store import Store, utcnow
 from qrpay.store.schema import bills as bills_t
 from qrpay.store.schema import imports as imports_t
@@ -103,10 +103,18 @@ def _records(path: Path, text: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     except csv.Error as exc:
         raise ImportError_(f"bad CSV: {exc}", code="bad_csv", file=str(path), row=1) from None
     _check_header(header, path)
+    yield from _csv_rows(path, reader, header, 0)
+
+
+def _csv_rows(path: Path, source: IO[str] | Any, header: list[str], lines_before: int
+              ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The CSV records of ``source`` (a text file, or a csv reader already past the
+    header), numbered by physical line; ``lines_before`` lines came before it."""
+    reader = source if hasattr(source, "line_num") else csv.reader(source)
     width = len(header)
     try:
         for row in reader:
-            n = reader.line_num
+            n = lines_before + reader.line_num
             if not row or all(not c.strip() for c in row):
                 continue
             if len(row) != width:
@@ -115,7 +123,7 @@ def _records(path: Path, text: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
             yield n, dict(zip(header, row, strict=True))
     except csv.Error as exc:
         raise ImportError_(f"bad CSV: {exc}", code="bad_csv", file=str(path),
-                           row=reader.line_num) from None
+                           row=lines_before + reader.line_num) from None
 
 
 def _check_header(header: list[str], path: Path) -> None:
@@ -485,8 +493,24 @@ def _bill_row(bill: Bill, import_id: int | None, now: dt.datetime) -> dict[str, 
 
 # ---------------------------------------------------------------------------- writing
 
+@dataclass
+class _Chunk:
+    """Consecutive rows of the file, parsed: the stored rows of the accepted ones (one
+    frame, in file order, with their ``line``), the errors of the refused ones, and how
+    to get the Bill of an accepted row (only a replace needs it)."""
+
+    stored: Any  # polars DataFrame: importer_columns.SCHEMA
+    errors: list[ImportError_]
+    rows: int
+    bill_of: Callable[[int], Bill]
+
+
 class _Writer:
-    """Applies batches of parsed bills inside the import's transaction."""
+    """Applies chunks of parsed bills inside the import's transaction.
+
+    A bill number seen earlier in the same import is found in the database: the bills
+    this import created or replaced carry its ``import_id``, and the others it met
+    (unchanged, refused) are kept in a temporary table for the length of the import."""
 
     def __init__(self, conn: Connection, report: ImportReport, replace: bool, path: Path) -> None:
         self.conn = conn
@@ -495,55 +519,174 @@ class _Writer:
         self.path = path
         self.now = utcnow()
         self.import_id: int | None = None
+        self.pg = conn.dialect.name == "postgresql"
+        self.raw = conn.connection.driver_connection
+        self._seen_ready = False
 
-    def flush(self, batch: list[tuple[int, Bill]]) -> list[ImportError_]:
-        if not batch:
+    def write(self, chunk: _Chunk) -> list[ImportError_]:
+        """Write the chunk's new bills; the errors of its duplicates and conflicts."""
+        import polars as pl
+
+        frame = chunk.stored
+        if frame.height == 0:
             return []
-        rows = {r._mapping["bill_no"]: r._mapping for r in self.conn.execute(
-            select(bills_t.c.bill_no, bills_t.c.biller, bills_t.c.amount,
-                   bills_t.c.content_hash, bills_t.c.import_id)
-            .where(bills_t.c.bill_no.in_([b.bill_no for _, b in batch])))}
-        inserts, charges, errors = [], [], []
-        in_batch: set[str] = set()
-        for line, bill in batch:
-            old = rows.get(bill.bill_no)
-            row = _bill_row(bill, self.import_id, self.now)
-            if bill.bill_no in in_batch or (old is not None and self.import_id is not None
-                                            and old["import_id"] == self.import_id):
-                # written earlier by this same import: the file has the bill twice
+        first = frame.get_column("bill_no").is_first_distinct()
+        errors = [self._error(line, "bill_no", "duplicate_bill",
+                              f"bill {no} appears twice in the file")
+                  for line, no in frame.filter(~first).select("line", "bill_no").iter_rows()]
+        frame = frame.filter(first)
+        old = self._lookup(frame.get_column("bill_no").to_list())
+        if old:
+            known = frame.filter(pl.col("bill_no").is_in(list(old)))
+            frame = frame.filter(~pl.col("bill_no").is_in(list(old)))
+            errors += self._known(known, old, chunk.bill_of)
+        insert_frame(self.conn, bills_t, _bill_columns(frame, self.import_id, self.now))
+        insert_frame(self.conn, ledger_t, _charge_columns(frame, self.now))
+        self.report.created += frame.height
+        return errors
+
+    def _known(self, frame: Any, old: dict[str, Any], bill_of: Callable[[int], Bill]
+               ) -> list[ImportError_]:
+        errors, seen = [], []
+        for line, no, biller, amount, content in frame.select(
+                "line", "bill_no", "biller", "amount", "content_hash").iter_rows():
+            row = old[no]
+            if row["seen"] or (self.import_id is not None
+                               and row["import_id"] == self.import_id):
                 errors.append(self._error(line, "bill_no", "duplicate_bill",
-                                          f"bill {bill.bill_no} appears twice in the file"))
+                                          f"bill {no} appears twice in the file"))
                 continue
-            in_batch.add(bill.bill_no)
-            if old is None:
-                inserts.append(row)
-                charges.extend(charge_entries(bill, self.now))
-                self.report.created += 1
-            elif old["content_hash"] == row["content_hash"]:
+            if row["content_hash"] == content:
                 self.report.unchanged += 1
-            elif old["biller"] != bill.biller:
+            elif row["biller"] != biller:
                 errors.append(self._error(line, "bill_no", "bill_no_taken",
-                                          f"bill {bill.bill_no} belongs to biller "
-                                          f"{old['biller']}"))
+                                          f"bill {no} belongs to biller {row['biller']}"))
             elif not self.replace:
-                code = "amount_conflict" if old["amount"] != bill.amount else "bill_changed"
+                code = "amount_conflict" if row["amount"] != amount else "bill_changed"
                 errors.append(self._error(line, "amount" if code == "amount_conflict" else None,
-                                          code, f"bill {bill.bill_no} is already stored with "
+                                          code, f"bill {no} is already stored with "
                                           "different content (use --replace)"))
             else:
-                row.pop("created_at")
-                self.conn.execute(update(bills_t).where(bills_t.c.bill_no == bill.bill_no)
-                                  .values(**row))
-                adjust_bill(self.conn, bill, old["amount"], now=self.now)
+                bill = bill_of(line)
+                values = _bill_row(bill, self.import_id, self.now)
+                values.pop("created_at")
+                self.conn.execute(update(bills_t).where(bills_t.c.bill_no == no)
+                                  .values(**values))
+                adjust_bill(self.conn, bill, row["amount"], now=self.now)
                 self.report.replaced += 1
-        # Rows are written even when the batch has errors: the transaction is rolled back
-        # then anyway, and what is written lets later batches find duplicates and conflicts.
-        insert_rows(self.conn, bills_t, inserts)
-        insert_rows(self.conn, ledger_t, charges)
+                continue
+            seen.append(no)
+        self._mark_seen(seen)
         return errors
+
+    def _lookup(self, bill_nos: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored bills among ``bill_nos`` (and whether this import met them)."""
+        cols = ("bill_no", "biller", "amount", "content_hash", "import_id")
+        found = {r[0]: dict(zip(cols, r, strict=True), seen=False)
+                 for r in self._select(f"SELECT {', '.join(cols)} FROM bills", bill_nos)}
+        if found and self._seen_ready:
+            for (no,) in self._select("SELECT bill_no FROM import_seen", list(found)):
+                found[no]["seen"] = True
+        return found
+
+    def _select(self, sql: str, bill_nos: list[str]) -> list[tuple[Any, ...]]:
+        cur = self.raw.cursor()  # type: ignore[union-attr]
+        if self.pg:
+            cur.execute(f"{sql} WHERE bill_no = ANY(%s)", (bill_nos,))
+        else:
+            cur.execute(f"{sql} WHERE bill_no IN (SELECT value FROM json_each(?))",
+                        (json.dumps(bill_nos),))
+        return list(cur.fetchall())
+
+    def _mark_seen(self, bill_nos: list[str]) -> None:
+        if not bill_nos:
+            return
+        cur = self.raw.cursor()  # type: ignore[union-attr]
+        if not self._seen_ready:
+            cur.execute("CREATE TEMPORARY TABLE IF NOT EXISTS import_seen "
+                        "(bill_no VARCHAR(40) PRIMARY KEY)"
+                        + (" ON COMMIT DROP" if self.pg else ""))
+            cur.execute("DELETE FROM import_seen")
+            self._seen_ready = True
+        mark = "%s" if self.pg else "?"
+        cur.executemany(f"INSERT INTO import_seen (bill_no) VALUES ({mark})",
+                        [(no,) for no in bill_nos])
+
+    def close(self) -> None:
+        if self._seen_ready and not self.pg:
+            self.raw.cursor().execute("DROP TABLE IF EXISTS temp.import_seen")  # type: ignore[union-attr]
 
     def _error(self, line: int, column: str | None, code: str, msg: str) -> ImportError_:
         return ImportError_(msg, code=code, file=str(self.path), row=line, column=column)
+
+
+def _bill_columns(frame: Any, import_id: int | None, now: dt.datetime) -> Any:
+    import polars as pl
+
+    from qrpay.importer_columns import STORED
+
+    return frame.select(*STORED, pl.lit(import_id, dtype=pl.Int64).alias("import_id"),
+                        pl.lit(now).alias("created_at"), pl.lit(now).alias("updated_at"))
+
+
+def _charge_columns(frame: Any, now: dt.datetime) -> Any:
+    """The ledger entries that charge new bills, in bill order: what
+    :func:`qrpay.payments.ledger.charge_rows` gives each (its charge and, with arrears,
+    the carry), for the whole frame at once."""
+    import polars as pl
+
+    base = [pl.col("biller"), pl.col("account_no"), pl.col("bill_no")]
+    tail = [pl.lit(None, dtype=pl.Int64).alias("payment_id"),
+            pl.lit(None, dtype=pl.String).alias("receipt_no")]
+    charge = frame.select(
+        *base, pl.lit("charge").alias("kind"), pl.col("amount"), *tail,
+        (pl.lit("bill ") + pl.col("period")).alias("note"), pl.col("line"),
+        pl.lit(0).alias("_k"))
+    carry = frame.filter(pl.col("arrears") != 0).select(
+        *base, pl.lit("carry").alias("kind"), (-pl.col("arrears")).alias("amount"), *tail,
+        pl.lit("arrears carried into this bill").alias("note"), pl.col("line"),
+        pl.lit(1).alias("_k"))
+    both = pl.concat([charge, carry]).sort("line", "_k")
+    return both.select(*(c for c in both.columns if c not in ("line", "_k")),
+                       pl.lit(now).alias("created_at"))
+
+
+def insert_frame(conn: Connection, table: Table, frame: Any) -> None:
+    """Insert a polars frame of rows whose columns are ``table``'s: PostgreSQL ``COPY``
+    (CSV, written by polars), one DB-API ``executemany`` on SQLite (values as the
+    column types bind them)."""
+    if frame.height == 0:
+        return
+    names = frame.columns
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        import polars as pl
+
+        text = frame.with_columns(pl.col(pl.Datetime).dt.to_string("%Y-%m-%d %H:%M:%S%.f%:z")
+                                  ).write_csv(include_header=False, null_value="")
+        with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
+                f"COPY {table.name} ({', '.join(names)}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(text)
+        return
+    consts = {}
+    for n in names:
+        s = frame.get_column(n)
+        if s.dtype.is_temporal():  # the import's timestamp: bound as SQLAlchemy binds it
+            value = s[0]
+            proc = table.c[n].type.bind_processor(conn.dialect)
+            consts[n] = proc(value) if proc else value
+    frame = frame.drop(list(consts))
+    rows = frame.iter_rows()
+    order = [n for n in names]
+    if consts:
+        at = {n: i for i, n in enumerate(frame.columns)}
+        pick = [(True, consts[n]) if n in consts else (False, at[n]) for n in order]
+        params: Any = (tuple(v if c else r[v] for c, v in pick) for r in rows)
+    else:
+        params = rows
+    sql = (f"INSERT INTO {table.name} ({', '.join(order)}) "
+           f"VALUES ({', '.join('?' * len(order))})")
+    raw.cursor().executemany(sql, params)  # type: ignore[union-attr]
 
 
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -576,10 +719,21 @@ def _count_lines(path: Path) -> int:
     return n
 
 
+#: rows per chunk the per-row path collects, and bytes per chunk the columnar path reads
+CHUNK_ROWS = 20_000
+CHUNK_BYTES = 8 << 20
+
+
 def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: bool = False,
-                 replace: bool = False, max_errors: int = 50, batch_size: int = 2000,
-                 progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Import ``path``; see the module doc.  ``progress(n_rows)`` is called per batch."""
+                 replace: bool = False, max_errors: int = 50, batch_size: int = CHUNK_ROWS,
+                 progress: Callable[[int], None] | None = None,
+                 columnar: bool = True) -> ImportReport:
+    """Import ``path``; see the module doc.  ``progress(n_rows)`` is called per chunk.
+
+    A CSV file is read by the columnar path (:mod:`qrpay.importer_columns`) while its
+    lines are plain one-line records; ``columnar=False`` (and JSON Lines) reads every row
+    with the csv module and checks it alone.  Both give the same bills and errors.
+    Errors are reported in file order."""
     path = Path(path)
     report = ImportReport(file=str(path), dry_run=dry_run)
     if not path.is_file():
@@ -587,46 +741,201 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
         return report
     digest = hashlib.sha256()
     with path.open("rb") as raw, store.begin() as conn:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         writer = _Writer(conn, report, replace, path)
         pk = conn.execute(insert(imports_t).values(
             file_name=path.name, sha256="", rows=0, created=0, replaced=0, unchanged=0,
             imported_at=writer.now)).inserted_primary_key
         writer.import_id = int(pk[0]) if pk else None
-        batch: list[tuple[int, Bill]] = []
-        fast = FastParser(config)
+        reader = _Reader(config, path, raw, batch_size, columnar)
         try:
-            for line, record in _records(path, text):
-                report.rows += 1
-                bill = fast(record) or _parse_or_record(record, config, path, line, report,
-                                                        max_errors)
-                if bill is None:
-                    continue
-                batch.append((line, bill))
-                if len(batch) >= batch_size:
-                    for e in writer.flush(batch):
-                        _add_error(report, max_errors, e)
-                    batch = []
-                    if progress:
-                        progress(report.rows)
-            for e in writer.flush(batch):
-                _add_error(report, max_errors, e)
+            for chunk in reader.chunks():
+                report.rows += chunk.rows
+                errors = chunk.errors + writer.write(chunk)
+                errors.sort(key=lambda e: e.row or 0)  # stable: a row's errors keep their order
+                for e in errors:
+                    _add_error(report, max_errors, e)
+                if progress:
+                    progress(report.rows)
         except ImportError_ as exc:
             _add_error(report, max_errors, exc)
         except UnicodeDecodeError:
             _add_error(report, max_errors, _encoding_error(path))
+        writer.close()
         if progress:
             progress(report.rows)
         if report.errors or dry_run:
             conn.rollback()
             return report
         raw.seek(0)
-        for chunk in iter(lambda: raw.read(1 << 20), b""):
-            digest.update(chunk)
+        for block in iter(lambda: raw.read(1 << 20), b""):
+            digest.update(block)
         conn.execute(update(imports_t).where(imports_t.c.id == writer.import_id).values(
             sha256=digest.hexdigest(), rows=report.rows, created=report.created,
             replaced=report.replaced, unchanged=report.unchanged))
     return report
+
+
+class _Reader:
+    """The file as chunks of parsed rows: columnar while the CSV lines are plain one-line
+    records, then (or for JSON Lines, or with ``columnar=False``) row by row."""
+
+    def __init__(self, config: Config, path: Path, raw: IO[bytes], chunk_rows: int,
+                 columnar: bool) -> None:
+        self.config = config
+        self.path = path
+        self.raw = raw
+        self.chunk_rows = chunk_rows
+        self.columnar = columnar and path.suffix.lower() not in {".jsonl", ".ndjson", ".json"}
+        self.fast = FastParser(config)
+
+    def chunks(self) -> Iterator[_Chunk]:
+        header, offset = self._header() if self.columnar else (None, 0)
+        if header is None:
+            with self._text(0, "utf-8-sig") as text:
+                yield from self._row_chunks(_records(self.path, text))
+            return
+        yield from self._columnar(header, offset)
+
+    def _text(self, offset: int, encoding: str) -> IO[str]:
+        """The file as text from byte ``offset`` on (a handle of its own)."""
+        raw = self.path.open("rb")
+        raw.seek(offset)
+        return io.TextIOWrapper(raw, encoding=encoding, newline="")
+
+    def _header(self) -> tuple[list[str] | None, int]:
+        """The header, checked, and where the rows start; None: let the csv module read
+        the whole file (an empty file, a header over several lines)."""
+        from qrpay.importer_columns import plain_line
+
+        self.raw.seek(0)
+        first = self.raw.readline()
+        try:
+            line = first.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return None, 0
+        if not line.endswith("\n") or not plain_line(line.rstrip("\r\n")):
+            return None, 0
+        header = [h.strip().lower() for h in next(csv.reader([line]))]
+        _check_header(header, self.path)
+        return header, len(first)
+
+    def _columnar(self, header: list[str], offset: int) -> Iterator[_Chunk]:
+        from qrpay.importer_columns import ColumnChecks, read_chunk
+
+        checks = ColumnChecks(self.config)
+        line = 2  # the first row's line
+        leftover = b""
+        self.raw.seek(offset)
+        while True:
+            block = self.raw.read(CHUNK_BYTES)
+            data = leftover + block
+            if not block:
+                data = data.rstrip(b"\r\n") + b"\n" if data.strip(b"\r\n") else b""
+                cut = len(data)
+            else:
+                cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                if not block:
+                    return
+                leftover = data
+                continue
+            piece, leftover = data[:cut], data[cut:]
+            piece.decode("utf-8")  # not UTF-8: import_bills names the line
+            df = read_chunk(piece, header)
+            if df is None:  # not plain: the csv module reads on from here
+                with self._text(offset, "utf-8") as text:
+                    yield from self._row_chunks(_csv_rows(self.path, text, header, line - 1))
+                return
+            for start in range(0, df.height, self.chunk_rows):
+                part = df.slice(start, self.chunk_rows)
+                yield self._columnar_chunk(checks, part, header, line)
+                line += part.height
+            offset += cut
+            if not block:
+                return
+
+    def _columnar_chunk(self, checks: Any, df: Any, header: list[str], line: int) -> _Chunk:
+        import polars as pl
+
+        from qrpay.importer_columns import SCHEMA
+
+        checked = checks.check(df)
+        stored = checked.stored.with_columns(pl.col("line") + line)
+        bills: dict[int, Bill] = {}
+        errors: list[ImportError_] = []
+        rows = []
+        for pos in checked.unusual:
+            record = dict(zip(header, df.row(pos), strict=True))
+            n = line + pos
+            bill = self.fast(record) or self._parse(record, n, errors)
+            if bill is not None:
+                bills[n] = bill
+                rows.append(_stored_row(bill, n))
+        if rows:
+            stored = pl.concat([stored, pl.DataFrame(rows, schema=SCHEMA, orient="row")
+                                .select(stored.columns)]).sort("line")
+
+        def bill_of(n: int) -> Bill:
+            if n in bills:
+                return bills[n]
+            record = dict(zip(header, df.row(n - line), strict=True))
+            bill = self.fast(record) or parse_row(record, self.config)
+            return bill
+
+        return _Chunk(stored, errors, df.height, bill_of)
+
+    def _row_chunks(self, records: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[_Chunk]:
+        """Row by row: the fast parser, else the full checks (which word the errors)."""
+        import polars as pl
+
+        from qrpay.importer_columns import SCHEMA
+
+        pending: list[tuple[int, dict[str, Any]]] = []
+
+        def chunk() -> _Chunk:
+            bills: dict[int, Bill] = {}
+            errors: list[ImportError_] = []
+            rows = []
+            for n, record in pending:
+                bill = self.fast(record) or self._parse(record, n, errors)
+                if bill is not None:
+                    bills[n] = bill
+                    rows.append(_stored_row(bill, n))
+            stored = pl.DataFrame(rows, schema=SCHEMA, orient="row")
+            return _Chunk(stored, errors, len(pending), bills.__getitem__)
+
+        try:
+            for item in records:
+                pending.append(item)
+                if len(pending) >= self.chunk_rows:
+                    yield chunk()
+                    pending = []
+        except (ImportError_, UnicodeDecodeError):
+            if pending:
+                yield chunk()
+            raise
+        if pending:
+            yield chunk()
+
+    def _parse(self, record: dict[str, Any], line: int, errors: list[ImportError_]
+               ) -> Bill | None:
+        try:
+            bill, found = parse_row_errors(record, self.config)
+        except ValidationError as escaped:  # a check outside the collector: this row's
+            bill, found = None, [escaped]
+        errors.extend(ImportError_(e.message, code=e.code, file=str(self.path), row=line,
+                                   column=e.field) for e in found)
+        return bill
+
+
+def _stored_row(bill: Bill, line: int) -> tuple[Any, ...]:
+    """A bill's stored columns (importer_columns.SCHEMA order) and its line."""
+    from qrpay.importer_columns import SCHEMA
+
+    row = _bill_row(bill, None, dt.datetime.min)
+    row["due_date"] = bill.due_date.isoformat()
+    row["line"] = line
+    return tuple(row[c] for c in SCHEMA)
 
 
 ENCODING_HINT = ('save the file as "CSV UTF-8" (Excel: File > Save As > CSV UTF-8; '
@@ -647,18 +956,6 @@ def _encoding_error(path: Path) -> ImportError_:
                     code="bad_encoding", file=str(path), row=n)
     return ImportError_(f"not UTF-8 text: {ENCODING_HINT}", code="bad_encoding",
                         file=str(path))
-
-
-def _parse_or_record(record: dict[str, Any], config: Config, path: Path, line: int,
-                     report: ImportReport, max_errors: int) -> Bill | None:
-    try:
-        bill, errors = parse_row_errors(record, config)
-    except ValidationError as escaped:  # a check outside the collector: this row's error
-        bill, errors = None, [escaped]
-    for error in errors:
-        _add_error(report, max_errors, ImportError_(
-            error.message, code=error.code, file=str(path), row=line, column=error.field))
-    return bill
 
 
 def _add_error(report: ImportReport, max_errors: int, error: ImportError_) -> None:
