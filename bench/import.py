@@ -1,12 +1,14 @@
 """Bill import throughput and memory: rows/second and peak RSS, SQLite and PostgreSQL.
 
-    python bench/import.py [--rows 1000000] [--pg-rows 200000] [--no-pg]
+    python bench/import.py [--rows 1000000] [--pg-rows 200000] [--no-pg] [--no-sqlite]
+                           [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/import_bench]
 
 Generates a synthetic BEST bill file (``qrpay.samplegen``), then runs the real
 ``qrpay bills import`` in a child process against a fresh database and reports the
-child's wall time, rows/s, its CPU time (user + sys: rows per CPU-second is the figure
-that survives a shared machine) and peak resident memory (bounded: it must not grow with
-the file).
+child's wall time, rows/s, its CPU time (user + sys, all its threads: rows per CPU-second
+is the figure that survives a shared machine), on PostgreSQL also the CPU of the server
+backend that served it (sampled from /proc every 0.1 s while it runs), peak resident memory
+(bounded: it must not grow with the file) and the load average.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -27,7 +30,46 @@ sys.path.insert(0, str(ROOT))
 
 from qrpay.samplegen import write_csv  # noqa: E402
 
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/import_bench"
+APP = "qrpay_import_bench"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+class BackendCpu:
+    """CPU seconds of the PostgreSQL backends serving application_name ``APP`` (the
+    server runs on this machine): /proc/<pid>/stat sampled until stopped."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.cpu: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with self.engine.connect() as conn:
+            while not self.stop.is_set():
+                pids = conn.execute(text("SELECT pid FROM pg_stat_activity "
+                                         "WHERE application_name = :a"), {"a": APP}).scalars()
+                for pid in pids:
+                    try:
+                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    self.cpu[pid] = (int(fields[11]) + int(fields[12])) / TICK
+                self.stop.wait(0.1)
+
+    def __enter__(self) -> BackendCpu:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.engine.dispose()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.cpu.values())
 
 
 def run_import(path: Path, db_url: str) -> tuple[float, float, int, str]:
@@ -49,16 +91,27 @@ def run_import(path: Path, db_url: str) -> tuple[float, float, int, str]:
     return elapsed, cpu, usage.ru_maxrss // 1024, out.strip()
 
 
-def bench(rows: int, db_url: str, label: str, workdir: Path) -> None:
+def bench(rows: int, db_url: str, label: str, workdir: Path,
+          backend: BackendCpu | None = None) -> None:
     path = workdir / f"bills-{rows}.csv"
     if not path.exists():
         with path.open("w", encoding="utf-8") as fh:
             write_csv(fh, "best", rows)
     size = path.stat().st_size / 1e6
-    elapsed, cpu, rss_mb, out = run_import(path, db_url)
+    load = os.getloadavg()[0]
+    if backend is not None:
+        with backend:
+            elapsed, cpu, rss_mb, out = run_import(path, db_url)
+        db_cpu = backend.seconds
+    else:
+        elapsed, cpu, rss_mb, out = run_import(path, db_url)
+        db_cpu = 0.0
+    load = max(load, os.getloadavg()[0])
+    both = f"  + server {db_cpu:5.1f} s = {rows / (cpu + db_cpu):8,.0f} rows/cpu-s" \
+        if backend is not None else ""
     print(f"{label:<10} {rows:>9,} rows  {size:7.1f} MB  {elapsed:7.1f} s  "
-          f"{rows / elapsed:9,.0f} rows/s  cpu {cpu:6.1f} s = {rows / cpu:9,.0f} rows/cpu-s  "
-          f"peak RSS {rss_mb} MB")
+          f"{rows / elapsed:9,.0f} rows/s  importer cpu {cpu:6.1f} s = {rows / cpu:9,.0f} "
+          f"rows/cpu-s{both}  peak RSS {rss_mb} MB  load {load:.1f}")
     print(f"           {out}")
 
 
@@ -67,20 +120,24 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--pg-rows", type=int, default=200_000)
     ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--no-sqlite", action="store_true")
+    ap.add_argument("--pg-url", default=PG, help="a database of the bench's own "
+                    "(createdb -h 127.0.0.1 -U postgres import_bench); it makes a schema")
     args = ap.parse_args()
     print(f"bill import, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        bench(min(args.rows, 10_000), f"sqlite:///{work / 'small.db'}", "sqlite", work)
-        bench(args.rows, f"sqlite:///{work / 'big.db'}", "sqlite", work)
+        if not args.no_sqlite:
+            bench(min(args.rows, 10_000), f"sqlite:///{work / 'small.db'}", "sqlite", work)
+            bench(args.rows, f"sqlite:///{work / 'big.db'}", "sqlite", work)
         if not args.no_pg:
             schema = "bench_" + uuid.uuid4().hex[:8]
-            admin = create_engine(PG, isolation_level="AUTOCOMMIT")
+            admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
                 conn.execute(text(f"CREATE SCHEMA {schema}"))
             try:
-                bench(args.pg_rows, f"{PG}?options=-csearch_path%3D{schema}", "postgresql",
-                      work)
+                bench(args.pg_rows, f"{args.pg_url}?options=-csearch_path%3D{schema}"
+                      f"&application_name={APP}", "postgresql", work, BackendCpu(args.pg_url))
             finally:
                 with admin.connect() as conn:
                     conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))

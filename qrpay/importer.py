@@ -16,7 +16,9 @@ import datetime as dt
 import hashlib
 import io
 import json
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -613,8 +615,11 @@ class _Writer:
                         [(no,) for no in bill_nos])
 
     def close(self) -> None:
-        if self._seen_ready and not self.pg:
-            self.raw.cursor().execute("DROP TABLE IF EXISTS temp.import_seen")  # type: ignore[union-attr]
+        if not self.pg:
+            cur = self.raw.cursor()  # type: ignore[union-attr]
+            if self._seen_ready:
+                cur.execute("DROP TABLE IF EXISTS temp.import_seen")
+            cur.execute("PRAGMA cache_size=-2000")  # the pooled connection's default again
 
     def _error(self, line: int, column: str | None, code: str, msg: str) -> ImportError_:
         return ImportError_(msg, code=code, file=str(self.path), row=line, column=column)
@@ -668,25 +673,18 @@ def insert_frame(conn: Connection, table: Table, frame: Any) -> None:
                 f"COPY {table.name} ({', '.join(names)}) FROM STDIN (FORMAT csv)") as copy:
             copy.write(text)
         return
-    consts = {}
+    import polars as pl
+
     for n in names:
         s = frame.get_column(n)
-        if s.dtype.is_temporal():  # the import's timestamp: bound as SQLAlchemy binds it
-            value = s[0]
-            proc = table.c[n].type.bind_processor(conn.dialect)
-            consts[n] = proc(value) if proc else value
-    frame = frame.drop(list(consts))
-    rows = frame.iter_rows()
-    order = [n for n in names]
-    if consts:
-        at = {n: i for i, n in enumerate(frame.columns)}
-        pick = [(True, consts[n]) if n in consts else (False, at[n]) for n in order]
-        params: Any = (tuple(v if c else r[v] for c, v in pick) for r in rows)
-    else:
-        params = rows
-    sql = (f"INSERT INTO {table.name} ({', '.join(order)}) "
-           f"VALUES ({', '.join('?' * len(order))})")
-    raw.cursor().executemany(sql, params)  # type: ignore[union-attr]
+        if s.dtype.is_temporal():  # the import's timestamp: bound once as SQLAlchemy and
+            proc = table.c[n].type.bind_processor(conn.dialect)  # sqlite3 bind it
+            value = proc(s[0]) if proc else s[0]
+            text = value if isinstance(value, str) else value.isoformat(" ")
+            frame = frame.with_columns(pl.lit(text, dtype=pl.String).alias(n))
+    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
+           f"VALUES ({', '.join('?' * len(names))})")
+    raw.cursor().executemany(sql, frame.iter_rows())  # type: ignore[union-attr]
 
 
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -720,8 +718,10 @@ def _count_lines(path: Path) -> int:
 
 
 #: rows per chunk the per-row path collects, and bytes per chunk the columnar path reads
-CHUNK_ROWS = 20_000
-CHUNK_BYTES = 8 << 20
+CHUNK_ROWS = 10_000
+CHUNK_BYTES = 4 << 20
+#: SQLite page cache while importing, KiB (the connection's default is 2 MiB)
+SQLITE_CACHE_KIB = 128 << 10
 
 
 def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: bool = False,
@@ -746,9 +746,11 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
             file_name=path.name, sha256="", rows=0, created=0, replaced=0, unchanged=0,
             imported_at=writer.now)).inserted_primary_key
         writer.import_id = int(pk[0]) if pk else None
+        if store.is_sqlite:  # the indexes of a big import stay in memory (bounded)
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         reader = _Reader(config, path, raw, batch_size, columnar)
         try:
-            for chunk in reader.chunks():
+            for chunk in _ahead(reader.chunks()):
                 report.rows += chunk.rows
                 errors = chunk.errors + writer.write(chunk)
                 errors.sort(key=lambda e: e.row or 0)  # stable: a row's errors keep their order
@@ -773,6 +775,49 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
             sha256=digest.hexdigest(), rows=report.rows, created=report.created,
             replaced=report.replaced, unchanged=report.unchanged))
     return report
+
+
+def _ahead(chunks: Iterator[_Chunk]) -> Iterator[_Chunk]:
+    """``chunks``, read and checked one chunk ahead in a thread while the caller writes
+    the last one: polars and SQLite (sqlite3_step) release the GIL, and PostgreSQL works
+    in its own process, so the import uses two cores.  At most three chunks are alive at
+    once; an exception of the reader is raised here, in its place in the file."""
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        box.put(("chunk", chunk), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            box.put(("error", exc))
+
+    thread = threading.Thread(target=run, name="import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                box.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        thread.join()
 
 
 class _Reader:

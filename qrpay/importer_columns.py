@@ -16,7 +16,6 @@ the point from a canonical two-decimal text; nothing is parsed as a float.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import re
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
+import polars_hash as plh
 
 from qrpay import importer as rules
 from qrpay.bills import AREAS, CATEGORIES
@@ -40,6 +40,7 @@ _WORDS = rf"^{_SAFE}+(?: {_SAFE}+)*$"  # single spaces between words: " ".join(s
 # A two-decimal amount written the way to_decimal_str writes it (so its text is its JSON).
 _AMOUNT = r"(?:0\.[0-9]{2}|[1-9][0-9]{0,10}\.[0-9]{2}|-0\.(?:0[1-9]|[1-9][0-9])" \
           r"|-[1-9][0-9]{0,10}\.[0-9]{2})"
+_CHARGE = r"-?[1-9][0-9]{0,10}\.[0-9]{2}"  # a charge of one or more (or minus that)
 _INT = r"(?:0|[1-9][0-9]{0,17})"
 _HEAD = r"[a-z_]+"  # sorts as "head=value" text the way the heads sort alone
 _BILL_NO = r"^[A-Za-z0-9_]{4,35}$"
@@ -169,12 +170,11 @@ class ColumnChecks:
         df = df.with_columns(*cols, *billers)
         df = df.with_columns(_expressions(self.config))
         df = self._late(df)
-        df = df.with_columns(_hash_json().alias("_hash_json"), _details().alias("details"))
         ok = df.get_column("_ok")
         unusual = df.filter(~ok).get_column("_pos").to_list()
-        good = df.filter(ok)
-        hashes = [hashlib.sha256(s.encode()).hexdigest()
-                  for s in good.get_column("_hash_json").to_list()]
+        good = df.filter(ok).with_columns(json_values())
+        good = good.with_columns(_hash_json().alias("_hash"), _details().alias("details"))
+        good = good.with_columns(plh.col("_hash").chash.sha2_256().alias("content_hash"))
         stored = good.select(
             pl.col("_bill_no").alias("bill_no"), pl.col("_biller").alias("biller"),
             pl.col("account_no"), pl.col("name"), pl.col("period"),
@@ -184,7 +184,7 @@ class ColumnChecks:
             pl.col("_units").alias("units"), pl.col("_address").alias("address"),
             pl.col("language"), pl.col("_meter").alias("meter_no"),
             pl.col("_history").alias("history"), pl.col("_charges").alias("charges"),
-            pl.col("details"), pl.Series("content_hash", hashes, dtype=pl.String),
+            pl.col("details"), pl.col("content_hash"),
             pl.col("_pos").cast(pl.Int64).alias("line"))
         return Checked(stored, unusual)
 
@@ -298,11 +298,11 @@ def _expressions(config: Config) -> list[pl.Expr]:
            | (c("present_reading_date") >= c("previous_reading_date")))
         & ((units_text == "") | (units == reading_units)))
     charges_text = c("charges")
-    parts = charges_text.str.split(";")
-    heads = parts.list.eval(pl.element().str.extract(r"^([a-z_]+)=", 1))
-    charge_sum = parts.list.eval(_minor(pl.element().str.extract(r"=(.*)$", 1))).list.sum()
+    heads = charges_text.str.extract_all(r"[a-z_]+=")
+    charge_sum = charges_text.str.extract_all(r"-?[0-9]+\.[0-9]{2}").list.eval(
+        _minor(pl.element())).list.sum()
     charges_ok = (charges_text == "") | (
-        charges_text.str.contains(rf"^{_HEAD}={_AMOUNT}(?:;{_HEAD}={_AMOUNT})*$")
+        charges_text.str.contains(rf"^{_HEAD}={_CHARGE}(?:;{_HEAD}={_CHARGE})*$")
         & (heads.list.n_unique() == heads.list.len())
         & (charge_sum == _minor(amount_text)))
     history_text = c("history")
@@ -326,13 +326,16 @@ def _expressions(config: Config) -> list[pl.Expr]:
         & ((c("last_payment") == "") | c("last_payment").str.contains(rf"^{_AMOUNT}$"))
         & ((bill_no_text == "") | ((c("_scheme") == "in")
                                    & bill_no_text.str.contains(_BILL_NO))))
-    charge_json = parts.list.eval(pl.concat_str([
-        pl.lit('["'), pl.element().str.extract(r"^([a-z_]+)=", 1), pl.lit('", '),
-        _minor(pl.element().str.extract(r"=(.*)$", 1)).cast(pl.String), pl.lit("]")])
-    ).list.join(", ")
-    charge_hash = parts.list.eval(pl.element().sort()).list.eval(pl.concat_str([
-        pl.lit('"'), pl.element().str.replace("=", '": "', literal=True), pl.lit('"')])
-    ).list.join(", ")
+    # stored: [["energy", 156156], ...] in file order, in minor units: every amount is
+    # one or more (below one its text has a leading zero: unusual), so dropping the
+    # point gives the integer's digits; then only literal replacements
+    charge_json = pl.concat_str([pl.lit('[["'), charges_text.str.replace_all(".", "", literal=True)
+                                 .str.replace_all("=", '", ', literal=True)
+                                 .str.replace_all(";", '], ["', literal=True), pl.lit("]]")])
+    # hashed: {"duty": "297.44", ...}, heads sorted (as json.dumps(sort_keys=True))
+    charge_hash = pl.concat_str([pl.lit('{"'), charges_text.str.split(";").list.sort()
+                                 .list.join('", "').str.replace_all("=", '": "', literal=True),
+                                 pl.lit('"}')])
     null_s = pl.lit(None, dtype=pl.String)
     return [
         ok.fill_null(False).alias("_ok"),
@@ -348,9 +351,9 @@ def _expressions(config: Config) -> list[pl.Expr]:
         .otherwise(pl.lit("[") + history_text.str.replace_all(";", ", ", literal=True)
                    + pl.lit("]")).alias("_history"),
         pl.when(charges_text == "").then(null_s)
-        .otherwise(pl.lit("[") + charge_json + pl.lit("]")).alias("_charges"),
+        .otherwise(charge_json).alias("_charges"),
         pl.when(charges_text == "").then(pl.lit("{}"))
-        .otherwise(pl.lit("{") + charge_hash + pl.lit("}")).alias("_charges_hash"),
+        .otherwise(charge_hash).alias("_charges_hash"),
         pl.when(bill_no_text == "").then(derived).otherwise(bill_no_text).alias("_bill_no"),
         pl.when(no_readings).then(None).otherwise(prev.cast(pl.Int64, strict=False))
         .alias("_prev"),
@@ -363,75 +366,85 @@ def _expressions(config: Config) -> list[pl.Expr]:
 
 
 def _q(e: pl.Expr) -> pl.Expr:
-    """A JSON string of text that needs no escaping (checked above) or of a memo's
-    value (json.dumps'd there when it could need it); null stays null."""
-    return pl.lit('"') + e + pl.lit('"')
+    """A JSON string of text that needs no escaping (checked above); null stays null."""
+    return pl.concat_str([pl.lit('"'), e, pl.lit('"')])
 
 
-def _jstr(e: pl.Expr) -> pl.Expr:
-    return pl.when(e.is_null()).then(pl.lit("null")).otherwise(_jtext(e))
-
-
-def _jtext(e: pl.Expr) -> pl.Expr:
-    return _q(e)
-
-
-def _jint(e: pl.Expr) -> pl.Expr:
-    return pl.when(e.is_null()).then(pl.lit("null")).otherwise(e.cast(pl.String))
+def _or_null(e: pl.Expr) -> pl.Expr:
+    return e.fill_null("null")
 
 
 def _jamount(e: pl.Expr) -> pl.Expr:
-    """An amount in minor units as to_decimal_str writes it, quoted."""
-    sign = pl.when(e < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    """An amount in minor units as to_decimal_str writes it, quoted; null stays null."""
     a = e.abs()
-    text = sign + (a // 100).cast(pl.String) + pl.lit(".") \
-        + (a % 100).cast(pl.String).str.zfill(2)
-    return _q(text)  # null stays null
+    return pl.concat_str([pl.lit('"'), pl.when(e < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+                          (a // 100).cast(pl.String), pl.lit("."),
+                          (a % 100).cast(pl.String).str.zfill(2), pl.lit('"')])
 
 
-def _pieces() -> dict[str, tuple[pl.Expr, bool]]:
-    """as_dict's keys: (JSON value, present only when not null)."""
-    c = pl.col
-    return {
-        "bill_no": (_q(c("_bill_no")), False), "biller": (c("_biller_json"), False),
-        "account_no": (_q(c("account_no")), False), "name": (_q(c("name")), False),
-        "period": (_q(c("period")), False), "amount": (_jamount(c("_amount")), False),
-        "due_date": (_q(c("due_date")), False), "late_amount": (_jamount(c("_late")).fill_null("null"), False),
-        "arrears": (_q(c("_arrears_text")), False), "mobile": (_jstr(c("_mobile")), False),
-        "category": (c("_category_json").fill_null("null"), False),
-        "area": (c("_area_json").fill_null("null"), False),
-        "units": (_jint(c("_units")), False), "address": (_jstr(c("_address")), False),
-        "language": (c("_language_json").fill_null("null"), False),
-        "meter_no": (_jstr(c("_meter")), False),
-        "history": (pl.when(c("_history").is_null()).then(pl.lit("[]"))
-                    .otherwise(c("_history")), False),
-        "charges": (c("_charges_hash"), False),
-        "bill_date": (_q(c("bill_date")), True), "tariff": (c("_tariff_json"), True),
-        "sanctioned_load": (c("_sanctioned_load_json"), True),
-        "last_payment": (_jamount(c("_last_payment")), True),
-        "last_payment_date": (_q(c("last_payment_date")), True),
-        "previous_reading": (c("_prev").cast(pl.String), True),
-        "present_reading": (c("_pres").cast(pl.String), True),
-        "previous_reading_date": (_q(c("previous_reading_date")), True),
-        "present_reading_date": (_q(c("present_reading_date")), True),
-        "multiplier": (c("_mult").cast(pl.String), True),
-    }
-
-
+#: as_dict's keys whose JSON is text the checks above leave needing no escape: the column
+#: itself goes between literal quotes
+_PLAIN = {"bill_no": "_bill_no", "account_no": "account_no", "name": "name",
+          "period": "period", "due_date": "due_date", "arrears": "_arrears_text"}
+#: details_dict's keys (in its order): left out of both JSON texts when null
 DETAILS_ORDER = ("bill_date", "tariff", "sanctioned_load", "last_payment",
                  "last_payment_date", "previous_reading", "present_reading",
                  "previous_reading_date", "present_reading_date", "multiplier")
 
 
+def _values() -> dict[str, pl.Expr]:
+    """The JSON of as_dict's other values (null: a details key left out)."""
+    c = pl.col
+    return {
+        "biller": c("_biller_json"), "amount": _jamount(c("_amount")),
+        "late_amount": _or_null(_jamount(c("_late"))), "mobile": _or_null(_q(c("_mobile"))),
+        "category": _or_null(c("_category_json")), "area": _or_null(c("_area_json")),
+        "units": _or_null(c("_units").cast(pl.String)), "address": _or_null(_q(c("_address"))),
+        "language": _or_null(c("_language_json")), "meter_no": _or_null(_q(c("_meter"))),
+        "history": c("_history").fill_null("[]"), "charges": c("_charges_hash"),
+        "bill_date": _q(c("bill_date")), "tariff": c("_tariff_json"),
+        "sanctioned_load": c("_sanctioned_load_json"),
+        "last_payment": _jamount(c("_last_payment")),
+        "last_payment_date": _q(c("last_payment_date")),
+        "previous_reading": c("_prev").cast(pl.String),
+        "present_reading": c("_pres").cast(pl.String),
+        "previous_reading_date": _q(c("previous_reading_date")),
+        "present_reading_date": _q(c("present_reading_date")),
+        "multiplier": c("_mult").cast(pl.String),
+    }
+
+
+def json_values() -> list[pl.Expr]:
+    """The ``_j_<key>`` columns _hash_json and _details put together."""
+    return [e.alias(f"_j_{k}") for k, e in _values().items()]
+
+
 def _hash_json() -> pl.Expr:
-    pieces = _pieces()
-    parts = [pl.lit(f'"{k}": ') + pieces[k][0] for k in sorted(pieces)]
-    return pl.lit("{") + pl.concat_str(parts, separator=", ", ignore_nulls=True) + pl.lit("}")
+    """json.dumps(bill.as_dict(), sort_keys=True, ensure_ascii=False), as one flat
+    concatenation (no intermediate strings)."""
+    keys = sorted([*_PLAIN, *_values()])
+    parts: list[pl.Expr] = []
+    text = "{"
+    for k in keys:
+        if k in DETAILS_ORDER:
+            parts.append(pl.lit(text))
+            parts.append(pl.concat_str([pl.lit(f', "{k}": '), pl.col(f"_j_{k}")]))
+            text = ""
+            continue
+        text += ("" if text == "{" else ", ") + f'"{k}": '
+        if k in _PLAIN:
+            parts += [pl.lit(text + '"'), pl.col(_PLAIN[k])]
+            text = '"'
+        else:
+            parts += [pl.lit(text), pl.col(f"_j_{k}")]
+            text = ""
+    parts.append(pl.lit(text + "}"))
+    return pl.concat_str(parts, ignore_nulls=True)
 
 
 def _details() -> pl.Expr:
-    pieces = _pieces()
-    parts = [pl.lit(f'"{k}": ') + pieces[k][0] for k in DETAILS_ORDER]
+    """json.dumps(details_dict(bill), ensure_ascii=False), or null when it is empty."""
+    parts = [pl.concat_str([pl.lit(f'"{k}": '), pl.col(f"_j_{k}")]) for k in DETAILS_ORDER]
     body = pl.concat_str(parts, separator=", ", ignore_nulls=True)
     return pl.when(body == "").then(pl.lit(None, dtype=pl.String)) \
-        .otherwise(pl.lit("{") + body + pl.lit("}"))
+        .otherwise(pl.concat_str([pl.lit("{"), body, pl.lit("}")]))

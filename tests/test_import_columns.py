@@ -181,10 +181,10 @@ def _import_both(tmp_path: Path, text: str, profile: str = "best", **kw: Any
             first.as_dict() | {"file": ""}, again.as_dict() | {"file": ""},
             _table(db, "SELECT bill_no, biller, account_no, name, period, amount, due_date, "
                    "late_amount, arrears, mobile, category, area, units, address, language, "
-                   "meter_no, history, charges, details, content_hash, typeof(due_date) "
-                   "FROM bills ORDER BY id"),
-            _table(db, "SELECT biller, account_no, bill_no, kind, amount, note FROM ledger "
-                   "ORDER BY id")])
+                   "meter_no, history, charges, details, content_hash, typeof(due_date), "
+                   "length(created_at), created_at = updated_at FROM bills ORDER BY id"),
+            _table(db, "SELECT biller, account_no, bill_no, kind, amount, note, "
+                   "length(created_at) FROM ledger ORDER BY id")])
     return out[0], out[1]
 
 
