@@ -163,8 +163,7 @@ class ColumnChecks:
         }
         for key in ("bill_date", "last_payment_date", "previous_reading_date",
                     "present_reading_date"):
-            memo[key] = self._memo_text(df, key, lambda t, k=key: r._optional_date(
-                {k: t}, k), iso)
+            memo[key] = self._memo_text(df, key, _date_check(key), iso)
         billers = self._billers(df)
         cols = [v for trio in memo.values() for v in trio]
         df = df.with_columns(*cols, *billers)
@@ -238,6 +237,12 @@ class ColumnChecks:
               & (pl.col("_late").is_null() | (pl.col("_late") <= MAX_AMOUNT))
               & (pl.col("_late").is_null() | (pl.col("_late") >= pl.col("_amount"))))
         return df.with_columns(ok.fill_null(False).alias("_ok"))
+
+
+def _date_check(key: str) -> Callable[[str], Any]:
+    def check(text: str) -> Any:
+        return rules._optional_date({key: text}, key)
+    return check
 
 
 def _same(value: Any) -> Any:
