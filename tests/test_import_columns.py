@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import random
+import re
 import sqlite3
 import sys
 from pathlib import Path
@@ -275,3 +276,36 @@ def test_wrong_field_count_and_bad_encoding_are_the_same_either_way(tmp_path: Pa
         store.dispose()
     assert reports[0].code == reports[1].code == "bad_encoding"
     assert reports[0].row == reports[1].row and str(reports[0]) == str(reports[1])
+
+
+def test_an_import_killed_midway_writes_nothing_and_runs_again(tmp_path: Path) -> None:
+    """kill -9 of ``qrpay bills import`` while it writes: the store has none of the
+    file's bills (one transaction), and the same command then imports them all, once."""
+    import os
+    import signal
+    import subprocess
+
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8") as fh:
+        samplegen.write_csv(fh, "best", 60_000)
+    db = tmp_path / "crash.db"
+    env = dict(os.environ, QRPAY_DATABASE_URL=f"sqlite:///{db}", QRPAY_TOKEN_KEY_K1="t")
+    cmd = [sys.executable, "-m", "qrpay", "--config", str(ROOT / "samples" / "best.toml"),
+           "bills", "import", str(path)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    seen = b""
+    while not re.search(rb" [2-5][0-9]\.[0-9]k/60\.0k", seen) and proc.poll() is None:
+        seen += proc.stderr.read1(4096)  # tqdm's bar: rows done so far
+    assert proc.poll() is None, seen[-500:]  # still writing: kill it there
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _table(db, "SELECT count(*) FROM bills") == [(0,)]
+    assert _table(db, "SELECT count(*) FROM ledger") == [(0,)]
+    done = subprocess.run(cmd + ["--no-progress"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "60000 new" in done.stdout
+    again = subprocess.run(cmd + ["--no-progress"], env=env, capture_output=True, text=True)
+    assert "0 new, 0 replaced, 60000 unchanged" in again.stdout
+    assert _table(db, "SELECT count(*), count(DISTINCT bill_no) FROM bills") == [(60000, 60000)]
+    assert _table(db, "SELECT count(*) FROM ledger WHERE kind = 'charge'") == [(60000,)]
