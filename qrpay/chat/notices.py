@@ -24,12 +24,12 @@ from sqlalchemy import Connection, bindparam, text
 
 from qrpay.bills import Bill
 from qrpay.chat import accounts, wording
+from qrpay.chat.fixedsql import Fixed
 from qrpay.chat.sessions import Session
 from qrpay.config import Biller
 from qrpay.errors import RenderError
 from qrpay.notify.messages import render_sms, sms_language
 from qrpay.payments.ledger import BillStatus
-from qrpay.store.types import UtcDateTime
 
 log = logging.getLogger("qrpay.chat")
 WINDOW = dt.timedelta(hours=24)  # WhatsApp customer-service window
@@ -39,17 +39,16 @@ SHOWN = "shown"  # session data: the outbox keys of the latest screen sent on Wh
 _OUTBOX_COLUMNS = ("kind", "dedupe_key", "biller", "recipient", "language", "template",
                    "template_id", "body", "encoding", "segments", "status", "attempts",
                    "next_attempt_at", "created_at")
-_INSERT = text(
+_INSERT = Fixed(
     f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in _OUTBOX_COLUMNS)}) "
-    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
-).bindparams(bindparam("next_attempt_at", type_=UtcDateTime()),
-             bindparam("created_at", type_=UtcDateTime()))
+    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+    times=("next_attempt_at", "created_at"))
 
 
 def _insert(conn: Connection, values: dict[str, Any]) -> bool:
-    """One outbox row unless its dedupe key exists (one fixed statement, compiled once)."""
-    return conn.execute(_INSERT, values).first() is not None
+    """One outbox row unless its dedupe key exists (:mod:`qrpay.chat.fixedsql`)."""
+    return _INSERT.first(conn, values) is not None
 
 
 def _row(kind: str, dedupe_key: str, biller: str, recipient: str, language: str,

@@ -18,11 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection
 
 from qrpay.chat import engine, notices, sessions, wording
 from qrpay.chat.actions import Env
 from qrpay.chat.engine import Inbound
+from qrpay.chat.fixedsql import Fixed
 from qrpay.chat.flows import Flows, Node, default_flows
 from qrpay.chat.screens import Option, Screen, check_fit, chrome
 from qrpay.chat.sessions import Session
@@ -30,7 +31,6 @@ from qrpay.chat.settings import ChatSettings, chat_settings
 from qrpay.chat.writer import GroupWriter
 from qrpay.config import Biller, Config
 from qrpay.store import Store, utcnow
-from qrpay.store.types import UtcDateTime
 
 Emit = Callable[[Env, Session, list[Screen]], None]
 T = TypeVar("T")
@@ -140,16 +140,16 @@ class ChatService:
         return self.run(step)
 
 
-_CLAIM = text("INSERT INTO chat_inbound (message_id, channel, received_at) "
-              "VALUES (:id, :channel, :now) ON CONFLICT (message_id) DO NOTHING "
-              "RETURNING message_id").bindparams(bindparam("now", type_=UtcDateTime()))
+_CLAIM = Fixed("INSERT INTO chat_inbound (message_id, channel, received_at) "
+               "VALUES (:id, :channel, :now) ON CONFLICT (message_id) DO NOTHING "
+               "RETURNING message_id", times=("now",))
 
 
 def first_time(conn: Connection, message_id: str, channel: str, now: dt.datetime) -> bool:
     """Claim ``message_id``; False when another delivery (any worker) already did.
     (RETURNING, not rowcount: psycopg reports 1 for a conflicting DO NOTHING insert.)"""
-    return conn.execute(_CLAIM, {"id": message_id[:200], "channel": channel,
-                                 "now": now}).first() is not None
+    return _CLAIM.first(conn, {"id": message_id[:200], "channel": channel,
+                               "now": now}) is not None
 
 
 # ------------------------------------------------------------------- start-up check

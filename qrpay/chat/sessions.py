@@ -14,11 +14,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, bindparam, delete, select, text, update
+from sqlalchemy import Connection, delete, select, update
 
+from qrpay.chat.fixedsql import Fixed, read_time
 from qrpay.clock import aware as _aware
 from qrpay.store.schema import chat_sessions, chat_watches, complaints
-from qrpay.store.types import UtcDateTime
 
 
 def session_id(channel: str, biller: str, sender: str) -> str:
@@ -60,21 +60,21 @@ class Session:
                 and now - self.updated_at <= dt.timedelta(minutes=minutes))
 
 
-def _from_row(row: Any) -> Session:
-    m = row._mapping
+def _from_row(row: tuple[Any, ...]) -> Session:
+    m = dict(zip(_COLUMNS, row, strict=True))
     return Session(
         id=m["id"], channel=m["channel"], biller=m["biller"], sender=m["sender"],
         has_phone=bool(m["has_phone"]), language=m["language"], node=m["node"],
         data=json.loads(m["data"]), bad=m["bad"], seq=m["seq"],
         gateway_session=m["gateway_session"], hops=m["hops"], state=m["state"],
-        last_inbound_at=_aware(m["last_inbound_at"]),
-        updated_at=_aware(m["updated_at"]), expires_at=_aware(m["expires_at"]))
+        last_inbound_at=read_time(m["last_inbound_at"]),
+        updated_at=read_time(m["updated_at"]), expires_at=read_time(m["expires_at"]))
 
 
 def load(conn: Connection, sid: str, *, lock: bool = True) -> Session | None:
     """The session row (``FOR UPDATE`` on PostgreSQL when ``lock``), or None."""
     q = _LOAD_FOR_UPDATE if lock and conn.dialect.name == "postgresql" else _LOAD
-    row = conn.execute(q, {"id": sid}).first()
+    row = q.first(conn, {"id": sid})
     return _from_row(row) if row else None
 
 
@@ -82,26 +82,23 @@ _COLUMNS = ("id", "channel", "biller", "sender", "has_phone", "language", "node"
             "seq", "gateway_session", "hops", "state", "last_inbound_at", "updated_at",
             "expires_at")
 _TIMES = ("last_inbound_at", "updated_at", "expires_at")
-# Fixed statements, typed by the table's columns (so times come back as datetimes):
-# built once, not per message.
+# Fixed statements on the driver's cursor (:mod:`qrpay.chat.fixedsql`), the same on SQLite
+# and PostgreSQL: building them with SQLAlchemy Core per message cost more than the rest
+# of a turn, and even a compiled text() statement a tenth of a millisecond each.
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM chat_sessions WHERE id = :id"
-_LOAD = text(_SELECT).columns(*(chat_sessions.c[c] for c in _COLUMNS))
-_LOAD_FOR_UPDATE = text(_SELECT + " FOR UPDATE").columns(
-    *(chat_sessions.c[c] for c in _COLUMNS))
-# One fixed statement (compiled once), the same on SQLite and PostgreSQL: building an
-# upsert with SQLAlchemy Core per message cost more than the rest of a turn.
-_UPSERT = text(
+_LOAD = Fixed(_SELECT)
+_LOAD_FOR_UPDATE = Fixed(_SELECT + " FOR UPDATE")
+_UPSERT = Fixed(
     f"INSERT INTO chat_sessions ({', '.join(_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in _COLUMNS)}) ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "id")
-).bindparams(*(bindparam(c, type_=UtcDateTime()) for c in _TIMES),
-             bindparam("has_phone", type_=Boolean()))
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "id"),
+    times=_TIMES, bools=("has_phone",))
 
 
 def save(conn: Connection, s: Session, now: dt.datetime, expiry_minutes: int) -> None:
     s.updated_at = now
     s.expires_at = now + dt.timedelta(minutes=expiry_minutes)
-    conn.execute(_UPSERT, {
+    _UPSERT.run(conn, {
         "id": s.id, "channel": s.channel, "biller": s.biller, "sender": s.sender,
         "has_phone": s.has_phone, "language": s.language, "node": s.node,
         "data": json.dumps(s.data, ensure_ascii=False, separators=(",", ":")),

@@ -27,11 +27,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from qrpay.chat import notices
 from qrpay.chat.actions import Env
 from qrpay.chat.engine import Inbound
+from qrpay.chat.fixedsql import Fixed
 from qrpay.chat.normalise import clean
 from qrpay.chat.screens import Screen, chrome, whatsapp_messages
 from qrpay.chat.service import ChatService
@@ -42,11 +43,11 @@ from qrpay.store import utcnow
 CHANNEL = "whatsapp"
 SIGNATURE_HEADER = "x-hub-signature-256"
 STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
-_STATUS_SQL = text(
+_STATUS_SQL = Fixed(
     "INSERT INTO chat_message_status (message_id, status, rank, updated_at) "
     "VALUES (:id, :status, :rank, :now) ON CONFLICT (message_id) DO UPDATE SET "
     "status = excluded.status, rank = excluded.rank, updated_at = excluded.updated_at "
-    "WHERE chat_message_status.rank < excluded.rank")
+    "WHERE chat_message_status.rank < excluded.rank", times=("now",))
 
 
 def verify_subscription(params: dict[str, str], token: str | None) -> str | None:
@@ -155,8 +156,8 @@ def parse(payload: Any) -> tuple[list[Message], list[Status]]:
 
 
 def record_status(conn: Connection, st: Status, now: dt.datetime) -> None:
-    conn.execute(_STATUS_SQL, {"id": st.id[:200], "status": st.status,
-                               "rank": STATUS_RANK[st.status], "now": now})
+    _STATUS_SQL.run(conn, {"id": st.id[:200], "status": st.status,
+                           "rank": STATUS_RANK[st.status], "now": now})
 
 
 def _emitter(service: ChatService, msg: Message) -> Any:
