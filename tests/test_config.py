@@ -8,7 +8,7 @@ from tests.conftest import SAMPLES
 def test_best_profile_is_one_upi_biller():
     config = load_config(SAMPLES / "best.toml")
     best = config.default_biller
-    assert (best.country, best.currency, best.languages) == ("IN", "INR", ("hi", "en"))
+    assert (best.country, best.currency, best.languages) == ("IN", "INR", ("hi", "en", "mr"))
     assert best.qr_format == "upi" and best.payee.vpa and best.mcc == "4900"
     assert best.late_payment.late_amount(100000) == 101250  # 1.25 %
     assert set(best.channels) <= set(config.channels)

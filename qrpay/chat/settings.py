@@ -13,7 +13,8 @@ every other secret (:func:`qrpay.config.secret`); the profile names the variable
     [chat.whatsapp]
     graph_base_url = "https://graph.facebook.com/v21.0"
     rate_per_second = 80                            # per business phone number
-    templates = { payment_received = "payment_received", complaint_update = "complaint_update" }
+    templates = { payment_received = "payment_received", complaint_update = "complaint_update",
+                  complaint_note = "complaint_note" }
 
     [chat.ussd]
     bdapps_url = "https://developer.bdapps.com/ussd/send"

@@ -1,4 +1,4 @@
-"""Golden transcripts: every flow in Hindi, Bengali and English, through the real
+"""Golden transcripts: every flow in Hindi, Marathi, Bengali and English, through the real
 WhatsApp webhook (replies read back from the fake Graph API) and the real Africa's
 Talking USSD endpoint (SMS read from the outbox).
 
@@ -30,6 +30,7 @@ from tests.chat.conftest import Harness
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("QRPAY_UPDATE_GOLDEN") == "1"
 ENGLISH = ["hi", "5", "2"]  # language -> English
+MARATHI = ["hi", "5", "3"]  # language -> Marathi (BEST lists hi, en, mr)
 
 # (flow, profile, sender, inputs after the first "hi")
 BEST = {
@@ -59,7 +60,7 @@ _TXNS = itertools.count(1)
 
 def _script(lang: str, profile: str, flow: str) -> tuple[str, list[str]]:
     sender, steps = (BEST if profile == "best" else BREB)[flow]
-    first = ENGLISH if lang == "en" else ["hi"]
+    first = {"en": ENGLISH, "mr": MARATHI}.get(lang, ["hi"])
     return sender, first + steps
 
 
@@ -168,7 +169,7 @@ def _sqlite_only(db_url: str) -> None:
 
 
 @pytest.mark.parametrize("channel", ["whatsapp", "ussd"])
-@pytest.mark.parametrize("lang", ["hi", "en"])
+@pytest.mark.parametrize("lang", ["hi", "en", "mr"])
 @pytest.mark.parametrize("flow", list(BEST))
 def test_golden_best(db_url: str, best_chat: Harness, channel: str, lang: str,
                      flow: str) -> None:
