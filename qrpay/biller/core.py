@@ -34,7 +34,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select, text
 
-from qrpay.biller.lookup import Found, Identifier, bills_query, find_bills, found_in
+from qrpay.biller.lookup import (
+    Found,
+    Identifier,
+    bill_numbers,
+    bills_query,
+    find_bills,
+    found_in,
+)
 from qrpay.biller.policy import BillerPolicy, api_profile
 from qrpay.biller.rules import Bounds, bounds, check_cutoff, past_cutoff
 from qrpay.biller.writer import LOCKED, Careful, Later, Shared, shared
@@ -174,9 +181,8 @@ def bills_named(conn: Connection, config: Config, channel: str, ident: Identifie
     reach = _allowed(config, channel, allowed)
     if not reach:
         return ()
-    found = find_bills(conn, config, ident, period=period, allowed=reach,
-                       prefixes=_prefixes(config))
-    return tuple(f.bill.bill_no for f in found)
+    return bill_numbers(conn, config, ident, period=period, allowed=reach,
+                        prefixes=_prefixes(config))
 
 
 @dataclass(frozen=True)

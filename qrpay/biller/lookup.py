@@ -109,6 +109,31 @@ def _sql(column: str, n_values: int, n_billers: int) -> str:
             f"WHERE b.{column} IN ({values}) AND b.biller IN ({billers}) LIMIT {MAX_ROWS}")
 
 
+@lru_cache(maxsize=256)
+def _numbers_sql(column: str, n_values: int, n_billers: int) -> str:
+    values = ", ".join("?" * n_values)
+    billers = ", ".join("?" * n_billers)
+    return (f"SELECT bill_no, biller, account_no, period FROM bills "
+            f"WHERE {column} IN ({values}) AND biller IN ({billers}) LIMIT {MAX_ROWS}")
+
+
+def bill_numbers(conn: Connection, config: Config, ident: Identifier, *,
+                 period: str | None = None, allowed: tuple[str, ...] = (),
+                 prefixes: dict[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
+    """The numbers of the bills :func:`find_bills` would answer (the newest per
+    account, or the month asked for), from the bill rows alone: what a payment will
+    lock.  Nothing found is an empty answer, not an error."""
+    column, values, where = _where(config, ident, allowed, prefixes or {})
+    rows = Raw(conn).all(_numbers_sql(column, len(values), len(where)), [*values, *where])
+    best: dict[tuple[str, str], tuple[str, str]] = {}
+    for bill_no, biller, account, month in rows:
+        if ident.kind != "bill" and period is not None and month != period:
+            continue
+        if (biller, account) not in best or month > best[(biller, account)][1]:
+            best[(biller, account)] = (bill_no, month)
+    return tuple(best[k][0] for k in sorted(best, key=lambda k: (k[1], k[0])))[:MAX_ACCOUNTS]
+
+
 class _Row:
     __slots__ = ("_mapping",)
 
@@ -147,12 +172,19 @@ def bills_query(config: Config, ident: Identifier, *, allowed: tuple[str, ...] =
                 ) -> tuple[str, list[str]]:
     """The one statement :func:`find_bills` runs (to send it in a pipeline with others);
     ValidationError for an identifier that names nothing."""
+    column, values, where = _where(config, ident, allowed, prefixes or {})
+    return _sql(column, len(values), len(where)), [*values, *where]
+
+
+def _where(config: Config, ident: Identifier, allowed: tuple[str, ...],
+           prefixes: dict[str, tuple[str, ...]]) -> tuple[str, list[str], list[str]]:
+    """The column to look in, the values to look for and the billers to look in."""
     if ident.kind not in KINDS:
         raise ValidationError(f"unknown identifier kind {ident.kind!r}",
                               code="invalid_identifier", field="kind")
     billers = [c for c in config.billers if not allowed or c in allowed]
-    values, where = _values(config, ident, billers, prefixes or {})
-    return _sql(_WHERE[ident.kind], len(values), len(where)), [*values, *where]
+    values, where = _values(config, ident, billers, prefixes)
+    return _WHERE[ident.kind], values, where
 
 
 def found_in(rows: list[tuple[Any, ...]], ident: Identifier, period: str | None = None
