@@ -15,6 +15,10 @@ bills and drives it with the load generator of ``bench/serve.py`` (wrk when inst
   posted through ``post_payment`` with receipt, ledger, SMS and the journal row in one
   transaction.  The payments actually posted are counted in the database.
 
+Each row also gives the CPU time per request (per posted payment) of the server's
+processes and, on PostgreSQL, of the backends serving the bench database (``/proc``):
+what a run on a busy machine can still compare.
+
 Goals (issue 11): inquiries >= 3,000/s, payments >= 1,000 posted/s, p99 < 50 ms, on 2 cores.
 """
 
