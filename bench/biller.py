@@ -12,7 +12,7 @@ bills and drives it with the load generator of ``bench/serve.py`` (wrk when inst
   the request journalled by the batching writer);
 * payment: ``POST .../payBill``, each a new ``TrxId`` paying 100.00 of a random bill
   (dhaka-pbs-1 takes part payments of at least 100.00): bill locked, policy checked,
-  posted through ``post_payment`` with receipt, ledger, SMS and the journal row in one
+  posted through the posting batch with receipt, ledger, SMS and the journal row in one
   transaction.  The payments actually posted are counted in the database.
 
 Each row also gives the CPU time per request (per posted payment) of the server's
