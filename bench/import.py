@@ -2,6 +2,7 @@
 
     python bench/import.py [--rows 1000000] [--pg-rows 200000] [--no-pg] [--no-sqlite]
                            [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/import_bench]
+                           [--workdir DIR]
 
 Generates a synthetic BEST bill file (``qrpay.samplegen``), then runs the real
 ``qrpay bills import`` in a child process against a fresh database and reports the
@@ -121,12 +122,17 @@ def main() -> None:
     ap.add_argument("--pg-rows", type=int, default=200_000)
     ap.add_argument("--no-pg", action="store_true")
     ap.add_argument("--no-sqlite", action="store_true")
+    ap.add_argument("--workdir", type=Path, help="keep the generated files (and databases) "
+                    "here, to reuse them in the next run")
     ap.add_argument("--pg-url", default=PG, help="a database of the bench's own "
                     "(createdb -h 127.0.0.1 -U postgres import_bench); it makes a schema")
     args = ap.parse_args()
     print(f"bill import, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+        work = args.workdir or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        for db in work.glob("*.db*"):
+            db.unlink()
         if not args.no_sqlite:
             bench(min(args.rows, 10_000), f"sqlite:///{work / 'small.db'}", "sqlite", work)
             bench(args.rows, f"sqlite:///{work / 'big.db'}", "sqlite", work)

@@ -16,8 +16,10 @@ the point from a canonical two-decimal text; nothing is parsed as a float.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,10 +35,20 @@ from qrpay.errors import QrpayError, ValidationError
 from qrpay.ids import mobile as mobile_scheme
 from qrpay.money import MAX_AMOUNT
 
-# Text that JSON writes as itself and Python's str.split()/strip() leave alone: no
-# whitespace, no control character, no quote or backslash.
-_SAFE = r'[^\s\p{Cc}\p{Zs}\p{Zl}\p{Zp}"\\]'
-_WORDS = rf"^{_SAFE}+(?: {_SAFE}+)*$"  # single spaces between words: " ".join(split())
+# Text that JSON writes as itself and Python's str.split()/strip() leave alone: words with
+# single spaces between them, no other whitespace, no control character, no quote or
+# backslash.  (Tested as "none of these", which compiles small; a class of everything
+# else would be a large automaton over all of Unicode.)
+_NOT_IN_WORDS = r'[[\s\p{Cc}\p{Z}"\\]--[ ]]'
+
+
+def words(text: pl.Expr) -> pl.Expr:
+    """Whether ``text`` is such words (and not empty)."""
+    return ((text != "") & ~text.str.contains(_NOT_IN_WORDS)
+            & ~text.str.contains("  ", literal=True) & ~text.str.starts_with(" ")
+            & ~text.str.ends_with(" "))
+
+
 # A two-decimal amount written the way to_decimal_str writes it (so its text is its JSON).
 _AMOUNT = r"(?:0\.[0-9]{2}|[1-9][0-9]{0,10}\.[0-9]{2}|-0\.(?:0[1-9]|[1-9][0-9])" \
           r"|-[1-9][0-9]{0,10}\.[0-9]{2})"
@@ -165,13 +177,16 @@ class ColumnChecks:
                     "present_reading_date"):
             memo[key] = self._memo_text(df, key, _date_check(key), iso)
         billers = self._billers(df)
-        cols = [v for trio in memo.values() for v in trio]
-        df = df.with_columns(*cols, *billers)
+        memo_ok = functools.reduce(operator.and_, (trio[1] for trio in memo.values()))
+        cols = [trio[0] for trio in memo.values()]
+        cols += [memo[k][2] for k in ("category", "area", "language", "tariff",
+                                      "sanctioned_load")]
+        df = df.with_columns(*cols, memo_ok.alias("_memo_ok"), *billers)
         df = df.with_columns(_expressions(self.config))
         df = self._late(df)
         ok = df.get_column("_ok")
         unusual = df.filter(~ok).get_column("_pos").to_list()
-        good = df.filter(ok).with_columns(json_values())
+        good = df.filter(ok).select(_KEEP).with_columns(json_values())
         good = good.with_columns(_hash_json().alias("_hash"), _details().alias("details"))
         good = good.with_columns(plh.col("_hash").chash.sha2_256().alias("content_hash"))
         stored = good.select(
@@ -316,15 +331,12 @@ def _expressions(config: Config) -> list[pl.Expr]:
                              c("period").str.slice(5, 2), acc])
     ok = (
         c("_biller_ok") & account_ok
-        & c("name").str.contains(_WORDS) & (c("name").str.len_chars() <= rules.MAX_NAME)
-        & c("period_ok") & amount_text.str.contains(rf"^{_AMOUNT}$") & c("due_date_ok")
+        & words(c("name")) & (c("name").str.len_chars() <= rules.MAX_NAME)
+        & c("_memo_ok") & amount_text.str.contains(rf"^{_AMOUNT}$")
         & ((c("arrears") == "") | c("arrears").str.contains(rf"^{_AMOUNT}$"))
         & ((c("mobile") == "") | mobile_ok)
-        & c("category_ok") & c("area_ok") & c("language_ok") & c("tariff_ok")
-        & c("sanctioned_load_ok") & c("bill_date_ok") & c("last_payment_date_ok")
-        & c("previous_reading_date_ok") & c("present_reading_date_ok")
         & ((units_text == "") | units_text.str.contains(r"^[0-9]{1,9}$"))
-        & ((c("address") == "") | c("address").str.contains(_WORDS))
+        & ((c("address") == "") | words(c("address")))
         & ((c("meter_no") == "") | c("meter_no").str.contains(_METER))
         & ((history_text == "") | history_text.str.contains(rf"^{_INT}(?:;{_INT}){{0,11}}$"))
         & charges_ok & readings_ok
@@ -387,6 +399,15 @@ def _jamount(e: pl.Expr) -> pl.Expr:
                           (a % 100).cast(pl.String).str.zfill(2), pl.lit('"')])
 
 
+#: the columns the stored row and its JSON texts are built from (the rest of a checked
+#: chunk is let go before they are)
+_KEEP = ("_pos", "_bill_no", "_biller", "_biller_json", "account_no", "name", "period",
+         "_amount", "due_date", "_late", "_arrears", "_arrears_text", "_mobile", "category",
+         "_category_json", "area", "_area_json", "_units", "_address", "language",
+         "_language_json", "_meter", "_history", "_charges", "_charges_hash", "bill_date",
+         "tariff", "_tariff_json", "sanctioned_load", "_sanctioned_load_json",
+         "_last_payment", "last_payment_date", "_prev", "_pres", "previous_reading_date",
+         "present_reading_date", "_mult")
 #: as_dict's keys whose JSON is text the checks above leave needing no escape: the column
 #: itself goes between literal quotes
 _PLAIN = {"bill_no": "_bill_no", "account_no": "account_no", "name": "name",
