@@ -33,9 +33,9 @@ from tests.chaos.harness import (
     undelivered,
     wait_until,
 )
+from tests.web.conftest import free_port
 
 pytestmark = pytest.mark.slow
-PORT = 8790  # chaos's port range is 8780-8799
 MODES = os.environ.get("CHAOS_PG_MODES", "immediate").split(",")
 
 
@@ -44,7 +44,7 @@ def cluster() -> Iterator[pgcluster.Cluster]:
     why = pgcluster.unavailable()
     if why:
         pytest.skip(f"no throwaway PostgreSQL cluster: {why}")
-    c = pgcluster.make(PORT)
+    c = pgcluster.make(free_port())  # not a fixed port: other checkouts run this test too
     yield c
     pgcluster.destroy(c)
 

@@ -21,10 +21,9 @@ from tests.chaos.harness import ENV, wait_until
 from tests.conftest import _profile
 from tests.ebill.conftest import ROOT, load_sample, profile_file
 from tests.ebill.test_batch import assert_complete
+from tests.web.conftest import free_port
 
 pytestmark = pytest.mark.slow
-SCHEDULER_PORT = 8781
-WORKER_PORTS = (8782, 8783)
 BIN = Path(sys.executable).parent
 
 
@@ -40,19 +39,21 @@ def cluster(tmp_path: Path) -> Iterator[tuple[str, dict[str, subprocess.Popen[by
     nanny: a killed worker stays dead)."""
     from distributed import Client
 
-    address = f"tcp://127.0.0.1:{SCHEDULER_PORT}"
+    # free ports, not fixed ones: other checkouts on this machine run this test too
+    scheduler_port, worker_ports = free_port(), (free_port(), free_port())
+    address = f"tcp://127.0.0.1:{scheduler_port}"
     log = tmp_path / "dask.log"
     procs = [_spawn([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port",
-                     str(SCHEDULER_PORT), "--no-dashboard"], log)]
+                     str(scheduler_port), "--no-dashboard"], log)]
     workers = {}
     try:
-        for port in WORKER_PORTS:
+        for port in worker_ports:
             workers[f"tcp://127.0.0.1:{port}"] = _spawn(
                 [str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-nanny",
                  "--no-dashboard", "--listen-address", f"tcp://127.0.0.1:{port}"], log)
         procs += workers.values()
         with Client(address, timeout=30) as client:
-            client.wait_for_workers(len(WORKER_PORTS), timeout=60)
+            client.wait_for_workers(len(worker_ports), timeout=60)
         yield address, workers
     finally:
         for p in reversed(procs):
