@@ -21,9 +21,21 @@ log = logging.getLogger("qrpay.store")
 T = TypeVar("T")
 
 
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    try:  # statements run on the driver's cursor (qrpay.chat.fixedsql) raise its own
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return ()
+    return (psycopg.OperationalError,)
+
+
+DRIVER_ERRORS = _driver_errors()
+_CAUGHT: tuple[type[BaseException], ...] = (DBAPIError, *DRIVER_ERRORS)
+
+
 def disconnected(exc: BaseException) -> bool:
     """True for the errors of a database that went away (worth retrying)."""
-    return isinstance(exc, OperationalError) or (
+    return isinstance(exc, (OperationalError, *DRIVER_ERRORS)) or (
         isinstance(exc, DBAPIError) and bool(exc.connection_invalidated))
 
 
@@ -35,7 +47,7 @@ def until_written(write: Callable[[], T], *, seconds: float = 20.0, what: str = 
     while True:
         try:
             return write()
-        except DBAPIError as exc:
+        except _CAUGHT as exc:
             if not disconnected(exc) or time.monotonic() + pause > deadline:
                 raise
             log.warning("%s: database unreachable, retrying in %.1f s", what, pause)

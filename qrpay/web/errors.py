@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from qrpay.errors import QrpayError, http_status
+from qrpay.store.retry import DRIVER_ERRORS
 
 log = logging.getLogger("qrpay.web")
 DATABASE_RETRY_AFTER = 5  # seconds
@@ -97,5 +98,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     QrpayError: qrpay_error,
     HTTPException: http_error,
     DBAPIError: database_error,
+    **{e: database_error for e in DRIVER_ERRORS},
     Exception: unexpected_error,
 }

@@ -33,6 +33,14 @@ def test_a_lost_database_is_503_with_retry_after() -> None:
     assert page.status_code == 503 and "database_unavailable" in page.text
 
 
+def test_the_drivers_own_lost_connection_is_503_too() -> None:
+    import psycopg
+
+    client = TestClient(app_raising(psycopg.OperationalError("server closed the connection")),
+                        raise_server_exceptions=False)
+    assert client.get("/api/v1/x").status_code == 503
+
+
 @pytest.mark.parametrize("exc", [IntegrityError("INSERT", {}, Exception("duplicate")),
                                  RuntimeError("bug")])
 def test_other_database_errors_stay_500(exc: Exception) -> None:
