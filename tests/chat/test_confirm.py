@@ -99,3 +99,39 @@ def test_a_payment_before_the_bill_was_shown_is_not_confirmed(best_chat: Harness
     for text in ("hi", "1", "1", "1", "100000000"):
         best_chat.wa(sender, text)  # shows "already paid": nothing to watch
     assert _confirm(best_chat) == 0
+
+
+def _callback(h: Harness, txn: str, bill_no: str, amount: str) -> dict[str, object]:
+    """A signed UPI acquirer callback through the real endpoint (the one posting path)."""
+    from tests.web.conftest import callback_body, signed_headers
+
+    body = callback_body(txn, bill_no, amount)
+    r = h.client.post("/api/v1/callbacks/upi", content=body, headers=signed_headers(body))
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_a_callback_for_a_bill_the_conversation_showed_is_confirmed_once(
+        best_chat: Harness) -> None:
+    sender = "919177777868"
+    for text in ("hi", "5", "3", "1", "1", "1", "100000000", "1"):  # in Marathi
+        best_chat.wa(sender, text)
+    assert _callback(best_chat, "UPI-CB-1", "B2611100000000", "1909.00")["result"] == "posted"
+    assert _callback(best_chat, "UPI-CB-1", "B2611100000000", "1909.00")["result"] == "duplicate"
+    assert _confirm(best_chat) == 1
+    assert _confirm(best_chat) == 0
+    sent = best_chat.deliver()
+    assert len(sent) == 1 and sent[0]["to"] == sender and sent[0]["type"] == "text"
+    assert "चा भरणा मिळाला" in sent[0]["text"]["body"]  # the conversation's language
+
+
+def test_a_callback_after_ussd_is_one_sms_with_its_dlt_template_id(best_chat: Harness) -> None:
+    caller = "+919000000098"  # not the bill's registered mobile: the posting SMS goes elsewhere
+    best_chat.ussd(caller, "S1", "")
+    best_chat.ussd(caller, "S1", "1*1*1*100000000*1")
+    _callback(best_chat, "UPI-CB-2", "B2611100000000", "1909.00")
+    assert _confirm(best_chat) == 1
+    rows = [r for r in _sms_rows(best_chat) if r[1].startswith("chat:paid:")]
+    assert len(rows) == 1 and rows[0][0] == "919000000098"
+    assert rows[0][3] == "payment_received" and rows[0][4] == "1107000000000000011"  # Hindi
+    assert "भुगतान प्राप्त हुआ" in rows[0][2]
