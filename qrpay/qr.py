@@ -259,32 +259,43 @@ def _cci(mode: str, version: int) -> int:
     return _MODES[mode][1][0 if version < 10 else 1 if version < 27 else 2]
 
 
-_CLASS_OF = bytes(0 if b in _DIGITS else 1 if b in _ALNUM else 2 for b in range(256))
+_CLASS_OF = bytes(0 if b in _DIGITS else 1 if b in _ALNUM else 2 for b in range(256))  # translate table
+_CLASS_RUNS = re.compile(rb"\x00+|\x01+|\x02+")
 _UNITS = (20, 33, 48)
 _NAMES = "nab"
 
 
+def _runs(data: bytes) -> list[tuple[int, int]]:
+    """``data`` as runs of characters of one class (0 digit, 1 other alphanumeric, 2
+    byte): (class, length)."""
+    return [(m.group()[0], m.end() - m.start())
+            for m in _CLASS_RUNS.finditer(data.translate(_CLASS_OF))]
+
+
 def segment(data: bytes, version: int) -> Segments:
     """The split of ``data`` into numeric, alphanumeric and byte segments that needs the
-    fewest bits in a symbol of ``version``'s class: a shortest path over (character,
-    mode) where a new segment costs its mode indicator and character count.  An EMV
-    payload is mostly digits and upper-case letters; a UPI URI's upper-cased bill URL is
-    alphanumeric: each of those runs costs 3.3 or 5.5 bits a character instead of 8."""
+    fewest bits in a symbol of ``version``'s class: a shortest path over (run of
+    characters of one class, mode) where a new segment costs its mode indicator and
+    character count (a segment boundary inside such a run never saves bits: the cost is
+    linear along it).  An EMV payload is mostly digits and upper-case letters; a UPI URI's
+    upper-cased bill URL is alphanumeric: those runs cost 3.3 or 5.5 bits a character
+    instead of 8."""
     head = tuple(6 * (4 + _cci(m, version)) for m in _NAMES)
     big = 1 << 40
-    cost = [head[m] + _UNITS[m] if m >= _CLASS_OF[data[0]] else big for m in range(3)]
+    runs = _runs(data)
+    first, length = runs[0]
+    cost = [head[m] + _UNITS[m] * length if m >= first else big for m in range(3)]
     back: list[tuple[int, int, int]] = []
-    for byte in data[1:]:
-        low = _CLASS_OF[byte]  # modes from this one up can hold the character
+    for low, length in runs[1:]:  # modes from ``low`` up can hold the run
         best = min(range(3), key=cost.__getitem__)
         came = [0, 0, 0]
         new = [big, big, big]
         for m in range(low, 3):
             stay, switch = cost[m], cost[best] + head[m]
             if stay <= switch:
-                new[m], came[m] = stay + _UNITS[m], m
+                new[m], came[m] = stay + _UNITS[m] * length, m
             else:
-                new[m], came[m] = switch + _UNITS[m], best
+                new[m], came[m] = switch + _UNITS[m] * length, best
         back.append((came[0], came[1], came[2]))
         cost = new
     modes = [min(range(3), key=cost.__getitem__)]
@@ -292,11 +303,13 @@ def segment(data: bytes, version: int) -> Segments:
         modes.append(came3[modes[-1]])
     modes.reverse()
     out: Segments = []
-    start = 0
-    for i in range(1, len(data) + 1):
-        if i == len(data) or modes[i] != modes[start]:
-            out.append((_NAMES[modes[start]], data[start:i]))
-            start = i
+    pos = 0
+    for (_, length), mode in zip(runs, modes, strict=True):
+        if out and out[-1][0] == _NAMES[mode]:
+            out[-1] = (out[-1][0], out[-1][1] + data[pos:pos + length])
+        else:
+            out.append((_NAMES[mode], data[pos:pos + length]))
+        pos += length
     return out
 
 
