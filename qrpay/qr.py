@@ -259,7 +259,8 @@ def _cci(mode: str, version: int) -> int:
     return _MODES[mode][1][0 if version < 10 else 1 if version < 27 else 2]
 
 
-_CLASS_OF = bytes(0 if b in _DIGITS else 1 if b in _ALNUM else 2 for b in range(256))  # translate table
+# a translate table: each byte to its class (0 digit, 1 other alphanumeric, 2 byte)
+_CLASS_OF = bytes(0 if b in _DIGITS else 1 if b in _ALNUM else 2 for b in range(256))
 _CLASS_RUNS = re.compile(rb"\x00+|\x01+|\x02+")
 _UNITS = (20, 33, 48)
 _NAMES = "nab"
