@@ -1,10 +1,13 @@
 """Bill import: CSV (UTF-8, with or without BOM) and JSON Lines, all or nothing.
 
-The file is read once, row by row, in bounded memory (a bill number seen twice is found
-in the database, where this import's own rows carry its ``import_id``).  Valid rows are
-written in batches inside one transaction; the whole file is checked (so duplicates and
-conflicts are reported beside bad values, up to ``max_errors`` errors), and on any error
-the transaction is rolled back: one bad row means nothing from the file is written.
+The file is read once, in chunks, in bounded memory (a bill number seen twice is found
+in the database, where this import's own rows carry its ``import_id`` and the others it met
+sit in a temporary table).  A CSV file is checked as columns (:mod:`qrpay.importer_columns`)
+while its lines are plain one-line records; rows in any unusual form, and every row of a
+JSON Lines file, go through the per-row checks here, which alone word the errors.  Valid
+rows are written per chunk inside one transaction; the whole file is checked (so duplicates
+and conflicts are reported beside bad values, in file order, up to ``max_errors`` errors),
+and on any error the transaction is rolled back: one bad row means nothing is written.
 Re-importing the same file changes nothing; the same bill number with different content is
 a conflict unless ``replace``.
 """
