@@ -690,28 +690,6 @@ def insert_frame(conn: Connection, table: Table, frame: Any) -> None:
     raw.cursor().executemany(sql, frame.iter_rows())  # type: ignore[union-attr]
 
 
-def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows (all with the same keys) fast: PostgreSQL ``COPY`` (psycopg's
-    ``cursor.copy``), one DB-API ``executemany`` on SQLite (the columns' own bind
-    processing, without building a statement per row)."""
-    if not rows:
-        return
-    names = list(rows[0])
-    raw = conn.connection.driver_connection
-    if conn.dialect.name == "postgresql":
-        with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
-                f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[n] for n in names])
-        return
-    procs = [(n, table.c[n].type.bind_processor(conn.dialect)) for n in names]
-    params = [tuple(row[n] if p is None or row[n] is None else p(row[n]) for n, p in procs)
-              for row in rows]
-    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
-           f"VALUES ({', '.join('?' * len(names))})")
-    raw.cursor().executemany(sql, params)  # type: ignore[union-attr]
-
-
 def _count_lines(path: Path) -> int:
     n = 0
     with path.open("rb") as fh:
