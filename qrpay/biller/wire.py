@@ -16,10 +16,15 @@ from qrpay.money import parse_amount
 
 
 def text(fields: Mapping[str, Any], name: str) -> str | None:
+    """A field's text, stripped; None when absent or empty.  A control character (NUL
+    above all: PostgreSQL text cannot hold it) makes the field invalid, not stored."""
     value = fields.get(name)
     if value is None:
         return None
     value = str(value).strip()
+    if any(ch < " " or ch == "\x7f" for ch in value):
+        raise ValidationError(f"{name} holds a control character", code="invalid_field",
+                              field=name)
     return value or None
 
 

@@ -134,3 +134,37 @@ def test_bodies_that_are_not_the_format_never_a_server_error(client: TestClient,
                                                              ctype: str, target: str) -> None:
     headers = {"Content-Type": ctype, **basic("gsma", "QRPAY_CHANNEL_PASSWORD_GSMA")}
     _ok(client.post(f"/api/v1/biller/{target}", content=raw, headers=headers))
+
+
+@pytest.mark.parametrize(("op", "field"), [("queryBill", "AccNo"), ("payBill", "AccNo"),
+                                           ("payBill", "TrxId"),
+                                           ("searchTransaction", "TrxId")])
+def test_nul_in_a_field_is_a_refusal_not_a_server_error(client: TestClient, op: str,
+                                                        field: str) -> None:
+    """Found by the cases above on PostgreSQL (its text cannot hold NUL): searchTransaction
+    with ``TrxId`` NUL was a 500."""
+    resp = client.post(f"/api/v1/biller/bkash/{op}", data={
+        **BKASH, "AccNo": "104231245", "Amount": "929.72", "TrxId": "T1", field: "a\x00"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["ErrorCode"] in {"404", "406", "435"}, resp.text
+
+
+def test_nul_in_gsma_bbps_and_rocket_requests_is_never_a_server_error(client: TestClient
+                                                                     ) -> None:
+    gsma = {**basic("gsma", "QRPAY_CHANNEL_PASSWORD_GSMA"), "Content-Type": "application/json"}
+    body = {"currency": "BDT", "amountPaid": "929.72", "serviceProviderPaymentReference": "a\0"}
+    for resp in (
+        client.get("/api/v1/biller/gsma/accounts/accountid/1042%0031245/bills", headers=gsma),
+        client.post("/api/v1/biller/gsma/accounts/accountid/104231245/bills/2611104231245/"
+                    "payments", content=json.dumps(body), headers=gsma),
+        client.post("/api/v1/biller/bbps/bills/fetch", content=json.dumps(
+            {"customerIdentifiers": [{"attributeName": "customerId",
+                                      "attributeValue": "1042\0"}]}),
+            headers={**basic("bbps", "QRPAY_CHANNEL_PASSWORD_BBPS"),
+                     "Content-Type": "application/json"}),
+        client.post("/api/v1/biller/rocket/confirmation", data={
+            "AccNo": "104231245", "Amount": "929.72", "TrxId": "r\0"},
+            headers=basic("rocket", "QRPAY_CHANNEL_PASSWORD_ROCKET")),
+    ):
+        assert 400 <= resp.status_code < 500 or (
+            resp.status_code == 200 and "\\u0000" not in resp.text), resp.text[:200]
