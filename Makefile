@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 # what only the tests need (Chromium for browser tests, poppler's pdftotext).
 RUN_PACKAGES := libzbar0 fonts-noto-core
 TEST_PACKAGES := chromium poppler-utils
+# the benchmarks' HTTP load generator (bench/serve.py falls back to a Python one without it)
+BENCH_PACKAGES := wrk
 DEMO_SECRETS ?= $(HOME)/.config/qrpay/demo.env
 DEMO_OUT ?= out
 DEMO_PERIOD ?= 2026-11
@@ -15,7 +17,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install system-deps test-deps demo demo-data serve test test-pg chaos bench lint clean
+.PHONY: install system-deps test-deps bench-deps demo demo-data serve test test-pg chaos bench lint clean
 
 install: system-deps $(STAMP)
 
@@ -54,6 +56,9 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
+
+bench-deps:
+	$(call ensure_packages,$(BENCH_PACKAGES))
 
 # Secrets for the demo live outside the repository, made once with random values.
 $(DEMO_SECRETS):
@@ -120,7 +125,7 @@ chaos: install
 	CHAOS_OUTAGE=$(CHAOS_OUTAGE) CHAOS_SCALE=$(CHAOS_SCALE) CHAOS_PG_MODES=$(CHAOS_PG_MODES) \
 	  $(PY) -m pytest -q -s tests/chaos $(PYTEST_ARGS)
 
-bench: install
+bench: install bench-deps
 	@for b in bench/import.py bench/qr.py bench/qr_camera.py bench/render.py bench/serve.py bench/reports.py bench/recon.py bench/biller.py bench/chat.py bench/monthend.py; do \
 	  [ -f $$b ] || continue; echo "== $$b"; $(PY) $$b || exit 1; done
 
