@@ -17,6 +17,8 @@ worker``); they share the work through ``recon_polls``, one row per payment aske
   then the lease is released and the next ask is set.
 * a node that dies holding a lease holds it only until ``lease_until``: then the
   payments are due again and the next node to claim takes them over.
+* after a run, the rows of payments no longer pending are deleted (``_prune``): the
+  table holds only the payments still being asked about.
 
 Backoff per payment: asked when its age crosses ``pending_after`` x 1, 2, 4, 8...; after
 an ask the next is at the next such threshold above its age (a node that was down asks
@@ -182,6 +184,18 @@ def _poll_one(store: Store, config: Config, api: StatusApi, now: dt.datetime,
             outcome = _ask(store, config, api, row, now, client, result, sleep)
             result.count(outcome)
             _release(store, api, row, holder, outcome, now)
+    _prune(store, api, now)
+
+
+def _prune(store: Store, api: StatusApi, now: dt.datetime) -> None:
+    """Forget the poll rows of payments no longer pending (posted, failed, reversed):
+    nobody asks about them again, and the table stays as small as the pending set."""
+    r, p = recon_polls, payments
+    settled = ~exists().where(p.c.id == r.c.payment_id, p.c.status == "pending")
+    with store.begin() as conn:
+        conn.execute(r.delete().where(
+            r.c.channel == api.channel, settled,
+            or_(r.c.lease_until.is_(None), r.c.lease_until <= now)))
 
 
 def _ask(store: Store, config: Config, api: StatusApi, row: Any, now: dt.datetime,

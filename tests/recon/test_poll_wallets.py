@@ -235,9 +235,28 @@ def test_a_crashed_nodes_lease_expires_and_is_taken_over(store: Store, mm_config
                           sleep=no_sleep, holder="node-b")
     assert after.outcomes == {"posted": 3}
     assert all(fake.hits[f"MM{i}"] == 1 for i in range(3))
+    with store.connect() as conn:  # posted: their poll rows are gone with the lease
+        assert conn.execute(select(recon_polls)).fetchall() == []
+
+
+def test_poll_rows_stay_while_pending_and_go_once_settled(store: Store, mm_config: Config,
+                                                          provider) -> None:
+    fake, _ = provider
+    pending(store, mm_config, 2, age=dt.timedelta(minutes=30))
+    fake.answers["MM0"] = [txn("completed", ref="MM0")]
+    fake.answers["MM1"] = [txn("pending", ref="MM1"),
+                           txn("completed", ref="MM1")]
+    first = poll_channels(store, mm_config, now=T0, sleep=no_sleep, holder="node-a")
+    assert first.outcomes == {"posted": 1, "still_pending": 1}
     with store.connect() as conn:
         rows = conn.execute(select(recon_polls)).fetchall()
-    assert [(r.holder, r.lease_until, r.asks) for r in rows] == [(None, None, 1)] * 3
+    assert [(r.holder, r.lease_until, r.asks, r.last_state) for r in rows] == [
+        (None, None, 1, "still_pending")]
+    later = poll_channels(store, mm_config, now=T0 + dt.timedelta(hours=2), sleep=no_sleep,
+                          holder="node-a")
+    assert later.outcomes == {"posted": 1}
+    with store.connect() as conn:
+        assert conn.execute(select(recon_polls)).fetchall() == []
 
 
 def test_claims_do_not_overlap(store: Store, mm_config: Config) -> None:
