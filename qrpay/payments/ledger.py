@@ -220,12 +220,6 @@ def charge_rows(bill: Bill) -> list[tuple[str, int, str]]:
     return rows
 
 
-def charge_entries(bill: Bill, now: dt.datetime) -> list[dict[str, Any]]:
-    """:func:`charge_rows` as column dicts for a bulk insert (the importer's new bills)."""
-    return [dict(zip(ENTRY_COLUMNS, entry_row(bill, kind, amount, now, note=note),
-                     strict=True)) for kind, amount, note in charge_rows(bill)]
-
-
 def charge_bill(conn: Connection, bill: Bill, *, now: dt.datetime | None = None) -> int:
     """Charge ``bill`` to its account: the importer calls this for every bill it creates.
 
