@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import multiprocessing as mp
 import os
 import resource
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -34,40 +31,22 @@ sys.path.insert(0, str(ROOT))
 
 from qrpay.config import Channel, Config, load_config  # noqa: E402
 from qrpay.store import open_store  # noqa: E402
+from tests.fakes.jsonhttp import GsmaProvider  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/recon_bench"
 AMOUNT = 123450
 
 
-class Provider:
-    def __init__(self, delay: float) -> None:
-        self.hits: dict[str, int] = {}
-        self.lock = threading.Lock()
-        self.delay = delay
+class Provider(GsmaProvider):
+    """Every transaction asked about is completed, for the amount the bench filled in."""
 
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                ref = self.path.rsplit("/", 1)[-1]
-                with fake.lock:
-                    fake.hits[ref] = fake.hits.get(ref, 0) + 1
-                if fake.delay:
-                    time.sleep(fake.delay)
-                raw = json.dumps({"transactionReference": ref, "transactionStatus": "completed",
-                                  "amount": f"{AMOUNT // 100}.{AMOUNT % 100:02d}",
-                                  "currency": "INR", "transactionReceipt": "R" + ref}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        return Handler
+    def answer(self, path: str, headers: Any) -> tuple[int, dict[str, Any]]:
+        ref = self.key(path)
+        with self.lock:
+            self.hits[ref] = self.hits.get(ref, 0) + 1
+        return 200, {"transactionReference": ref, "transactionStatus": "completed",
+                     "amount": f"{AMOUNT // 100}.{AMOUNT % 100:02d}", "currency": "INR",
+                     "transactionReceipt": "R" + ref}
 
 
 def config_for(url: str, base: str) -> Config:
@@ -138,41 +117,38 @@ def main(argv: list[str] | None = None) -> int:
         with admin.connect() as conn:
             conn.execute(text(f"CREATE SCHEMA {schema}"))
         url = f"{PG}?options=-csearch_path%3D{schema}"
-    provider = Provider(args.delay)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), provider.handler())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/mm/v1.2"
+    provider = Provider(delay=args.delay)
     try:
-        fill(url, args.payments)
-        ctx = mp.get_context("spawn")
-        out = ctx.Queue()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        procs = [ctx.Process(target=node, args=(url, base, f"node{k}", out))
-                 for k in range(args.pollers)]
-        for p in procs:
-            p.start()
-        results = [out.get() for _ in procs]
-        for p in procs:
-            p.join()
-        wall = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        asked_once = sorted(set(provider.hits.values())) == [1]
-        posted = count(url, "SELECT COUNT(*) FROM ledger WHERE kind = 'payment'")
-        success = count(url, "SELECT COUNT(*) FROM payments WHERE status = 'success'")
-        print(f"{'sqlite' if args.sqlite else 'postgresql'}: {args.payments} pending, "
-              f"{args.pollers} pollers: {wall:.1f} s wall, "
-              f"{cpu / args.payments * 1000:.2f} CPU-ms per payment (pollers, incl. start)")
-        for name, asked, outcomes in sorted(results):
-            print(f"  {name}: asked {asked} {outcomes}")
-        print(f"  asked once each: {asked_once} ({len(provider.hits)} asked); ledger payment "
-              f"rows {posted}; success {success}; load average "
-              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        ok = asked_once and posted == success == args.payments == len(provider.hits)
-        return 0 if ok else 1
+        with provider.serve(Provider.PREFIX) as base:
+            fill(url, args.payments)
+            ctx = mp.get_context("spawn")
+            out = ctx.Queue()
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            procs = [ctx.Process(target=node, args=(url, base, f"node{k}", out))
+                     for k in range(args.pollers)]
+            for p in procs:
+                p.start()
+            results = [out.get() for _ in procs]
+            for p in procs:
+                p.join()
+            wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            asked_once = sorted(set(provider.hits.values())) == [1]
+            posted = count(url, "SELECT COUNT(*) FROM ledger WHERE kind = 'payment'")
+            success = count(url, "SELECT COUNT(*) FROM payments WHERE status = 'success'")
+            print(f"{'sqlite' if args.sqlite else 'postgresql'}: {args.payments} pending, "
+                  f"{args.pollers} pollers: {wall:.1f} s wall, "
+                  f"{cpu / args.payments * 1000:.2f} CPU-ms per payment (pollers, incl. start)")
+            for name, asked, outcomes in sorted(results):
+                print(f"  {name}: asked {asked} {outcomes}")
+            print(f"  asked once each: {asked_once} ({len(provider.hits)} asked); ledger payment "
+                  f"rows {posted}; success {success}; load average "
+                  f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            ok = asked_once and posted == success == args.payments == len(provider.hits)
+            return 0 if ok else 1
     finally:
-        server.shutdown()
         if not args.sqlite:
             with admin.connect() as conn:
                 conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))

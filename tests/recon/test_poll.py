@@ -9,9 +9,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -23,6 +21,7 @@ from qrpay.config import Config
 from qrpay.recon.poll import poll_channels
 from qrpay.store import Store
 from qrpay.store.schema import ledger, outbox, payments, recon_exceptions
+from tests.fakes.jsonhttp import JsonFake
 
 from .conftest import add_bill, count, pay
 
@@ -30,40 +29,8 @@ T0 = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
 SALT = "phonepe-salt-key"
 
 
-class Fake:
-    """Answers queued per path (the last one repeats); counts requests per path."""
-
-    def __init__(self) -> None:
-        self.answers: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-        self.hits: dict[str, int] = {}
-        self.bad_auth = 0
-
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                fake.hits[self.path] = fake.hits.get(self.path, 0) + 1
-                if not fake.authorised(self.path, self.headers):
-                    fake.bad_auth += 1
-                    self._send(401, {"error": "auth"})
-                    return
-                queue = fake.answers.get(self.path) or [(404, {"error": "not found"})]
-                status, body = queue.pop(0) if len(queue) > 1 else queue[0]
-                self._send(status, body)
-
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        return Handler
+class Fake(JsonFake):
+    """Razorpay's ``GET /v1/payments/{id}`` and PhonePe's status path, keyed by path."""
 
     @staticmethod
     def authorised(path: str, headers: Any) -> bool:
@@ -77,12 +44,8 @@ class Fake:
 @pytest.fixture
 def fake() -> Iterator[tuple[Fake, str]]:
     f = Fake()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), f.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with f.serve() as url:
+        yield f, url
 
 
 @pytest.fixture
@@ -148,7 +111,7 @@ def test_pending_razorpay_payment_posted_once_with_backoff(store: Store, poll_co
     assert late.body["result"] == "duplicate"
     assert count(store, ledger, ledger.c.kind == "payment") == 1
     assert count(store, outbox, outbox.c.template == "payment_received") == 1
-    assert f.bad_auth == 0
+    assert f.bad == 0
 
 
 def test_phonepe_failed_and_success(store: Store, poll_config: Config, fake) -> None:
@@ -161,7 +124,7 @@ def test_phonepe_failed_and_success(store: Store, poll_config: Config, fake) -> 
     result = poll_channels(store, poll_config, now=T0, sleep=no_sleep)
     assert result.outcomes == {"posted": 1, "recorded": 1}
     assert (status_of(store, "PP0"), status_of(store, "PP1")) == ("success", "failed")
-    assert f.bad_auth == 0
+    assert f.bad == 0
 
 
 def test_server_errors_are_retried_then_reported(store: Store, poll_config: Config,

@@ -9,11 +9,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
-import json
 import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -24,6 +21,7 @@ from qrpay.errors import ConfigError
 from qrpay.recon.poll import claim, poll_channels, status_api
 from qrpay.store import Store
 from qrpay.store.schema import ledger, outbox, payments, recon_exceptions, recon_polls
+from tests.fakes.jsonhttp import GsmaProvider
 
 from .conftest import add_bill, count, pay
 
@@ -31,64 +29,15 @@ T0 = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
 AUTH = "Basic " + base64.b64encode(b"qrpay-biller:mm-secret").decode()
 
 
-class Provider:
-    """A mobile money provider's ``GET /transactions/{ref}``: answers queued per
-    reference (the last repeats), requests counted per reference, auth checked."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.answers: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-        self.hits: dict[str, int] = {}
-        self.bad = 0
-        self.delay = delay
-        self.lock = threading.Lock()
-
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                ref = self.path.removeprefix("/mm/v1.2/transactions/")
-                with fake.lock:
-                    fake.hits[ref] = fake.hits.get(ref, 0) + 1
-                    ok = (self.path.startswith("/mm/v1.2/transactions/")
-                          and self.headers.get("Authorization") == AUTH
-                          and bool(self.headers.get("X-Date")))
-                    queue = fake.answers.get(ref) or [(404, {
-                        "errorCategory": "identification", "errorCode": "genericError"})]
-                    status, body = queue.pop(0) if len(queue) > 1 else queue[0]
-                    if not ok:
-                        fake.bad += 1
-                        status, body = 401, {"errorCategory": "authorisation",
-                                             "errorCode": "clientAuthorisationError"}
-                if fake.delay:
-                    time.sleep(fake.delay)
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        return Handler
-
-
-def serve(provider: Provider) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), provider.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/mm/v1.2"
-    server.shutdown()
-    server.server_close()
+def provider_at(delay: float = 0.0) -> Iterator[tuple[GsmaProvider, str]]:
+    p = GsmaProvider(auth=AUTH, delay=delay)
+    with p.serve(GsmaProvider.PREFIX) as url:
+        yield p, url
 
 
 @pytest.fixture
-def provider() -> Iterator[tuple[Provider, str]]:
-    p = Provider()
-    for url in serve(p):
-        yield p, url
+def provider() -> Iterator[tuple[GsmaProvider, str]]:
+    yield from provider_at()
 
 
 def wallet_config(best_config: Config, url: str, **status: Any) -> Config:
@@ -271,10 +220,8 @@ def test_claims_do_not_overlap(store: Store, mm_config: Config) -> None:
 
 
 @pytest.fixture
-def slow_provider() -> Iterator[tuple[Provider, str]]:
-    p = Provider(delay=0.05)
-    for url in serve(p):
-        yield p, url
+def slow_provider() -> Iterator[tuple[GsmaProvider, str]]:
+    yield from provider_at(delay=0.05)
 
 
 def test_two_pollers_at_once_share_the_work(store: Store, best_config: Config, slow_provider,
