@@ -29,10 +29,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from sqlalchemy import bindparam, select, text, update
 
 from qrpay.chat.settings import ChatSettings, access_token, bdapps_password
+from qrpay.chat.wire import Client, NoAnswer, Response
 from qrpay.chat.writer import write_lock
 from qrpay.notify.sender import backoff
 from qrpay.store import Store, utcnow
@@ -137,37 +137,37 @@ def claim_due(store: Store, now: dt.datetime, limit: int,
 
 
 class Transport:
-    """HTTP to the Graph API and the bdapps gateway (one keep-alive client)."""
+    """HTTP to the Graph API and the bdapps gateway (:mod:`qrpay.chat.wire`: a keep-alive
+    connection per sending thread)."""
 
     def __init__(self, settings: ChatSettings, *, timeout: float = 10.0,
-                 client: httpx.Client | None = None) -> None:
+                 client: Client | None = None) -> None:
         self.settings = settings
-        self.client = client or httpx.Client(timeout=timeout, limits=httpx.Limits(
-            max_connections=SEND_THREADS, max_keepalive_connections=SEND_THREADS))
+        self.client = client or Client(timeout=timeout)
         self.limiter = RateLimiter(settings.rate_per_second)
         self.pool = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="qrpay-chat-send")
 
-    def whatsapp(self, claim: Claim, message: dict[str, Any]) -> httpx.Response:
+    def whatsapp(self, claim: Claim, message: dict[str, Any]) -> Response:
         pnid = str(claim.body["phone_number_id"])
         self.limiter.acquire(pnid)
         payload = {"messaging_product": "whatsapp", "recipient_type": "individual",
                    "to": claim.recipient, **message}
         headers = {"Authorization": f"Bearer {access_token() or ''}"}
         return self.client.post(f"{self.settings.graph_base_url}/{pnid}/messages",
-                                json=payload, headers=headers)
+                                payload, headers)
 
-    def ussd(self, claim: Claim) -> httpx.Response:
+    def ussd(self, claim: Claim) -> Response:
         payload = {"applicationId": self.settings.bdapps_app_id,
                    "password": bdapps_password() or "",
                    "destinationAddress": f"tel:{claim.recipient}", **claim.body}
-        return self.client.post(self.settings.bdapps_url, json=payload)
+        return self.client.post(self.settings.bdapps_url, payload)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
         self.client.close()
 
 
-def _error_code(resp: httpx.Response) -> int | None:
+def _error_code(resp: Response) -> int | None:
     try:
         code = resp.json().get("error", {}).get("code")
     except (ValueError, AttributeError):
@@ -175,7 +175,7 @@ def _error_code(resp: httpx.Response) -> int | None:
     return int(code) if isinstance(code, int) else None
 
 
-def _retry_after(resp: httpx.Response | None) -> float | None:
+def _retry_after(resp: Response | None) -> float | None:
     if resp is None:
         return None
     try:
@@ -184,7 +184,7 @@ def _retry_after(resp: httpx.Response | None) -> float | None:
         return None
 
 
-def _retry(claim: Claim, now: dt.datetime, why: str, resp: httpx.Response | None) -> Outcome:
+def _retry(claim: Claim, now: dt.datetime, why: str, resp: Response | None) -> Outcome:
     if claim.attempts >= MAX_ATTEMPTS:
         return Outcome(claim, {"status": "failed", "last_error": why[:1000]}, "failed")
     delay = max(backoff(claim.attempts, base=BACKOFF_BASE, cap=BACKOFF_CAP),
@@ -193,7 +193,7 @@ def _retry(claim: Claim, now: dt.datetime, why: str, resp: httpx.Response | None
                            "next_attempt_at": now + dt.timedelta(seconds=delay)}, "retrying")
 
 
-def _provider_ref(resp: httpx.Response) -> str:
+def _provider_ref(resp: Response) -> str:
     try:
         return str(resp.json()["messages"][0]["id"])[:100]
     except (ValueError, KeyError, IndexError, TypeError):
@@ -210,8 +210,8 @@ def _send(transport: Transport, claim: Claim, now: dt.datetime) -> Outcome:
                 resp = transport.whatsapp(claim, claim.body["fallback"])
         else:
             resp = transport.ussd(claim)
-    except httpx.HTTPError as exc:
-        return _retry(claim, now, f"{type(exc).__name__}: {exc}", None)
+    except NoAnswer as exc:
+        return _retry(claim, now, str(exc), None)
     if resp.status_code < 300:
         return Outcome(claim, {"status": "sent", "sent_at": utcnow(), "last_error": None,
                                "provider_ref": _provider_ref(resp)}, "sent")
