@@ -13,8 +13,9 @@ outbound rows (``emit``) and saves the session, all before the commit.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -34,6 +35,7 @@ from qrpay.store import Store, utcnow
 
 Emit = Callable[[Env, Session, list[Screen]], None]
 T = TypeVar("T")
+Step = Callable[[Connection], T]
 
 
 @dataclass(frozen=True)
@@ -81,10 +83,27 @@ class ChatService:
         with self.store.begin() as conn:
             return fn(conn)
 
+    def submit(self, fn: Callable[[Connection], T]) -> Awaitable[T]:
+        """:meth:`run` for the event loop (call it there): the writer's future, so no
+        thread of the loop's pool sits waiting for the commit; without a writer, ``run``
+        in the loop's default executor."""
+        if self.writer is not None:
+            return self.writer.submit_async(fn)
+        return asyncio.get_running_loop().run_in_executor(None, self.run, fn)
+
     def turn(self, *, channel: str, biller: Biller, sender: str, has_phone: bool,
              inbound: Inbound, message_id: str | None = None, emit: Emit | None = None,
              now: dt.datetime | None = None, language: str | None = None) -> Turn | None:
         """Handle one inbound message; None when ``message_id`` was handled before."""
+        return self.run(self.turn_step(
+            channel=channel, biller=biller, sender=sender, has_phone=has_phone,
+            inbound=inbound, message_id=message_id, emit=emit, now=now, language=language))
+
+    def turn_step(self, *, channel: str, biller: Biller, sender: str, has_phone: bool,
+                  inbound: Inbound, message_id: str | None = None, emit: Emit | None = None,
+                  now: dt.datetime | None = None, language: str | None = None
+                  ) -> Step[Turn | None]:
+        """:meth:`turn` as a step for :meth:`run` or :meth:`submit`."""
         def step(conn: Connection) -> Turn | None:
             env = self.env(conn, biller, channel, now)
             if message_id is not None and not first_time(conn, message_id, channel, env.now):
@@ -103,8 +122,7 @@ class ChatService:
                 emit(env, s, screens)
             self.save(env, s)
             return Turn(s, screens)
-        return self.run(step)
-
+        return step
 
     def _fresh(self, env: Env, old: Session | None, biller: Biller, sender: str,
                has_phone: bool, language: str | None, inbound: Inbound
@@ -130,6 +148,13 @@ class ChatService:
                       has_phone: bool, message_id: str | None = None) -> bool | None:
         """Move ``old``'s conversation to ``new`` (WhatsApp ``user_changed_number``);
         None when ``message_id`` was handled before, else whether there was one to move."""
+        return self.run(self.change_number_step(channel=channel, biller=biller, old=old,
+                                                new=new, has_phone=has_phone,
+                                                message_id=message_id))
+
+    def change_number_step(self, *, channel: str, biller: Biller, old: str, new: str,
+                           has_phone: bool, message_id: str | None = None
+                           ) -> Step[bool | None]:
         def step(conn: Connection) -> bool | None:
             now = utcnow()
             if message_id is not None and not first_time(conn, message_id, channel, now):
@@ -137,7 +162,22 @@ class ChatService:
             return sessions.move(conn, sessions.session_id(channel, biller.code, old),
                                  sessions.session_id(channel, biller.code, new), new,
                                  has_phone)
-        return self.run(step)
+        return step
+
+
+async def gather_in_order(waits: list[Awaitable[T]]) -> list[T]:
+    """Every result, in order; all are awaited even when one fails (then the first
+    failure is raised), so no outcome is left unread."""
+    results: list[T] = []
+    error: BaseException | None = None
+    for w in waits:
+        try:
+            results.append(await w)
+        except Exception as exc:  # noqa: BLE001 - raised below, after the rest
+            error = error or exc
+    if error is not None:
+        raise error
+    return results
 
 
 _CLAIM = Fixed("INSERT INTO chat_inbound (message_id, channel, received_at) "

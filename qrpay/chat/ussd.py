@@ -30,7 +30,7 @@ from qrpay.chat.actions import Env
 from qrpay.chat.engine import Inbound
 from qrpay.chat.normalise import clean
 from qrpay.chat.screens import MORE, Screen, chrome, ussd_pages
-from qrpay.chat.service import ChatService
+from qrpay.chat.service import ChatService, Step
 from qrpay.chat.sessions import Session
 from qrpay.config import Biller
 
@@ -106,6 +106,16 @@ def hop(service: ChatService, *, biller: Biller, sender: str, gateway_session: s
     """One USSD request: Africa's Talking gives ``text`` (every input so far, joined by
     ``*``), bdapps ``latest`` (the one new input).  ``push`` also queues the answer for
     an asynchronous gateway."""
+    return service.run(hop_step(service, biller=biller, sender=sender,
+                                gateway_session=gateway_session, text=text, latest=latest,
+                                fresh=fresh, now=now, push=push, language=language))
+
+
+def hop_step(service: ChatService, *, biller: Biller, sender: str, gateway_session: str,
+             text: str | None = None, latest: str | None = None, fresh: bool = False,
+             now: dt.datetime | None = None, push: bool = False,
+             language: str | None = None) -> Step[Answer]:
+    """:func:`hop` as a step for ``service.run`` or ``service.submit``."""
     sender, gateway_session = clean(sender), clean(gateway_session)
     text = clean(text) if text is not None else None
     latest = clean(latest) if latest is not None else None
@@ -136,21 +146,33 @@ def hop(service: ChatService, *, biller: Biller, sender: str, gateway_session: s
                               end=answer.end, now=env.now)
         service.save(env, s)
         return answer
-    return service.run(step)
+    return step
 
 
 def at_hop(service: ChatService, form: dict[str, str], now: dt.datetime | None = None
            ) -> Answer:
     """An Africa's Talking request (form fields) -> the answer (``CON``/``END``)."""
+    return service.run(at_step(service, form, now))
+
+
+def at_step(service: ChatService, form: dict[str, str], now: dt.datetime | None = None
+            ) -> Step[Answer]:
+    """:func:`at_hop` as a step (an unknown service code raises here, before any write)."""
     biller = service.settings.biller_for_ussd(service.config, form.get("serviceCode", ""))
-    return hop(service, biller=biller, sender=form.get("phoneNumber", "").strip(),
-               gateway_session=form.get("sessionId", "").strip(), text=form.get("text", ""),
-               now=now)
+    return hop_step(service, biller=biller, sender=form.get("phoneNumber", "").strip(),
+                    gateway_session=form.get("sessionId", "").strip(),
+                    text=form.get("text", ""), now=now)
 
 
 def bdapps_hop(service: ChatService, payload: dict[str, object],
                now: dt.datetime | None = None) -> Answer:
     """A bdapps request (``mo-init``/``mo-cont``): the answer is queued for the gateway."""
+    return service.run(bdapps_step(service, payload, now))
+
+
+def bdapps_step(service: ChatService, payload: dict[str, object],
+                now: dt.datetime | None = None) -> Step[Answer]:
+    """:func:`bdapps_hop` as a step."""
     operation = str(payload.get("ussdOperation", ""))
     source = str(payload.get("sourceAddress", "")).removeprefix("tel:")
     sender = "+" + source.lstrip("+")
@@ -158,6 +180,6 @@ def bdapps_hop(service: ChatService, payload: dict[str, object],
                                               str(payload.get("serviceCode", "")))
     message = str(payload.get("message", ""))
     fresh = operation == "mo-init"
-    return hop(service, biller=biller, sender=sender,
-               gateway_session=str(payload.get("sessionId", "")),
-               latest=None if fresh else message, fresh=fresh, now=now, push=True)
+    return hop_step(service, biller=biller, sender=sender,
+                    gateway_session=str(payload.get("sessionId", "")),
+                    latest=None if fresh else message, fresh=fresh, now=now, push=True)

@@ -35,7 +35,7 @@ from qrpay.chat.engine import Inbound
 from qrpay.chat.fixedsql import Fixed
 from qrpay.chat.normalise import clean
 from qrpay.chat.screens import Screen, chrome, whatsapp_messages
-from qrpay.chat.service import ChatService
+from qrpay.chat.service import ChatService, Step, gather_in_order
 from qrpay.chat.sessions import Session
 from qrpay.errors import AuthError, ValidationError
 from qrpay.store import utcnow
@@ -189,42 +189,73 @@ class WebhookResult:
         return dict(self.__dict__)
 
 
-def handle_webhook(service: ChatService, body: bytes, header: str | None,
-                   secret: str | None) -> WebhookResult:
-    """Verify, parse and answer one webhook POST (each message its own transaction)."""
+@dataclass(frozen=True)
+class Webhook:
+    """A verified and parsed webhook POST: one step per write transaction to run (the
+    statuses, then each message in order) and what each step stands for."""
+    steps: tuple[Step[Any], ...]
+    kinds: tuple[str, ...]  # "statuses" or "message", one per step
+    messages: int
+    ignored: int
+    statuses: int
+
+    def result(self, outcomes: list[Any]) -> WebhookResult:
+        """Count the steps' outcomes (a message step gives None for a duplicate)."""
+        done = [o for kind, o in zip(self.kinds, outcomes, strict=True) if kind == "message"]
+        duplicates = sum(1 for o in done if o is None)
+        return WebhookResult(self.messages, len(done) - duplicates, duplicates,
+                             self.ignored, self.statuses)
+
+
+def prepare_webhook(service: ChatService, body: bytes, header: str | None,
+                    secret: str | None) -> Webhook:
+    """Verify the signature on the raw body, parse it, and make the steps (nothing
+    written yet)."""
     check_signature(body, header, secret)
     try:
         payload = json.loads(body)
     except ValueError:
         raise ValidationError("webhook body is not JSON", code="bad_json") from None
     messages, statuses = parse(payload)
-    now = utcnow()
+    steps: list[Step[Any]] = []
+    kinds: list[str] = []
     if statuses:
+        now = utcnow()
+
         def step(conn: Connection) -> None:
             for st in statuses:
                 record_status(conn, st, now)
-        service.run(step)
-    answered = duplicates = ignored = 0
+        steps.append(step)
+        kinds.append("statuses")
+    ignored = 0
     for msg in messages:
         code = service.settings.biller_for_phone_number_id(msg.phone_number_id)
         if code is None or code not in service.config.billers:
             ignored += 1
             continue
+        biller = service.config.billers[code]
         if msg.new_sender is not None:
-            moved = service.change_number(channel=CHANNEL, biller=service.config.billers[code],
-                                          old=msg.sender, new=msg.new_sender,
-                                          has_phone=_is_phone(msg.new_sender),
-                                          message_id=msg.id)
-            if moved is None:
-                duplicates += 1
-            else:
-                answered += 1
-            continue
-        turn = service.turn(channel=CHANNEL, biller=service.config.billers[code],
-                            sender=msg.sender, has_phone=msg.has_phone, inbound=msg.inbound,
-                            message_id=msg.id, emit=_emitter(service, msg))
-        if turn is None:
-            duplicates += 1
+            steps.append(service.change_number_step(
+                channel=CHANNEL, biller=biller, old=msg.sender, new=msg.new_sender,
+                has_phone=_is_phone(msg.new_sender), message_id=msg.id))
         else:
-            answered += 1
-    return WebhookResult(len(messages), answered, duplicates, ignored, len(statuses))
+            steps.append(service.turn_step(
+                channel=CHANNEL, biller=biller, sender=msg.sender, has_phone=msg.has_phone,
+                inbound=msg.inbound, message_id=msg.id, emit=_emitter(service, msg)))
+        kinds.append("message")
+    return Webhook(tuple(steps), tuple(kinds), len(messages), ignored, len(statuses))
+
+
+def handle_webhook(service: ChatService, body: bytes, header: str | None,
+                   secret: str | None) -> WebhookResult:
+    """Verify, parse and answer one webhook POST (each message its own transaction)."""
+    hook = prepare_webhook(service, body, header, secret)
+    return hook.result([service.run(step) for step in hook.steps])
+
+
+async def handle_webhook_async(service: ChatService, body: bytes, header: str | None,
+                               secret: str | None) -> WebhookResult:
+    """:func:`handle_webhook` on the event loop: the steps go to the writer together
+    (in order) and are awaited, not run on a pool thread that waits for them."""
+    hook = prepare_webhook(service, body, header, secret)
+    return hook.result(await gather_in_order([service.submit(st) for st in hook.steps]))

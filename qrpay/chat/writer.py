@@ -17,6 +17,7 @@ two workers' batches alternated.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import logging
@@ -59,13 +60,30 @@ def write_lock(store: Store) -> Iterator[None]:
 
 
 class _Job:
-    __slots__ = ("fn", "result", "error", "done")
+    """A submitted step: a thread waits on ``done``, a coroutine on ``future`` (settled
+    on its own event loop)."""
 
-    def __init__(self, fn: Callable[[Connection], Any]) -> None:
+    __slots__ = ("fn", "result", "error", "done", "future")
+
+    def __init__(self, fn: Callable[[Connection], Any],
+                 future: asyncio.Future[Any] | None = None) -> None:
         self.fn = fn
         self.result: Any = None
         self.error: BaseException | None = None
-        self.done = threading.Event()
+        self.future = future
+        self.done = threading.Event() if future is None else None
+
+
+def _settle(jobs: list[_Job]) -> None:
+    """On the jobs' event loop: hand each its result (one wake-up per loop and batch)."""
+    for job in jobs:
+        fut = job.future
+        if fut is None or fut.done():  # cancelled: the client went away
+            continue
+        if job.error is not None:
+            fut.set_exception(job.error)
+        else:
+            fut.set_result(job.result)
 
 
 class GroupWriter:
@@ -81,10 +99,18 @@ class GroupWriter:
         """Run ``fn(conn)`` in a committed transaction; its result, or its exception."""
         job = _Job(fn)
         self._queue.put(job)
+        assert job.done is not None
         job.done.wait()
         if job.error is not None:
             raise job.error
         return job.result  # type: ignore[no-any-return]
+
+    def submit_async(self, fn: Callable[[Connection], T]) -> asyncio.Future[T]:
+        """The same for a coroutine (call it on the event loop): a future settled after
+        the commit, without a thread of the loop's pool waiting for it."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Job(fn, future))
+        return future
 
     def close(self) -> None:
         self._queue.put(None)
@@ -132,5 +158,12 @@ class GroupWriter:
                         job.result = job.fn(conn)
                 except Exception as exc:  # noqa: BLE001 - handed to the caller
                     job.error = exc
+        loops: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         for job in batch:
-            job.done.set()
+            if job.done is not None:
+                job.done.set()
+            elif job.future is not None:
+                loops.setdefault(job.future.get_loop(), []).append(job)
+        for loop, jobs in loops.items():
+            with contextlib.suppress(RuntimeError):  # a loop closed meanwhile
+                loop.call_soon_threadsafe(_settle, jobs)
