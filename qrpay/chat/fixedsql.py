@@ -30,7 +30,11 @@ _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def sqlite_time(value: dt.datetime) -> str:
-    return aware(value).astimezone(dt.UTC).strftime(_SQLITE_TIME)
+    """``value`` in UTC as SQLAlchemy's SQLite DATETIME stores it (``_SQLITE_TIME``;
+    ``isoformat`` writes the same text as that ``strftime`` at a fraction of its cost)."""
+    if value.tzinfo is not dt.UTC:
+        value = aware(value)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def read_time(value: Any) -> dt.datetime | None:

@@ -48,7 +48,13 @@ _INSERT = Fixed(
 
 def _insert(conn: Connection, values: dict[str, Any]) -> bool:
     """One outbox row unless its dedupe key exists (:mod:`qrpay.chat.fixedsql`)."""
-    return _INSERT.first(conn, values) is not None
+    return _insert_id(conn, values) is not None
+
+
+def _insert_id(conn: Connection, values: dict[str, Any]) -> int | None:
+    """The new row's id, or None when its dedupe key exists."""
+    row = _INSERT.first(conn, values)
+    return int(row[0]) if row is not None else None
 
 
 def _row(kind: str, dedupe_key: str, biller: str, recipient: str, language: str,
@@ -61,17 +67,33 @@ def _row(kind: str, dedupe_key: str, biller: str, recipient: str, language: str,
             "next_attempt_at": now, "created_at": now}
 
 
-def whatsapp(conn: Connection, *, dedupe_key: str, biller: str, phone_number_id: str,
-             to: str, language: str, template: str, message: dict[str, Any],
-             now: dt.datetime, fallback: dict[str, Any] | None = None) -> bool:
-    """Queue one Graph API message object (``type`` and its table) to ``to``;
-    ``fallback`` (a template message) is sent instead if Meta says the window closed."""
+def whatsapp_content(phone_number_id: str, message: dict[str, Any],
+                     fallback: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a ``whatsapp`` row's ``body`` holds (as JSON)."""
     content: dict[str, Any] = {"phone_number_id": phone_number_id, "message": message}
     if fallback is not None:
         content["fallback"] = fallback
-    body = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
-    return _insert(conn, _row("whatsapp", dedupe_key, biller, to, language, template, body,
-                              now))
+    return content
+
+
+def whatsapp(conn: Connection, *, dedupe_key: str, biller: str, phone_number_id: str,
+             to: str, language: str, template: str, message: dict[str, Any],
+             now: dt.datetime, fallback: dict[str, Any] | None = None,
+             leased_until: dt.datetime | None = None) -> int | None:
+    """Queue one Graph API message object (``type`` and its table) to ``to``;
+    ``fallback`` (a template message) is sent instead if Meta says the window closed.
+    Returns the new row's id (None if its ``dedupe_key`` was queued before).
+
+    ``leased_until``: the row is written already claimed (``sending``, attempt 1, leased
+    until then) for a sender that is handed it in memory after the commit
+    (:meth:`qrpay.chat.sender.Transport.hand`); if that sender never reports, the lease
+    runs out and any sender claims it as usual."""
+    body = json.dumps(whatsapp_content(phone_number_id, message, fallback),
+                      ensure_ascii=False, separators=(",", ":"))
+    row = _row("whatsapp", dedupe_key, biller, to, language, template, body, now)
+    if leased_until is not None:
+        row.update(status="sending", attempts=1, next_attempt_at=leased_until)
+    return _insert_id(conn, row)
 
 
 def ussd_push(conn: Connection, *, dedupe_key: str, biller: str, to: str, language: str,

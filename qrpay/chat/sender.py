@@ -19,6 +19,7 @@ in one transaction, each fenced by ``attempts``:
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import json
 import logging
@@ -29,11 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import Connection, bindparam, select, text, update
 
 from qrpay.chat.settings import ChatSettings, access_token, bdapps_password
 from qrpay.chat.wire import Client, NoAnswer, Response
-from qrpay.chat.writer import write_lock
+from qrpay.chat.writer import GroupWriter, write_lock
 from qrpay.notify.sender import backoff
 from qrpay.store import Store, utcnow
 from qrpay.store.retry import until_written
@@ -49,6 +50,7 @@ BACKOFF_BASE = 2.0
 BACKOFF_CAP = 600.0
 WINDOW_CLOSED = 131047
 SEND_THREADS = 8  # requests of one batch in flight at once (each number still rate-limited)
+HANDED_MAX = 10_000  # claims waiting in memory; beyond, the oldest wait for their lease
 
 
 class RateLimiter:
@@ -95,6 +97,7 @@ class Claim:
     recipient: str
     body: dict[str, Any]
     attempts: int
+    leased_until: dt.datetime | None = None  # set on a claim handed over in memory
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,27 @@ class Transport:
         self.client = client or Client(timeout=timeout)
         self.limiter = RateLimiter(settings.rate_per_second)
         self.pool = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="qrpay-chat-send")
+        self._handed: collections.deque[Claim] = collections.deque(maxlen=HANDED_MAX)
+
+    def hand(self, claims: list[Claim]) -> None:
+        """Rows written already claimed by a committed turn (thread-safe): sent on the
+        next pass, without a claiming transaction."""
+        self._handed.extend(claims)
+
+    def take_handed(self, now: dt.datetime) -> list[Claim]:
+        """The handed claims with at least half their lease left; a later one is left to
+        its lease (when it runs out, any sender claims the row from the store), so a row
+        is never sent by two senders at once."""
+        taken: list[Claim] = []
+        while True:
+            try:
+                claim = self._handed.popleft()
+            except IndexError:
+                return taken
+            until = claim.leased_until
+            if until is not None and (until - now).total_seconds() \
+                    > self.settings.lease_seconds / 2:
+                taken.append(claim)
 
     def whatsapp(self, claim: Claim, message: dict[str, Any]) -> Response:
         pnid = str(claim.body["phone_number_id"])
@@ -233,17 +257,25 @@ _FINISH = text(
              bindparam("sent_at", type_=UtcDateTime()))
 
 
-def _finish(store: Store, outcomes: list[Outcome], lease: float = LEASE_SECONDS) -> None:
-    """Every outcome of a batch in one transaction, each fenced by its claim's attempts."""
+def _finish(store: Store, outcomes: list[Outcome], lease: float = LEASE_SECONDS,
+            writer: GroupWriter | None = None) -> None:
+    """Every outcome of a batch in one transaction, each fenced by its claim's attempts
+    (through ``writer``, when given: in the same commit as the turns it is batching)."""
     rows = [{"id": o.claim.id, "attempts": o.claim.attempts, "status": o.values["status"],
              "last_error": o.values.get("last_error"),
              "next_attempt_at": o.values.get("next_attempt_at"),
              "sent_at": o.values.get("sent_at"), "provider_ref": o.values.get("provider_ref")}
             for o in outcomes]
 
+    def step(conn: Connection) -> None:
+        conn.execute(_FINISH, rows)
+
     def write() -> None:
+        if writer is not None:
+            writer.submit(step)
+            return
         with write_lock(store), store.begin() as conn:
-            conn.execute(_FINISH, rows)
+            step(conn)
 
     # the messages are out: record it even across a database restart, or they are sent
     # again when the lease runs out (the write is fenced, so repeating it is safe)
@@ -260,18 +292,22 @@ def _by_recipient(claims: list[Claim]) -> list[list[Claim]]:
 
 
 def deliver_due(store: Store, transport: Transport, *, now: dt.datetime | None = None,
-                limit: int = 200) -> Report:
-    """One pass: claim up to ``limit`` due chat rows, send them, record the outcomes."""
+                limit: int = 200, writer: GroupWriter | None = None) -> Report:
+    """One pass: the claims handed over (:meth:`Transport.hand`) and up to ``limit`` due
+    chat rows claimed, sent (in id order per recipient), the outcomes recorded (through
+    ``writer`` when given)."""
     now = now or utcnow()
     lease = transport.settings.lease_seconds
-    claims = claim_due(store, now, limit, lease)
+    claims = transport.take_handed(now)
+    claims += claim_due(store, now, limit, lease)
+    claims.sort(key=lambda c: c.id)
     report = Report(claimed=len(claims))
     if not claims:
         return report
     outcomes = [o for group in transport.pool.map(
         lambda group: [_send(transport, c, now) for c in group], _by_recipient(claims))
         for o in group]
-    _finish(store, outcomes, lease)
+    _finish(store, outcomes, lease, writer)
     for o in outcomes:
         setattr(report, o.result, getattr(report, o.result) + 1)
         if o.result != "sent":
@@ -281,12 +317,14 @@ def deliver_due(store: Store, transport: Transport, *, now: dt.datetime | None =
 
 def run_sender(store: Store, transport: Transport, stop: threading.Event,
                wake: threading.Event, interval: float = 0.5,
-               between: Callable[[], None] | None = None) -> None:
+               between: Callable[[], None] | None = None,
+               writer: GroupWriter | None = None) -> None:
     """Deliver until ``stop``; ``wake`` (set by the webhook) cuts the wait short;
     ``between`` runs after each pass (the confirmation fan-out)."""
     while not stop.is_set():
+        wake.clear()  # before the pass: a wake during it is not lost
         try:
-            report = deliver_due(store, transport)
+            report = deliver_due(store, transport, writer=writer)
             if between is not None:
                 between()
         except Exception:  # keep the loop alive; rows stay leased or pending
@@ -294,4 +332,3 @@ def run_sender(store: Store, transport: Transport, stop: threading.Event,
             report = Report()
         if report.claimed == 0:
             wake.wait(interval)
-            wake.clear()

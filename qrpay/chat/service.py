@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -33,7 +33,9 @@ from qrpay.chat.writer import GroupWriter
 from qrpay.config import Biller, Config
 from qrpay.store import Store, utcnow
 
-Emit = Callable[[Env, Session, list[Screen]], None]
+# an adapter's outbound rows for a turn's screens; it may return what it queued for a
+# sender to be handed after the commit (Turn.outgoing)
+Emit = Callable[[Env, Session, list[Screen]], Sequence[object] | None]
 T = TypeVar("T")
 Step = Callable[[Connection], T]
 
@@ -42,6 +44,7 @@ Step = Callable[[Connection], T]
 class Turn:
     session: Session
     screens: list[Screen]
+    outgoing: tuple[object, ...] = ()  # what ``emit`` queued for hand-off
 
 
 def _languages(config: Config) -> tuple[str, ...]:
@@ -118,10 +121,9 @@ class ChatService:
                 stale = inbound.quoted is not None and not notices.quotes_current(
                     conn, s, inbound.quoted)
                 screens = engine.handle(env, s, inbound, stale=stale)
-            if emit is not None:
-                emit(env, s, screens)
+            outgoing = (emit(env, s, screens) or ()) if emit is not None else ()
             self.save(env, s)
-            return Turn(s, screens)
+            return Turn(s, screens, tuple(outgoing))
         return step
 
     def _fresh(self, env: Env, old: Session | None, biller: Biller, sender: str,

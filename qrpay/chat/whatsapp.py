@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,8 @@ from qrpay.chat.engine import Inbound
 from qrpay.chat.fixedsql import Fixed
 from qrpay.chat.normalise import clean
 from qrpay.chat.screens import Screen, chrome, whatsapp_messages
-from qrpay.chat.service import ChatService, Step, gather_in_order
+from qrpay.chat.sender import Claim
+from qrpay.chat.service import ChatService, Step, Turn, gather_in_order
 from qrpay.chat.sessions import Session
 from qrpay.errors import AuthError, ValidationError
 from qrpay.store import utcnow
@@ -160,20 +162,29 @@ def record_status(conn: Connection, st: Status, now: dt.datetime) -> None:
                            "rank": STATUS_RANK[st.status], "now": now})
 
 
-def _emitter(service: ChatService, msg: Message) -> Any:
-    def emit(env: Env, s: Session, screens: list[Screen]) -> None:
+def _emitter(service: ChatService, msg: Message, lease: bool) -> Any:
+    """The turn's replies as outbox rows; with ``lease``, written already claimed and
+    returned as :class:`~qrpay.chat.sender.Claim` for the sender to be handed."""
+    def emit(env: Env, s: Session, screens: list[Screen]) -> list[Claim]:
         ui = chrome(service.flows, s.language)
         keys: list[str] = []
+        claims: list[Claim] = []
+        until = env.now + dt.timedelta(seconds=service.settings.lease_seconds) \
+            if lease else None
         for shown in screens:
             for message in whatsapp_messages(shown, ui):
                 key = f"chat:reply:{msg.id}:{len(keys)}"
-                notices.whatsapp(env.conn, dedupe_key=key,
-                                 biller=env.biller.code, phone_number_id=msg.phone_number_id,
-                                 to=msg.sender, language=s.language, template="reply",
-                                 message=message, now=env.now)
+                row_id = notices.whatsapp(
+                    env.conn, dedupe_key=key, biller=env.biller.code,
+                    phone_number_id=msg.phone_number_id, to=msg.sender, language=s.language,
+                    template="reply", message=message, now=env.now, leased_until=until)
+                if until is not None and row_id is not None:
+                    claims.append(Claim(row_id, CHANNEL, msg.sender[:40], notices.whatsapp_content(
+                        msg.phone_number_id, message), 1, until))
                 keys.append(key)
         if keys:
             s.data[notices.SHOWN] = keys  # what a reply quoting "the current menu" quotes
+        return claims
     return emit
 
 
@@ -199,6 +210,11 @@ class Webhook:
     ignored: int
     statuses: int
 
+    def outgoing(self, outcomes: list[Any]) -> list[Claim]:
+        """The replies the turns wrote already claimed (``lease``), in order."""
+        return [c for o in outcomes if isinstance(o, Turn) for c in o.outgoing
+                if isinstance(c, Claim)]
+
     def result(self, outcomes: list[Any]) -> WebhookResult:
         """Count the steps' outcomes (a message step gives None for a duplicate)."""
         done = [o for kind, o in zip(self.kinds, outcomes, strict=True) if kind == "message"]
@@ -208,9 +224,9 @@ class Webhook:
 
 
 def prepare_webhook(service: ChatService, body: bytes, header: str | None,
-                    secret: str | None) -> Webhook:
+                    secret: str | None, *, lease: bool = False) -> Webhook:
     """Verify the signature on the raw body, parse it, and make the steps (nothing
-    written yet)."""
+    written yet).  ``lease``: the replies are written claimed, for a hand-off."""
     check_signature(body, header, secret)
     try:
         payload = json.loads(body)
@@ -241,7 +257,8 @@ def prepare_webhook(service: ChatService, body: bytes, header: str | None,
         else:
             steps.append(service.turn_step(
                 channel=CHANNEL, biller=biller, sender=msg.sender, has_phone=msg.has_phone,
-                inbound=msg.inbound, message_id=msg.id, emit=_emitter(service, msg)))
+                inbound=msg.inbound, message_id=msg.id,
+                emit=_emitter(service, msg, lease)))
         kinds.append("message")
     return Webhook(tuple(steps), tuple(kinds), len(messages), ignored, len(statuses))
 
@@ -254,8 +271,18 @@ def handle_webhook(service: ChatService, body: bytes, header: str | None,
 
 
 async def handle_webhook_async(service: ChatService, body: bytes, header: str | None,
-                               secret: str | None) -> WebhookResult:
+                               secret: str | None,
+                               hand: Callable[[list[Claim]], None] | None = None
+                               ) -> WebhookResult:
     """:func:`handle_webhook` on the event loop: the steps go to the writer together
-    (in order) and are awaited, not run on a pool thread that waits for them."""
-    hook = prepare_webhook(service, body, header, secret)
-    return hook.result(await gather_in_order([service.submit(st) for st in hook.steps]))
+    (in order) and are awaited, not run on a pool thread that waits for them.  With
+    ``hand`` (a running sender's :meth:`~qrpay.chat.sender.Transport.hand`), the replies
+    are written already claimed and handed to it after the commit, so the sender sends
+    them without a claiming transaction of its own."""
+    hook = prepare_webhook(service, body, header, secret, lease=hand is not None)
+    outcomes = await gather_in_order([service.submit(st) for st in hook.steps])
+    if hand is not None:
+        claims = hook.outgoing(outcomes)
+        if claims:
+            hand(claims)
+    return hook.result(outcomes)

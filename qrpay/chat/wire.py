@@ -30,7 +30,6 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 

@@ -86,17 +86,34 @@ def _settle(jobs: list[_Job]) -> None:
             fut.set_result(job.result)
 
 
+def _run_in_savepoint(cursor: Any, conn: Connection, job: _Job) -> None:
+    """``job`` in a SAVEPOINT of the batch's transaction: rolled back alone if it fails.
+    The savepoint statements go straight to the driver's cursor: SQLAlchemy's
+    ``begin_nested()`` compiles a new SAVEPOINT and RELEASE (uniquely named) every time,
+    which cost about a sixth of a turn."""
+    cursor.execute("SAVEPOINT chat_step")
+    try:
+        job.result = job.fn(conn)
+    except Exception as exc:  # noqa: BLE001 - handed to the caller
+        job.error = exc
+        cursor.execute("ROLLBACK TO SAVEPOINT chat_step")
+    cursor.execute("RELEASE SAVEPOINT chat_step")
+
+
 class GroupWriter:
     def __init__(self, store: Store, max_batch: int = 64) -> None:
         self.store = store
         self.max_batch = max_batch
         self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._closed = False
         self._thread = threading.Thread(target=self._loop, name="qrpay-chat-writer",
                                         daemon=True)
         self._thread.start()
 
     def submit(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn(conn)`` in a committed transaction; its result, or its exception."""
+        if self._closed:
+            raise RuntimeError("the chat writer is closed")
         job = _Job(fn)
         self._queue.put(job)
         assert job.done is not None
@@ -109,12 +126,28 @@ class GroupWriter:
         """The same for a coroutine (call it on the event loop): a future settled after
         the commit, without a thread of the loop's pool waiting for it."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        if self._closed:
+            future.set_exception(RuntimeError("the chat writer is closed"))
+            return future
         self._queue.put(_Job(fn, future))
         return future
 
     def close(self) -> None:
+        """Run what is queued, then stop; a step submitted after this fails."""
+        self._closed = True
         self._queue.put(None)
         self._thread.join(timeout=10)
+        left: list[_Job] = []
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                job.error = RuntimeError("the chat writer is closed")
+                left.append(job)
+        if left:
+            self._wake(left)
 
     def _take(self, first: _Job) -> tuple[list[_Job], bool]:
         batch, stop = [first], False
@@ -142,12 +175,10 @@ class GroupWriter:
     def _run(self, batch: list[_Job]) -> None:
         try:
             with write_lock(self.store), self.store.begin() as conn:
+                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
                 for job in batch:
-                    try:
-                        with conn.begin_nested():
-                            job.result = job.fn(conn)
-                    except Exception as exc:  # noqa: BLE001 - handed to the caller
-                        job.error = exc
+                    _run_in_savepoint(cursor, conn, job)
+                cursor.close()
         except Exception:
             log.warning("chat batch of %d failed to commit; running its steps one by one",
                         len(batch), exc_info=True)
@@ -158,6 +189,12 @@ class GroupWriter:
                         job.result = job.fn(conn)
                 except Exception as exc:  # noqa: BLE001 - handed to the caller
                     job.error = exc
+        self._wake(batch)
+
+    @staticmethod
+    def _wake(batch: list[_Job]) -> None:
+        """Hand every job its outcome: threads by their event, coroutines by one
+        callback per event loop."""
         loops: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         for job in batch:
             if job.done is not None:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -26,7 +28,7 @@ from starlette.routing import BaseRoute, Route
 
 from qrpay.chat import settings as chat_settings
 from qrpay.chat.confirm import confirm_payments
-from qrpay.chat.sender import Transport, run_sender
+from qrpay.chat.sender import Claim, Transport, run_sender
 from qrpay.chat.service import ChatService
 from qrpay.chat.ussd import at_step, bdapps_step
 from qrpay.chat.whatsapp import SIGNATURE_HEADER, handle_webhook_async, verify_subscription
@@ -40,6 +42,7 @@ log = logging.getLogger("qrpay.chat")
 
 MAX_WEBHOOK_BODY = 64 * 1024  # also the edge default (qrpay.web.limits)
 MAX_USSD_BODY = 8 * 1024
+CONFIRM_EVERY = 0.25  # seconds between looks for payments to confirm (real time enough)
 
 
 class ChatRuntime:
@@ -52,8 +55,16 @@ class ChatRuntime:
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
         self.transport: Transport | None = None
+        self._confirmed_at = -CONFIRM_EVERY
 
     def confirm(self) -> None:
+        """The confirmation fan-out, after a sender pass: at most every ``CONFIRM_EVERY``
+        seconds (under load a pass takes milliseconds, and each look for posted payments
+        is a query over the watches)."""
+        now = time.monotonic()
+        if now - self._confirmed_at < CONFIRM_EVERY:
+            return
+        self._confirmed_at = now
         s = self.service
         if confirm_payments(s.store, s.config, s.flows, s.settings):
             self.wake.set()
@@ -63,19 +74,27 @@ class ChatRuntime:
         self.thread = threading.Thread(
             target=run_sender, args=(self.service.store, self.transport, self.stop, self.wake,
                                      interval, self.confirm),
-            name="qrpay-chat-sender", daemon=True)
+            kwargs={"writer": self.service.writer}, name="qrpay-chat-sender", daemon=True)
         self.thread.start()
 
+    def hand(self) -> Callable[[list[Claim]], None] | None:
+        """Where a turn's replies go after its commit: the running sender, or nowhere
+        (they wait in the outbox as ``pending`` for whoever delivers it)."""
+        if self.thread is None or self.transport is None:
+            return None
+        return self.transport.hand
+
     def close(self) -> None:
-        if self.service.writer is not None:
-            self.service.writer.close()
-            self.service.writer = None
+        # the sender first: its last outcomes go through the writer
         self.stop.set()
         self.wake.set()
         if self.thread is not None:
             self.thread.join(timeout=10)
         if self.transport is not None:
             self.transport.close()
+        if self.service.writer is not None:
+            self.service.writer.close()
+            self.service.writer = None
 
 
 def runtime(request: Request) -> ChatRuntime:
@@ -107,7 +126,7 @@ async def whatsapp_webhook(request: Request) -> Response:
     # go to the group-commit writer, whose future settles after the commit
     result = await handle_webhook_async(rt.service, body,
                                         request.headers.get(SIGNATURE_HEADER),
-                                        chat_settings.app_secret())
+                                        chat_settings.app_secret(), rt.hand())
     if result.answered:
         rt.wake.set()
     return JSONResponse(result.as_dict())
