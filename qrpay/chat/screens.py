@@ -10,6 +10,7 @@ every language and channel and refuses any that would not fit.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from qrpay.chat.flows import FlowError, Flows, Node
@@ -183,9 +184,16 @@ def _lines(screen: Screen) -> list[str]:
     return lines
 
 
-def ussd_pages(screen: Screen, ui: Chrome) -> list[str]:
+def ussd_pages(screen: Screen, ui: Chrome) -> tuple[str, ...]:
     """``screen`` as USSD pages; every page but the last ends with ``98 More``, the last
-    with the back/main line when the screen offers it."""
+    with the back/main line when the screen offers it.  Remembered for the latest
+    screens (screens and chrome are values; the menus are the same for every caller, and
+    paging re-counts each line's encoding units several times)."""
+    return _ussd_pages(screen, ui)
+
+
+@functools.lru_cache(maxsize=4096)
+def _ussd_pages(screen: Screen, ui: Chrome) -> tuple[str, ...]:
     footer = f"\n{ui.nav}" if screen.nav and not screen.end else ""
     more = f"\n{ui.more}"
     lines: list[str] = []
@@ -208,7 +216,7 @@ def ussd_pages(screen: Screen, ui: Chrome) -> list[str]:
     else:
         pages.append(body + more)
         pages.append(footer.lstrip("\n"))
-    return pages
+    return tuple(pages)
 
 
 # ------------------------------------------------------------------------ fit check

@@ -19,6 +19,7 @@ import json
 import logging
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -132,10 +133,22 @@ async def whatsapp_webhook(request: Request) -> Response:
     return JSONResponse(result.as_dict())
 
 
+def _form_fields(body: bytes) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body as fields, decoded as Starlette's
+    form parser decodes them (raw bytes as Latin-1, %-escapes as UTF-8; the last of a
+    repeated name), without that streaming parser, which cost a tenth of a hop."""
+    return dict(urllib.parse.parse_qsl(body.decode("latin-1"), keep_blank_values=True,
+                                       encoding="utf-8", errors="replace"))
+
+
 async def ussd_at(request: Request) -> Response:
-    await _body(request, MAX_USSD_BODY)
-    form = await request.form()
-    fields = {k: str(v) for k, v in form.items()}
+    body = await _body(request, MAX_USSD_BODY)
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() == \
+            "application/x-www-form-urlencoded":
+        fields = _form_fields(body)
+    else:  # multipart and the rest: Starlette's parser
+        form = await request.form()
+        fields = {k: str(v) for k, v in form.items()}
     service = runtime(request).service
     answer = await service.submit(at_step(service, fields))
     return PlainTextResponse(answer.africas_talking())

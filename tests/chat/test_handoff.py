@@ -201,3 +201,37 @@ def test_client_without_an_answer_raises_no_answer() -> None:
     with pytest.raises(NoAnswer):
         client.post("ftp://example.invalid/x", {})
     client.close()
+
+
+# ------------------------------------------------------------- USSD form, USSD pages
+
+@pytest.mark.parametrize("body", [
+    b"sessionId=a&text=", b"text=1*2*3&phoneNumber=%2B8801", b"a=1&a=2",
+    b"text=%E0%A5%A8+x", b"text=%ZZ&x", b"text=\xff\xfe", b"=x&&y=1", b"text=a%00b",
+    b"text=a;b=c", "text=२ x".encode(), b"text=%FF"])
+def test_ussd_form_fields_as_starlette_reads_them(body: bytes) -> None:
+    from starlette.datastructures import Headers
+    from starlette.formparsers import FormParser
+
+    from qrpay.web.chat import _form_fields
+
+    async def starlette_form() -> dict[str, str]:
+        async def stream() -> Any:
+            yield body
+            yield b""
+        form = await FormParser(Headers({"content-type": "application/x-www-form-urlencoded"}),
+                                stream()).parse()
+        return {k: str(v) for k, v in form.items()}
+
+    assert _form_fields(body) == asyncio.run(starlette_form())
+
+
+def test_ussd_pages_are_remembered_per_screen() -> None:
+    from qrpay.chat.screens import Chrome, Option, Screen, ussd_pages
+
+    ui = Chrome(choose="Choose", nav="0 Back 00 Menu", more="98 More")
+    screen = Screen(text="Bill " * 60, options=(Option(1, "k", "Pay"),), nav=True)
+    first = ussd_pages(screen, ui)
+    assert ussd_pages(Screen(text="Bill " * 60, options=(Option(1, "k", "Pay"),), nav=True),
+                      ui) is first  # an equal screen: the same pages, not counted again
+    assert isinstance(first, tuple) and len(first) > 1
