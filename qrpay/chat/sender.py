@@ -51,6 +51,7 @@ BACKOFF_CAP = 600.0
 WINDOW_CLOSED = 131047
 SEND_THREADS = 8  # requests of one batch in flight at once (each number still rate-limited)
 HANDED_MAX = 10_000  # claims waiting in memory; beyond, the oldest wait for their lease
+STORE_EVERY = 0.25  # seconds: while claims are handed over, how often to look in the store
 
 
 class RateLimiter:
@@ -150,6 +151,17 @@ class Transport:
         self.limiter = RateLimiter(settings.rate_per_second)
         self.pool = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="qrpay-chat-send")
         self._handed: collections.deque[Claim] = collections.deque(maxlen=HANDED_MAX)
+        self._store_looked = -STORE_EVERY
+
+    def look_in_store(self, handed: bool) -> bool:
+        """Whether this pass claims due rows from the store too: always when nothing was
+        handed over, else every ``STORE_EVERY`` seconds (retries, confirmations and
+        expired leases wait at most that long behind a stream of handed replies)."""
+        now = time.monotonic()
+        if handed and now - self._store_looked < STORE_EVERY:
+            return False
+        self._store_looked = now
+        return True
 
     def hand(self, claims: list[Claim]) -> None:
         """Rows written already claimed by a committed turn (thread-safe): sent on the
@@ -299,7 +311,8 @@ def deliver_due(store: Store, transport: Transport, *, now: dt.datetime | None =
     now = now or utcnow()
     lease = transport.settings.lease_seconds
     claims = transport.take_handed(now)
-    claims += claim_due(store, now, limit, lease)
+    if transport.look_in_store(bool(claims)):
+        claims += claim_due(store, now, limit, lease)
     claims.sort(key=lambda c: c.id)
     report = Report(claimed=len(claims))
     if not claims:
