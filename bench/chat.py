@@ -2,21 +2,26 @@
 
     python bench/chat.py [--senders 4000] [--duration 8] [--connections 32] [--workers 2]
                          [--port N]  (N and N+1; default: any free ports)
+                         [--phases whatsapp,ussd] [--backends sqlite[,pg]] [--pg-url URL]
 
 Starts ``qrpay serve --workers N`` (with its chat sender threads) on a fresh SQLite file
-loaded with synthetic BEST bills, a fake Graph API (a separate uvicorn process that counts
-``POST /{phone_number_id}/messages``), and drives it with ``wrk``:
+(and, with ``--backends sqlite,pg``, on a fresh schema of the PostgreSQL database
+``chat_bench``: ``createdb -h 127.0.0.1 -U postgres chat_bench`` once) loaded with
+synthetic BEST bills, a fake Graph API (its own process: a bare asyncio protocol counting
+``POST /{phone_number_id}/messages``), and drives it with ``wrk`` and a Lua script:
 
 * whatsapp: signed webhook POSTs, each a new message id, senders walking the pay-bill
   flow (hi, 1, 1, 1, consumer number: menus, then the bill read from the ledger); reported:
   webhooks/s and their p50/p99, and replies the fake Graph API received per second from
-  the first request to the last reply ("processed and answered");
+  wrk's first request to the last reply ("processed and answered");
 * ussd: Africa's Talking hops, sessions walking the same flow (``text`` growing by
   ``*``); hops/s, p50/p99.
 
 Also reported: the server's CPU-seconds per webhook and per hop (user + system time of
 every process of ``qrpay serve``, its chat sender threads included, read from ``/proc``
-before and after each phase), which a shared machine disturbs far less than throughput.
+before and after each phase; on PostgreSQL also the bench database's backends), which a
+shared machine disturbs far less than throughput; and what the bench itself used (wrk, the
+fake Graph API), since it shares the cores with the server.
 
 Goals (issue 12): WhatsApp >= 1,000 messages/s answered, USSD >= 2,000 hops/s, p99 < 100 ms.
 """
@@ -36,10 +41,14 @@ import textwrap
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.serve import (  # noqa: E402
     Request,
@@ -52,6 +61,7 @@ from bench.serve import (  # noqa: E402
     wrk_script,
 )
 
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/chat_bench"
 APP_SECRET = "bench-app-secret"
 PNID = "106540352242922"
 # The fake Graph API: a bare asyncio protocol on uvloop with httptools' parser (keep-alive,
@@ -190,13 +200,12 @@ def start(cmd: list[str], env: dict[str, str], log: Path, port: int, workers: in
 
 
 def whatsapp_phase(args: argparse.Namespace, work: Path, accounts: list[str], port: int,
-                   graph_port: int, server: subprocess.Popen[bytes],
-                   graph: subprocess.Popen[bytes]) -> None:
+                   graph_port: int, meter: Meter, graph: subprocess.Popen[bytes]) -> None:
     wa = webhook_requests(accounts)
     script = work / "wa.lua"
     wrk_script(wa, script, sequential=True)
     before = count(graph_port)
-    cpu0, graph0, wrk0 = cpu_seconds(server.pid), cpu_seconds(graph.pid), children_cpu()
+    cpu0, graph0, wrk0 = meter.read(), cpu_seconds(graph.pid), children_cpu()
     r = run_wrk(port, script, args.duration, args.connections)
     ended = time.monotonic()
     cpu_wrk = children_cpu() - wrk0
@@ -208,7 +217,7 @@ def whatsapp_phase(args: argparse.Namespace, work: Path, accounts: list[str], po
     # from wrk's first request (its clock, which starts after it has loaded the script)
     # to the last reply
     elapsed = r.seconds + (time.monotonic() - ended)
-    cpu_wa = cpu_seconds(server.pid) - cpu0
+    cpu_wa, pg_wa = meter.since(cpu0)
     cpu_graph = cpu_seconds(graph.pid) - graph0
     print(f"whatsapp: {r.rps:,.0f} webhooks/s  p50 {r.p50_ms:.1f} ms  p99 {r.p99_ms:.1f} ms"
           f"  non-2xx {r.non_2xx}  errors {r.errors}")
@@ -216,24 +225,30 @@ def whatsapp_phase(args: argparse.Namespace, work: Path, accounts: list[str], po
           f"{replies / elapsed:,.0f} answered/s ({sent_by_end:,} by the end of the load)")
     print(f"          server CPU {cpu_wa:.1f} s = {cpu_wa / max(r.requests, 1) * 1e3:.2f} "
           f"ms per webhook (processed and answered); load average {loadavg()}")
+    if meter.dbname:
+        print(f"          PostgreSQL CPU {pg_wa:.1f} s = "
+              f"{pg_wa / max(r.requests, 1) * 1e3:.2f} ms per webhook")
     print(f"          bench CPU: wrk {cpu_wrk:.1f} s (of which ~{WRK_SETUP_S} s loading its "
           f"script before the clock starts), fake Graph API {cpu_graph:.1f} s = "
           f"{cpu_graph / max(replies, 1) * 1e3:.3f} ms per reply")
 
 
 def ussd_phase(args: argparse.Namespace, work: Path, accounts: list[str], port: int,
-               server: subprocess.Popen[bytes]) -> None:
+               meter: Meter) -> None:
     us = ussd_requests(accounts)
     script = work / "ussd.lua"
     wrk_script(us, script, sequential=True)
-    cpu0, wrk0 = cpu_seconds(server.pid), children_cpu()
+    cpu0, wrk0 = meter.read(), children_cpu()
     r = run_wrk(port, script, args.duration, args.connections)
-    cpu_us = cpu_seconds(server.pid) - cpu0
+    cpu_us, pg_us = meter.since(cpu0)
     cpu_wrk = children_cpu() - wrk0
     print(f"ussd:     {r.rps:,.0f} hops/s  p50 {r.p50_ms:.1f} ms  p99 {r.p99_ms:.1f} ms"
           f"  non-2xx {r.non_2xx}  errors {r.errors}")
     print(f"          server CPU {cpu_us:.1f} s = {cpu_us / max(r.requests, 1) * 1e3:.2f} "
           f"ms per hop; load average {loadavg()}")
+    if meter.dbname:
+        print(f"          PostgreSQL CPU {pg_us:.1f} s = "
+              f"{pg_us / max(r.requests, 1) * 1e3:.2f} ms per hop")
     print(f"          bench CPU: wrk {cpu_wrk:.1f} s (of which ~{WRK_SETUP_S} s loading its "
           f"script before the clock starts)")
 
@@ -248,11 +263,48 @@ def main(argv: list[str] | None = None) -> int:
                    help="the server's port (the fake Graph API takes the next one)")
     p.add_argument("--phases", default="whatsapp,ussd",
                    help="comma-separated: whatsapp, ussd (one alone, to profile it)")
+    p.add_argument("--backends", default="sqlite",
+                   help="comma-separated: sqlite, pg (PostgreSQL, a fresh schema of --pg-url)")
+    p.add_argument("--pg-url", default=os.environ.get("QRPAY_BENCH_CHAT_PG_URL", PG_DEFAULT))
     args = p.parse_args(argv)
     args.phases = set(args.phases.split(","))
-    work = Path(tempfile.mkdtemp(prefix="qrpay-bench-chat-"))
-    url = f"sqlite:///{work / 'chat.db'}"
     bills = make_bills(args.senders)
+    for backend in args.backends.split(","):
+        work = Path(tempfile.mkdtemp(prefix="qrpay-bench-chat-"))
+        if backend == "sqlite":
+            run_backend(args, work, f"sqlite:///{work / 'chat.db'}", None, bills)
+            continue
+        schema = "chat_" + uuid.uuid4().hex[:10]
+        url, dbname = pg_schema(args.pg_url, schema)
+        try:
+            run_backend(args, work, url, dbname, bills)
+        finally:
+            drop_schema(args.pg_url, schema)
+    return 0
+
+
+def pg_schema(base: str, schema: str) -> tuple[str, str]:
+    """A new schema in ``base``'s database: the URL that uses it, and the database name
+    (whose backends' CPU is counted)."""
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+        dbname = str(conn.execute(text("SELECT current_database()")).scalar_one())
+    engine.dispose()
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}", dbname
+
+
+def drop_schema(base: str, schema: str) -> None:
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    engine.dispose()
+
+
+def run_backend(args: argparse.Namespace, work: Path, url: str, dbname: str | None,
+                bills: list[Any]) -> None:
+    """Both phases against a fresh database at ``url`` (``dbname``: PostgreSQL's)."""
     load_bills(url, bills)
     accounts = [b.account_no for b in bills]
     port, graph_port = ((args.port, args.port + 1) if args.port
@@ -269,16 +321,35 @@ def main(argv: list[str] | None = None) -> int:
                     "serve", "--host", "127.0.0.1", "--port", str(port), "--workers",
                     str(args.workers), "--log-level", "warning"], env, work / "serve.log",
                    port, args.workers)
+    meter = Meter(server.pid, dbname)
     try:
-        print(f"load average before: {loadavg()}")
+        print(f"[{'PostgreSQL' if dbname else 'SQLite'}] load average before: {loadavg()}")
         if "whatsapp" in args.phases:
-            whatsapp_phase(args, work, accounts, port, graph_port, server, graph)
+            whatsapp_phase(args, work, accounts, port, graph_port, meter, graph)
         if "ussd" in args.phases:
-            ussd_phase(args, work, accounts, port, server)
+            ussd_phase(args, work, accounts, port, meter)
     finally:
         stop_server(server)
         stop_server(graph)
-    return 0
+
+
+class Meter:
+    """CPU-seconds of the server's processes (and, on PostgreSQL, of the backends
+    connected to the bench's database, counted as ``bench/monthend.py`` counts them)."""
+
+    def __init__(self, pgid: int, dbname: str | None) -> None:
+        self.pgid, self.dbname = pgid, dbname
+
+    def read(self) -> tuple[float, dict[int, int]]:
+        from bench.monthend import postgres_cpu  # it imports this module
+
+        return cpu_seconds(self.pgid), postgres_cpu(self.dbname)
+
+    def since(self, before: tuple[float, dict[int, int]]) -> tuple[float, float]:
+        from bench.monthend import cpu_used
+
+        app, pg = self.read()
+        return app - before[0], cpu_used(before[1], pg)
 
 
 if __name__ == "__main__":

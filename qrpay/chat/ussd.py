@@ -33,8 +33,10 @@ from qrpay.chat.screens import MORE, Screen, chrome, ussd_pages
 from qrpay.chat.service import ChatService, Step
 from qrpay.chat.sessions import Session
 from qrpay.config import Biller
+from qrpay.errors import ValidationError
 
 CHANNEL = "ussd"
+MAX_ID = 100  # chat_sessions.sender and .gateway_session
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,13 @@ def hop_step(service: ChatService, *, biller: Biller, sender: str, gateway_sessi
              text: str | None = None, latest: str | None = None, fresh: bool = False,
              now: dt.datetime | None = None, push: bool = False,
              language: str | None = None) -> Step[Answer]:
-    """:func:`hop` as a step for ``service.run`` or ``service.submit``."""
+    """:func:`hop` as a step for ``service.run`` or ``service.submit``.  A caller or
+    session id longer than the store keeps (``MAX_ID``) is refused before any write."""
     sender, gateway_session = clean(sender), clean(gateway_session)
+    for name, value in (("phoneNumber", sender), ("sessionId", gateway_session)):
+        if len(value) > MAX_ID:
+            raise ValidationError(f"{name} over {MAX_ID} characters", code="bad_value",
+                                  field=name)
     text = clean(text) if text is not None else None
     latest = clean(latest) if latest is not None else None
 

@@ -44,6 +44,7 @@ from qrpay.store import utcnow
 
 CHANNEL = "whatsapp"
 SIGNATURE_HEADER = "x-hub-signature-256"
+MAX_SENDER = 100  # chat_sessions.sender: a longer "from" is no WhatsApp user, and is skipped
 STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
 _STATUS_SQL = Fixed(
     "INSERT INTO chat_message_status (message_id, status, rank, updated_at) "
@@ -147,7 +148,7 @@ def parse(payload: Any) -> tuple[list[Message], list[Status]]:
             for m in _objs(value.get("messages")):
                 sender = _scalar(m.get("from")) or _scalar(m.get("from_user_id"))
                 msg_id = _scalar(m.get("id"))
-                if sender and msg_id:
+                if sender and msg_id and len(sender) <= MAX_SENDER:
                     messages.append(Message(pnid, msg_id, sender, _is_phone(sender),
                                             _inbound(m), _changed_number(m)))
             for st in _objs(value.get("statuses")):

@@ -114,6 +114,28 @@ def test_a_payload_whose_entry_is_not_a_list_is_read_as_empty() -> None:
     assert [m.inbound.text for m in messages] == [""]
 
 
+def test_a_ussd_session_id_or_number_longer_than_the_store_keeps_is_refused(
+        breb_chat: Harness) -> None:
+    """Found by the cases above on PostgreSQL: a 101-character ``sessionId`` was a 500
+    (``character varying(100)``); SQLite stored it."""
+    for field in ("sessionId", "phoneNumber"):
+        form = {"sessionId": "s-long", "serviceCode": "*384*123#",
+                "phoneNumber": "+8801717784483", "networkCode": "47001", "text": ""}
+        form[field] = "9" * 101
+        resp = breb_chat.client.post("/api/v1/chat/ussd/at", data=form)
+        assert resp.status_code == 422 and resp.json()["error"]["field"] == field
+
+
+def test_a_whatsapp_sender_longer_than_the_store_keeps_is_skipped() -> None:
+    from qrpay.chat.whatsapp import parse
+
+    messages, _ = parse({"object": "whatsapp_business_account", "entry": [{"changes": [
+        {"value": {"messages": [
+            {"from": "9" * 101, "id": "m1", "type": "text", "text": {"body": "hi"}},
+            {"from": "9" * 100, "id": "m2", "type": "text", "text": {"body": "hi"}}]}}]}]})
+    assert [m.id for m in messages] == ["m2"]
+
+
 def test_nul_in_a_ussd_request_gets_a_screen(breb_chat: Harness) -> None:
     """Found by the cases above on PostgreSQL: NUL in ``text`` or ``sessionId`` was a 500
     (PostgreSQL text cannot hold NUL); control characters are dropped at the adapter."""
