@@ -235,3 +235,28 @@ def test_ussd_pages_are_remembered_per_screen() -> None:
     assert ussd_pages(Screen(text="Bill " * 60, options=(Option(1, "k", "Pay"),), nav=True),
                       ui) is first  # an equal screen: the same pages, not counted again
     assert isinstance(first, tuple) and len(first) > 1
+
+
+def test_a_failing_step_anywhere_in_a_batch_rolls_back_alone(store: Store) -> None:
+    """First, middle and last of one batch (the last savepoint ends with the commit)."""
+    writer = GroupWriter(store)
+
+    def boom(value: str) -> Any:
+        def step(conn: Connection) -> None:
+            _insert(value)(conn)
+            raise ValueError(value)
+        return step
+
+    async def main() -> list[Any]:
+        # queued before the writer wakes: one batch
+        futs = [writer.submit_async(s) for s in (
+            boom("b-first"), _insert("b-1"), boom("b-middle"), _insert("b-2"), boom("b-last"))]
+        return await asyncio.gather(*futs, return_exceptions=True)
+
+    try:
+        outcomes = asyncio.run(main())
+    finally:
+        writer.close()
+    assert [o if isinstance(o, str) else type(o).__name__ for o in outcomes] == [
+        "ValueError", "b-1", "ValueError", "b-2", "ValueError"]
+    assert _ids(store) == {"b-1", "b-2"}
