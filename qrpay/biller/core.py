@@ -175,12 +175,14 @@ def _answer(conn: Connection, config: Config, found: list[Found], now: dt.dateti
 
 
 def bills_named(conn: Connection, config: Config, channel: str, ident: Identifier,
-                period: str | None = None, allowed: tuple[str, ...] = ()) -> tuple[str, ...]:
+                period: str | None = None, allowed: tuple[str, ...] = ()
+                ) -> Callable[[], tuple[str, ...]]:
     """The bill numbers a payment naming ``ident`` may post to (read, not locked): what a
-    PostgreSQL batch locks up front (:mod:`qrpay.biller.writer`)."""
+    PostgreSQL batch locks up front (:mod:`qrpay.biller.writer`).  The read is sent now,
+    in the writer's pipeline; the function returned gives the numbers once it is done."""
     reach = _allowed(config, channel, allowed)
     if not reach:
-        return ()
+        return tuple
     return bill_numbers(conn, config, ident, period=period, allowed=reach,
                         prefixes=_prefixes(config))
 
@@ -215,7 +217,8 @@ class PayResult:
         if self.pending is None:
             return self
         assert self.pending.receipt_no is not None, "the batch takes receipts first"
-        return replace(self, receipt_no=self.pending.receipt_no, pending=None)
+        return replace(self, receipt_no=self.pending.receipt_no,
+                       payment_id=self.pending.id, pending=None)
 
 
 T = TypeVar("T")
@@ -351,8 +354,8 @@ def pay(conn: Connection, config: Config, req: PayRequest, *,
     now = now or utcnow()
     state = shared(conn)
     stored, found = _stored_and_found(conn, config, req, now)
+    _not_claimed_here(state, req)  # (a payment row reserved in memory is not stored yet)
     if stored is not None:
-        _not_claimed_here(state, req)
         return _repeat(conn, stored, req)
     if found is None:  # the identifier names nothing: inquire says why
         found = list(inquire(conn, config, req.channel,
@@ -372,7 +375,7 @@ def pay(conn: Connection, config: Config, req: PayRequest, *,
     if state is None:
         posted, pending = post_payment(conn, config, p, now=now), None
     else:
-        posted, pending = _post_shared(state, config, p, due, now)
+        posted, pending = _post_shared(state, config, p, due, now, claim=bool(credit))
     if posted.result not in ("posted", "duplicate") or (
             posted.receipt_no is None and pending is None):
         raise PaymentError(f"the payment was {posted.result}, not posted",
@@ -420,9 +423,12 @@ def _not_claimed_here(state: Shared | None, req: PayRequest) -> None:
 
 
 def _post_shared(state: Shared, config: Config, p: PaymentIn, due: BillDue,
-                 now: dt.datetime) -> tuple[PostingResult, Payment]:
+                 now: dt.datetime, *, claim: bool) -> tuple[PostingResult, Payment]:
     """``p`` decided in the shared batch (written, and given its receipt number, at
-    the batch's end); the bill as this payment read it (locked) seeds the batch."""
+    the batch's end); the bill as this payment read it (locked) seeds the batch.  The
+    transaction was read as not stored in this transaction: its payment row is reserved
+    (inserted at the batch's end with its receipt number), unless ``claim`` (a credit,
+    whose rows name the payment at once)."""
     batch = state.posting
     if batch is None:
         batch = state.posting = Batch(state.conn, config)
@@ -431,9 +437,14 @@ def _post_shared(state: Shared, config: Config, p: PaymentIn, due: BillDue,
         batch.seed(due.bill, due.sums)
     elif due.bill.bill_no not in batch.bills:
         batch.lock({due.bill.bill_no})
-    state.wrote += 1  # the claim inserts the payment row
-    batch.claim([(p, now)])
-    res = batch.apply(p, now)
+    if claim:
+        state.wrote += 1  # the claim inserts the payment row
+        batch.claim([(p, now)])
+        res = batch.apply(p, now)
+    else:
+        res = batch.reserve(p, now)
+        if res.result != "posted":  # refused below, its decision kept by the batch:
+            state.wrote += 1  # only the careful way undoes it
     return res, batch.payments[(p.channel, p.txn_id)]
 
 

@@ -14,6 +14,7 @@ bill carries what older ones left unpaid as arrears, so only the newest is offer
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -119,12 +120,20 @@ def _numbers_sql(column: str, n_values: int, n_billers: int) -> str:
 
 def bill_numbers(conn: Connection, config: Config, ident: Identifier, *,
                  period: str | None = None, allowed: tuple[str, ...] = (),
-                 prefixes: dict[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
+                 prefixes: dict[str, tuple[str, ...]] | None = None
+                 ) -> Callable[[], tuple[str, ...]]:
     """The numbers of the bills :func:`find_bills` would answer (the newest per
     account, or the month asked for), from the bill rows alone: what a payment will
-    lock.  Nothing found is an empty answer, not an error."""
+    lock.  The read is sent now (in the caller's pipeline, if one is open); the function
+    returned gives the numbers once it is done.  Nothing found is an empty answer, not
+    an error."""
     column, values, where = _where(config, ident, allowed, prefixes or {})
-    rows = Raw(conn).all(_numbers_sql(column, len(values), len(where)), [*values, *where])
+    read = Raw(conn).query(_numbers_sql(column, len(values), len(where)), [*values, *where])
+    return lambda: _newest_numbers(read.rows(), ident, period)
+
+
+def _newest_numbers(rows: list[tuple[Any, ...]], ident: Identifier, period: str | None
+                    ) -> tuple[str, ...]:
     best: dict[tuple[str, str], tuple[str, str]] = {}
     for bill_no, biller, account, month in rows:
         if ident.kind != "bill" and period is not None and month != period:

@@ -20,7 +20,7 @@ import datetime as dt
 import json
 import logging
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -31,7 +31,7 @@ from sqlalchemy import Connection
 from qrpay.biller import guard, journal
 from qrpay.biller.policy import ChannelApi, api_profile
 from qrpay.biller.readconn import reading
-from qrpay.biller.writer import Later, Shared, shared, writer_for
+from qrpay.biller.writer import Later, Named, Shared, shared, writer_for
 from qrpay.clock import utcnow
 from qrpay.config import Config
 from qrpay.errors import AuthError, NotFound, QrpayError, ValidationError
@@ -85,7 +85,7 @@ class Op:
     writes: bool = False
     # a payment: the bill numbers it will post to (read only), so that a PostgreSQL batch
     # locks them up front; a writing op without it runs alone on PostgreSQL
-    bills: Callable[[Connection, Context, Request], Collection[str]] | None = None
+    bills: Callable[[Connection, Context, Request], Named] | None = None
 
 
 def _dialect(name: str) -> ModuleType:

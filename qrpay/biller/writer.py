@@ -49,7 +49,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from qrpay.errors import QrpayError
-from qrpay.payments.batch import Batch
+from qrpay.payments.batch import Batch, Claimed
 from qrpay.payments.groupcommit import HeldConnection
 from qrpay.store import Store
 from qrpay.store.raw import Raw
@@ -61,7 +61,10 @@ IDLE_SECONDS = 5.0
 Job = Callable[[Connection], Any]
 # the connection's ``info`` key of the bills a PostgreSQL batch locked up front
 LOCKED = "qrpay.biller.locked"
-Bills = Callable[[Connection], Collection[str]]
+# the bill numbers a job will lock, or (its read sent in the writer's pipeline) a function
+# giving them once the pipeline is done
+Named = Collection[str] | Callable[[], Collection[str]]
+Bills = Callable[[Connection], Named]
 # the connection's ``info`` key of the batch's :class:`Shared` (jobs submitted shared)
 SHARED = "qrpay.biller.shared"
 Statement = tuple[str, list[tuple[Any, ...]]]
@@ -83,9 +86,13 @@ class Shared:
         self.extra.setdefault(statement, []).extend(rows)
 
     def finish(self) -> None:
-        """The receipt numbers of every posting, then every write in one round trip."""
+        """The receipt numbers of every posting and the batch's new payment rows
+        (:class:`Careful` if a transaction was stored meanwhile by another process)."""
         if self.posting is not None:
-            self.posting.take_receipts()
+            try:
+                self.posting.take_receipts()
+            except Claimed as exc:
+                raise Careful() from exc
 
     def write(self) -> None:
         extra = list(self.extra.items())
@@ -184,14 +191,18 @@ def _alone(begin: Begin, store: Store, item: _Item) -> None:
 
 
 def _named(conn: Connection, items: list[_Item]) -> list[str]:
-    """The bill numbers the batch's jobs name, in order (a job whose request cannot be
-    read names none: it refuses on its own)."""
+    """The bill numbers the batch's jobs name, in order, read in one round trip (a job
+    whose request cannot be read names none: it refuses on its own)."""
+    got: list[Named] = []
+    with Raw(conn).pipeline():
+        for item in items:
+            if item.bills is not None:
+                with contextlib.suppress(QrpayError):
+                    got.append(item.bills(conn))
     out: set[str] = set()
-    for item in items:
-        if item.bills is None:
-            continue
+    for named in got:
         with contextlib.suppress(QrpayError):
-            out.update(item.bills(conn))
+            out.update(named() if callable(named) else named)
     return sorted(out)
 
 

@@ -12,6 +12,14 @@ The caller runs the steps in this order, inside its write transaction::
     batch.write()                        # every write of the batch, one round trip
     results = [batch.final(r) for r in results]   # receipt numbers filled in
 
+A caller that has read, in this transaction, that a report's transaction is not stored
+(the biller API) may :meth:`~Batch.reserve` it instead of claiming it: its payment row is
+then kept in memory and inserted once, by :meth:`~Batch.take_receipts`, in the state the
+batch left it (receipt number included), in one statement for the whole batch: one
+statement per payment instead of an insert and an update.  Should one of them have been
+stored meanwhile by another transaction, :class:`Claimed` is raised and nothing of the
+batch may be committed (the caller runs it again, claiming).
+
 Every report sees what the reports before it did: the batch keeps each payment's state
 and each bill's ledger sums in memory, and :func:`qrpay.payments.decide.decide` decides
 each report on them, in order.  Nothing is written between ``claim`` and ``write``, so a
@@ -20,9 +28,13 @@ rest of the batch goes on.
 
 Locks, in one order for every caller (no deadlock between two server processes or a
 desk): the batch's bill rows in bill-number order (one statement), then the payment rows
-in key order (one statement), then the receipt counters in biller order.  On PostgreSQL
-each step is one round trip (a pipeline); ``ahead`` lets the caller put one statement of
-its own (the raw callback rows) in front of the first.
+in key order (one statement), then the receipt counters in biller order.  Reserved
+payment rows are inserted after the counters (they are new rows: only a twin of the same
+transaction being inserted at the same moment in another transaction can wait on them;
+should that twin hold its row and wait for the counter, PostgreSQL breaks the deadlock and
+the batch runs again).  On PostgreSQL each step is one round trip (a pipeline); ``ahead``
+lets the caller put one statement of its own (the raw callback rows) in front of the
+first.
 """
 
 from __future__ import annotations
@@ -97,9 +109,14 @@ def _check_paid_at(when: dt.datetime) -> None:
                               code="bad_paid_at", field="paid_at")
 
 
+class Claimed(Conflict):
+    """A reserved transaction was stored meanwhile by another transaction."""
+
+
 @dataclass
 class Payment:
-    """A payment row as the batch has left it so far."""
+    """A payment row as the batch has left it so far (``id`` 0: reserved, not inserted
+    yet)."""
 
     id: int
     channel: str
@@ -153,6 +170,9 @@ class Batch:
     notices: list[_Notice] = field(default_factory=list)
     posted: list[tuple[str, Payment]] = field(default_factory=list)  # (biller, payment)
     by_id: dict[int, Payment] = field(default_factory=dict)
+    # reserved payments (not inserted yet) and the parameters of their claim
+    reserved: dict[tuple[str, str], tuple[Payment, tuple[Any, ...]]] = field(
+        default_factory=dict)
 
     def __post_init__(self) -> None:
         self.raw = Raw(self.conn)
@@ -240,6 +260,40 @@ class Batch:
                              [v for key in sorted(first) for v in key]):
                 self._add(Payment(*r))
 
+    def reserve(self, p: PaymentIn, now: dt.datetime) -> PostingResult:
+        """:meth:`apply` for a transaction the caller read as not stored in this
+        transaction: its payment row is inserted by :meth:`take_receipts` (module
+        docstring).  A refusal (QrpayError) leaves nothing behind."""
+        key = (p.channel, p.txn_id)
+        if key in self.payments:
+            return self.apply(p, now)
+        bill, _ = self.check(p)
+        params = _claim_params(self.raw, p, bill, now)
+        pay = Payment(0, p.channel, p.txn_id, bill.bill_no, p.amount, None, None,
+                      params[10], params[12], params[11], None, None)
+        self.payments[key] = pay
+        self.reserved[key] = (pay, params)
+        try:
+            return self.apply(p, now)
+        except QrpayError:
+            del self.payments[key], self.reserved[key]
+            raise
+
+    def _insert_reserved(self) -> None:
+        """The reserved payment rows in their final state, one statement, key order."""
+        if not self.reserved:
+            return
+        keys = sorted(self.reserved)
+        rows = [_reserved_row(*self.reserved[k]) for k in keys]
+        got = self.raw.all(sql.insert_payments(len(keys)), [v for r in rows for v in r])
+        if len(got) != len(keys):
+            raise Claimed("a transaction of the batch was stored meanwhile",
+                          code="txn_claimed", field="txn_id")
+        for pid, channel, txn_id in got:
+            pay, _ = self.reserved.pop((channel, txn_id))
+            pay.id, pay.changed = int(pid), False
+            self.by_id[pay.id] = pay
+
     def _add(self, pay: Payment) -> None:
         self.payments[(pay.channel, pay.txn_id)] = pay
         self.by_id[pay.id] = pay
@@ -326,7 +380,8 @@ class Batch:
 
     def take_receipts(self) -> None:
         """The receipt numbers of the batch's postings: one counter update per biller,
-        in biller order (the counter is the last lock the batch takes)."""
+        in biller order; then the reserved payment rows (:class:`Claimed` if one was
+        stored meanwhile)."""
         by_biller: dict[str, list[Payment]] = {}
         for code, pay in self.posted:
             by_biller.setdefault(code, []).append(pay)
@@ -336,11 +391,12 @@ class Batch:
                                strict=True):
                 pay.receipt_no = no
         self.posted.clear()
+        self._insert_reserved()
 
     def write(self, extra: Sequence[tuple[str, Sequence[Sequence[Any]]]] = ()) -> None:
         """Every write of the batch in one round trip (a pipeline on PostgreSQL): ledger
         rows, payment rows, SMS rows, then ``extra`` (statement, rows) of the caller."""
-        assert not self.posted, "take_receipts first"
+        assert not self.posted and not self.reserved, "take_receipts first"
         raw = self.raw
         ledger_rows = [entry_row(e.bill, e.kind, e.amount, e.ts,
                                  payment_id=e.payment.id if e.payment else None,
@@ -388,6 +444,15 @@ def _claim_params(raw: Raw, p: PaymentIn, bill: Bill, now: dt.datetime) -> tuple
     return (p.channel, p.txn_id, bill.biller, bill.bill_no, bill.account_no, p.amount,
             p.currency.upper(), p.status, p.mode, p.reference, raw.ts(p.paid_at),
             p.payer, p.utr, p.staff_id, p.shift_id, ts, ts)
+
+
+def _reserved_row(pay: Payment, claim: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The parameters of :func:`qrpay.payments.statements.insert_payments` for a reserved
+    payment: its claim with the state the batch's decision left."""
+    assert pay.status is not None, "a reserved payment is applied before it is inserted"
+    return (*claim[:7], pay.status, *claim[8:10], pay.paid_at, pay.payer, pay.utr,
+            *claim[13:16], pay.updated_at or claim[16], pay.receipt_no, pay.posted_at,
+            pay.reversed_at)
 
 
 def _same_payment(pay: Payment, p: PaymentIn) -> None:

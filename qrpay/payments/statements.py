@@ -21,6 +21,8 @@ PAYMENT_STATE = ("id", "channel", "txn_id", "bill_no", "amount", "status", "rece
                  "paid_at", "utr", "payer", "posted_at", "reversed_at")
 PAYMENT_CHANGES = ("status", "receipt_no", "paid_at", "utr", "payer", "posted_at",
                    "reversed_at", "updated_at")
+# what a reserved payment's row also holds when it is first inserted
+PAYMENT_FINAL = ("receipt_no", "posted_at", "reversed_at")
 LEDGER_COLUMNS = ("biller", "account_no", "bill_no", "kind", "amount", "payment_id",
                   "receipt_no", "note", "created_at")
 CALLBACK_COLUMNS = ("channel", "received_at", "headers", "body", "remote")
@@ -61,6 +63,14 @@ def ledger_sums(rows: int) -> str:
 def claim_payments(rows: int) -> str:
     """New payment rows; an existing ``(channel, txn_id)`` is left alone and not returned."""
     return insert("payments", PAYMENT_COLUMNS, rows,
+                  "ON CONFLICT (channel, txn_id) DO NOTHING RETURNING id, channel, txn_id")
+
+
+@cache
+def insert_payments(rows: int) -> str:
+    """New payment rows in their final state (a batch's reserved payments); an existing
+    ``(channel, txn_id)`` is left alone and not returned."""
+    return insert("payments", PAYMENT_COLUMNS + PAYMENT_FINAL, rows,
                   "ON CONFLICT (channel, txn_id) DO NOTHING RETURNING id, channel, txn_id")
 
 

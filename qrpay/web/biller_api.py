@@ -83,13 +83,14 @@ PREFIX = "/api/v1/biller/{channel}"
 
 
 def _operation(config: Config, channel: str, suffix: str, method: str) -> tuple[str, bool]:
-    """The dialect's operation for this route and method, and whether it writes."""
+    """The dialect's operation for this route and method, and whether it writes in a
+    transaction of its own (names no bills for the group-commit writer to lock)."""
     dialect = get_dialect(service.channel_api(config, channel).dialect)
     op = OPERATIONS[suffix].get(method)
     if op is None or op not in dialect.OPS:
         raise NotFound(f"the {dialect.NAME} dialect has no {method} {suffix}",
                        code="unknown_operation")
-    return op, dialect.OPS[op].writes
+    return op, dialect.OPS[op].writes and dialect.OPS[op].bills is None
 
 
 async def biller_api(request: Request, suffix: str) -> Response:
@@ -98,7 +99,7 @@ async def biller_api(request: Request, suffix: str) -> Response:
     writer.set_gate(store, request.app.state.write_gate.held)  # once per store
     params = dict(request.path_params)
     channel = params.pop("channel")
-    op, writes = _operation(config, channel, suffix, request.method)
+    op, alone = _operation(config, channel, suffix, request.method)
     delay = guard.delay_for(store, channel)  # a dict look-up; the database once a second
     if delay:
         await asyncio.sleep(delay)
@@ -113,10 +114,10 @@ async def biller_api(request: Request, suffix: str) -> Response:
                           malformed=malformed, biller=request.query_params.get("biller"),
                           remote=request.client.host if request.client else None,
                           path=params)
-    if writes and not store.is_sqlite:  # its own PostgreSQL transaction: a worker thread
+    if alone and not store.is_sqlite:  # its own PostgreSQL transaction: a worker thread
         answer, body = await run_in_threadpool(service.handle, store, config, channel, op,
                                                req)
-    else:  # a read (one indexed statement, as the scan API does) or the SQLite writer
+    else:  # a read (one indexed statement, as the scan API does) or the writer's future
         got = service.start(store, config, channel, op, req)
         answer, body = await asyncio.wrap_future(got) if isinstance(got, Future) else got
     return Response(body, status_code=answer.status, media_type="application/json",

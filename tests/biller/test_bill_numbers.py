@@ -1,5 +1,7 @@
 """``lookup.bill_numbers`` (what a PostgreSQL payment batch locks up front) names the
-bills ``find_bills`` answers with, from the bill rows alone."""
+bills ``find_bills`` answers with, from the bill rows alone (its read sent at once, the
+numbers from the function it returns, so that a batch reads all of them in one round
+trip)."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ def test_the_same_bills_as_find_bills(breb: Config, store: Store, kind: str, val
     ident = Identifier(kind, value)
     with store.connect() as conn:
         found = find_bills(conn, breb, ident, period=period)
-        numbers = bill_numbers(conn, breb, ident, period=period)
+        numbers = bill_numbers(conn, breb, ident, period=period)()
     assert numbers == tuple(f.bill.bill_no for f in found)
     assert numbers
 
@@ -32,8 +34,8 @@ def test_the_same_bills_as_find_bills(breb: Config, store: Store, kind: str, val
 def test_nothing_found_is_empty(breb: Config, store: Store) -> None:
     add(store, bd_bill("104231245"))
     with store.connect() as conn:
-        assert bill_numbers(conn, breb, Identifier("account", "999999999")) == ()
+        assert bill_numbers(conn, breb, Identifier("account", "999999999"))() == ()
         assert bill_numbers(conn, breb, Identifier("account", "104231245"),
-                            period="2020-01") == ()
+                            period="2020-01")() == ()
         with pytest.raises(NotFound):
             find_bills(conn, breb, Identifier("account", "999999999"))

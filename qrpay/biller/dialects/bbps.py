@@ -34,7 +34,7 @@ from sqlalchemy import Connection
 from qrpay.biller import core, wire
 from qrpay.biller.lookup import Identifier
 from qrpay.biller.service import Answer, Context, Op, Request
-from qrpay.biller.writer import Later
+from qrpay.biller.writer import Later, Named
 from qrpay.errors import NotFound, QrpayError, ValidationError
 
 NAME = "bbps"
@@ -153,7 +153,7 @@ def _paise(details: Mapping[str, Any], key: str) -> int:
     return amount
 
 
-def fetch_receipt_bills(conn: Connection, ctx: Context, req: Request) -> tuple[str, ...]:
+def fetch_receipt_bills(conn: Connection, ctx: Context, req: Request) -> Named:
     """The bill a receipt request posts to (locked up front by a PostgreSQL batch)."""
     return core.bills_named(conn, ctx.config, ctx.channel,
                             Identifier("bill", wire.required(req.fields, "billerBillID")),

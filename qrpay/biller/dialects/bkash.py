@@ -34,7 +34,7 @@ from sqlalchemy import Connection
 from qrpay.biller import core, wire, wording
 from qrpay.biller.lookup import Identifier
 from qrpay.biller.service import Answer, Context, Op, Request
-from qrpay.biller.writer import Later
+from qrpay.biller.writer import Later, Named
 from qrpay.digits import to_ascii
 from qrpay.errors import QrpayError, ValidationError
 from qrpay.money import to_decimal_str
@@ -155,7 +155,7 @@ def _paid(ctx: Context, result: core.PayResult) -> Answer:
                   payment_id=result.payment_id)
 
 
-def pay_bill_bills(conn: Connection, ctx: Context, req: Request) -> tuple[str, ...]:
+def pay_bill_bills(conn: Connection, ctx: Context, req: Request) -> Named:
     """The bills a ``payBill`` may post to (locked up front by a PostgreSQL batch)."""
     return core.bills_named(conn, ctx.config, ctx.channel, identifier(req.fields),
                             _period(req.fields), ctx.allowed)

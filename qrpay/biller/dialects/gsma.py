@@ -39,7 +39,7 @@ from sqlalchemy import Connection
 from qrpay.biller import core, wire, wording
 from qrpay.biller.lookup import Identifier
 from qrpay.biller.service import Answer, Context, Op, Request
-from qrpay.biller.writer import Later
+from qrpay.biller.writer import Later, Named
 from qrpay.clock import aware, utcnow
 from qrpay.errors import NotFound, PaymentError, QrpayError, ValidationError
 from qrpay.money import to_decimal_str
@@ -265,7 +265,7 @@ def create_payment(conn: Connection, ctx: Context, req: Request) -> Answer | Lat
         payment_id=r.payment_id))
 
 
-def create_payment_bills(conn: Connection, ctx: Context, req: Request) -> tuple[str, ...]:
+def create_payment_bills(conn: Connection, ctx: Context, req: Request) -> Named:
     """The bill a payment posts to, by its path's ``billReference`` (locked up front by
     a PostgreSQL batch)."""
     return core.bills_named(conn, ctx.config, ctx.channel,

@@ -26,7 +26,7 @@ from qrpay import ids
 from qrpay.biller import core, wire, wording
 from qrpay.biller.lookup import Identifier
 from qrpay.biller.service import Answer, Context, Op, Request
-from qrpay.biller.writer import Later
+from qrpay.biller.writer import Later, Named
 from qrpay.errors import PaymentError, QrpayError
 from qrpay.ids import mobile
 from qrpay.money import to_decimal_str
@@ -86,7 +86,7 @@ def validation(conn: Connection, ctx: Context, req: Request) -> Answer:
         "dueDate": due.bill.due_date.strftime("%Y%m%d")})
 
 
-def confirmation_bills(conn: Connection, ctx: Context, req: Request) -> tuple[str, ...]:
+def confirmation_bills(conn: Connection, ctx: Context, req: Request) -> Named:
     """The bills a confirmation may post to (locked up front by a PostgreSQL batch)."""
     return core.bills_named(conn, ctx.config, ctx.channel, identifier(req.fields),
                             _period(req.fields), ctx.allowed)
