@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 
 from qrpay.biller.writer import gate
 from qrpay.store import Store
-from qrpay.store.raw import Insert, Raw
+from qrpay.store.raw import Raw
 
 log = logging.getLogger("qrpay.biller")
 # never stored: credentials (Basic auth, API keys, GSMA's end-user PIN headers), cookies
@@ -62,7 +62,11 @@ def row(*, channel: str, op: str, received_at: dt.datetime, remote: str | None,
 
 _COLUMNS = ("channel", "op", "received_at", "remote", "headers", "body", "status", "answer",
             "outcome", "txn_id", "payment_id")
-INSERT = Insert("channel_requests", _COLUMNS)
+_INSERT = (f"INSERT INTO channel_requests ({', '.join(_COLUMNS)}) "
+           f"VALUES ({', '.join('?' * len(_COLUMNS))})")
+
+
+INSERT = _INSERT
 
 
 def values(raw: Raw, r: dict[str, Any]) -> tuple[Any, ...]:
@@ -75,7 +79,7 @@ def write(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     raw = Raw(conn)
-    raw.insert(INSERT, [values(raw, r) for r in rows])
+    raw.many(_INSERT, [values(raw, r) for r in rows])
 
 
 class Journal:

@@ -52,7 +52,7 @@ from qrpay.errors import QrpayError
 from qrpay.payments.batch import Batch, Claimed
 from qrpay.payments.groupcommit import HeldConnection
 from qrpay.store import Store
-from qrpay.store.raw import Insert, Raw
+from qrpay.store.raw import Raw
 
 log = logging.getLogger("qrpay.biller")
 MAX_BATCH = 64
@@ -67,6 +67,7 @@ Named = Collection[str] | Callable[[], Collection[str]]
 Bills = Callable[[Connection], Named]
 # the connection's ``info`` key of the batch's :class:`Shared` (jobs submitted shared)
 SHARED = "qrpay.biller.shared"
+Statement = tuple[str, list[tuple[Any, ...]]]
 
 
 @dataclass
@@ -78,10 +79,10 @@ class Shared:
 
     conn: Connection
     posting: Batch | None = None
-    extra: dict[Insert, list[tuple[Any, ...]]] = field(default_factory=dict)
+    extra: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     wrote: int = 0
 
-    def add(self, statement: Insert, rows: list[tuple[Any, ...]]) -> None:
+    def add(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
         self.extra.setdefault(statement, []).extend(rows)
 
     def finish(self) -> None:
@@ -101,7 +102,7 @@ class Shared:
             raw = Raw(self.conn)
             with raw.pipeline():
                 for statement, rows in extra:
-                    raw.insert(statement, rows)
+                    raw.query_many(statement, rows)
 
 
 def shared(conn: Connection) -> Shared | None:

@@ -17,7 +17,7 @@ from qrpay.errors import QrpayError
 from qrpay.ids.mobile import msisdn
 from qrpay.notify.messages import payment_context, render_sms, sms_amount, sms_language
 from qrpay.store import utcnow
-from qrpay.store.raw import Insert, Raw
+from qrpay.store.raw import Raw
 
 
 def _enqueue_sql(*, returning: bool) -> str:
@@ -78,8 +78,4 @@ def payment_notice_row(biller: Biller, bill: Bill, *, notice: str, dedupe_key: s
             sms.encoding, sms.segments, "pending", ts, None, ts)
 
 
-# the rows of payment_notice_row(), any number in one statement (qrpay.store.raw.Insert)
-ENQUEUE_MANY = Insert("outbox", (
-    "dedupe_key", "biller", "recipient", "language", "template", "template_id", "body",
-    "encoding", "segments", "status", "next_attempt_at", "last_error", "created_at"),
-    "ON CONFLICT (dedupe_key) DO NOTHING", fixed=(("kind", "'sms'"), ("attempts", "0")))
+ENQUEUE_MANY_SQL = _enqueue_sql(returning=False)

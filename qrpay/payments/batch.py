@@ -51,13 +51,13 @@ from qrpay.clock import aware
 from qrpay.config import Biller, Config
 from qrpay.errors import Conflict, PaymentError, QrpayError, ValidationError
 from qrpay.money import MAX_AMOUNT, to_decimal_str
-from qrpay.notify.outbox import ENQUEUE_MANY, payment_notice_row
+from qrpay.notify.outbox import ENQUEUE_MANY_SQL, payment_notice_row
 from qrpay.payments import statements as sql
 from qrpay.payments.decide import NOTHING, POST, RECORD, REVERSE, Decision, Terms, decide
 from qrpay.payments.ledger import Sums, charge_rows, entry_row
 from qrpay.payments.model import COUNTER_CHANNEL, STATUSES, PaymentIn, PostingResult
 from qrpay.payments.receipts import take_receipt_nos
-from qrpay.store.raw import Insert, Raw, as_date
+from qrpay.store.raw import Raw, as_date
 
 # paid_at must have a local day in every zone (offsets are under a day): nearer to the
 # ends of the datetime range, converting it overflows
@@ -285,7 +285,7 @@ class Batch:
             return
         keys = sorted(self.reserved)
         rows = [_reserved_row(*self.reserved[k]) for k in keys]
-        got = self.raw.insert(sql.INSERT_PAYMENTS, rows).rows()
+        got = self.raw.all(sql.insert_payments(len(keys)), [v for r in rows for v in r])
         if len(got) != len(keys):
             raise Claimed("a transaction of the batch was stored meanwhile",
                           code="txn_claimed", field="txn_id")
@@ -393,11 +393,9 @@ class Batch:
         self.posted.clear()
         self._insert_reserved()
 
-    def write(self, extra: Sequence[tuple[str | Insert, Sequence[Sequence[Any]]]] = ()
-              ) -> None:
+    def write(self, extra: Sequence[tuple[str, Sequence[Sequence[Any]]]] = ()) -> None:
         """Every write of the batch in one round trip (a pipeline on PostgreSQL): ledger
-        rows, payment rows, SMS rows, then ``extra`` (statement or insert, rows) of the
-        caller; each insert one statement for all its rows on PostgreSQL."""
+        rows, payment rows, SMS rows, then ``extra`` (statement, rows) of the caller."""
         assert not self.posted and not self.reserved, "take_receipts first"
         raw = self.raw
         ledger_rows = [entry_row(e.bill, e.kind, e.amount, e.ts,
@@ -410,14 +408,11 @@ class Batch:
                    for p in changed]
         sms = [row for row in (self._notice_row(n) for n in self.notices) if row is not None]
         with raw.pipeline():
-            raw.insert(sql.INSERT_LEDGER, ledger_rows)
+            raw.query_many(sql.insert_ledger(), ledger_rows)
             raw.query_many(sql.update_payment(), updates)
-            raw.insert(ENQUEUE_MANY, sms)
+            raw.query_many(ENQUEUE_MANY_SQL, sms)
             for statement, rows in extra:
-                if isinstance(statement, Insert):
-                    raw.insert(statement, rows)
-                else:
-                    raw.query_many(statement, rows)
+                raw.query_many(statement, rows)
         for p in changed:
             p.changed = False
         self.entries.clear()

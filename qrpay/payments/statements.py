@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 
-from qrpay.store.raw import Insert
-
 BILL_COLUMNS = ("bill_no", "biller", "account_no", "name", "period", "amount", "due_date",
                 "late_amount", "arrears", "mobile", "language")
 PAYMENT_COLUMNS = ("channel", "txn_id", "biller", "bill_no", "account_no", "amount",
@@ -69,6 +67,14 @@ def claim_payments(rows: int) -> str:
 
 
 @cache
+def insert_payments(rows: int) -> str:
+    """New payment rows in their final state (a batch's reserved payments); an existing
+    ``(channel, txn_id)`` is left alone and not returned."""
+    return insert("payments", PAYMENT_COLUMNS + PAYMENT_FINAL, rows,
+                  "ON CONFLICT (channel, txn_id) DO NOTHING RETURNING id, channel, txn_id")
+
+
+@cache
 def payments_locked(rows: int, pg: bool) -> str:
     """The payment rows of ``rows`` ``(channel, txn_id)`` keys in key order; PostgreSQL:
     locked, and (read committed) seeing rows other transactions committed meanwhile."""
@@ -84,11 +90,9 @@ def update_payment() -> str:
     return f"UPDATE payments SET {sets} WHERE id = ?"
 
 
-# new payment rows in their final state (a batch's reserved payments); an existing
-# ``(channel, txn_id)`` is left alone and not returned
-INSERT_PAYMENTS = Insert("payments", PAYMENT_COLUMNS + PAYMENT_FINAL,
-                         "ON CONFLICT (channel, txn_id) DO NOTHING RETURNING id, channel, txn_id")
-INSERT_LEDGER = Insert("ledger", LEDGER_COLUMNS)
+@cache
+def insert_ledger() -> str:
+    return insert("ledger", LEDGER_COLUMNS)
 
 
 @cache

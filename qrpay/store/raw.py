@@ -19,17 +19,15 @@ import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, String
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection
+from sqlalchemy.dialects import sqlite
 
 from qrpay.store.types import UtcDateTime, as_utc
 
 _SQLITE = sqlite.dialect()
-_POSTGRES = postgresql.dialect()
 _SQLITE_TS: Callable[[Any], Any] | None = UtcDateTime().bind_processor(_SQLITE)
 
 # Deadlock, serialisation failure, lock not available: the statement lost a race and
@@ -131,17 +129,6 @@ class Raw:
         cur.executemany(_pg_sql(statement), rows, returning=returning)
         return Pending(cur, None if returning else [], many=True)
 
-    def insert(self, ins: Insert, rows: Sequence[Sequence[Any]]) -> Pending:
-        """``ins`` for ``rows`` (none: nothing runs); in a pipeline on PostgreSQL.  With
-        ``RETURNING``, the rows inserted in no particular order (return what tells them
-        apart)."""
-        if not rows:
-            return Pending(None, [])
-        if not self.pg:
-            return self.query_many(ins.one_row, rows)
-        columns = [list(c) for c in zip(*rows, strict=True)]
-        return Pending(self._dbapi.execute(ins.arrays, columns), many=False)
-
     def many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
@@ -150,49 +137,6 @@ class Raw:
                 cur.executemany(_pg_sql(statement), rows)
         else:
             self._dbapi.executemany(statement, rows)
-
-
-@dataclass(frozen=True)
-class Insert:
-    """An ``INSERT`` of any number of rows, each a tuple in ``columns`` order; ``fixed``:
-    (column, SQL literal) the same in every row; ``tail``: ``ON CONFLICT ...`` and/or
-    ``RETURNING ...``.  :meth:`Raw.insert` runs it: on PostgreSQL as one statement whose
-    text does not depend on the number of rows (each column one array parameter, read
-    back with ``unnest``: one statement per batch, and psycopg prepares it), on SQLite as
-    ``executemany`` of the one-row statement."""
-
-    table: str
-    columns: tuple[str, ...]
-    tail: str = ""
-    fixed: tuple[tuple[str, str], ...] = ()
-
-    def _head(self) -> str:
-        names = [c for c, _ in self.fixed] + list(self.columns)
-        return f"INSERT INTO {self.table} ({', '.join(names)})"
-
-    def _end(self) -> str:
-        return f" {self.tail}" if self.tail else ""
-
-    @cached_property
-    def one_row(self) -> str:
-        values = [v for _, v in self.fixed] + ["?"] * len(self.columns)
-        return f"{self._head()} VALUES ({', '.join(values)}){self._end()}"
-
-    @cached_property
-    def arrays(self) -> str:
-        from qrpay.store.schema import metadata
-
-        table = metadata.tables[self.table]
-        # text without a length: a cast to varchar(n) would cut a longer value, the
-        # column itself refuses it
-        types = ["TEXT" if isinstance(table.c[c].type, String)
-                 else table.c[c].type.compile(dialect=_POSTGRES) for c in self.columns]
-        unnest = ", ".join(f"%s::{t}[]" for t in types)
-        cols = ", ".join(f"u.c{i}" for i in range(len(self.columns)))
-        names = ", ".join(f"c{i}" for i in range(len(self.columns)))
-        literals = "".join(f"{v}, " for _, v in self.fixed)
-        return (f"{self._head()} SELECT {literals}{cols} FROM unnest({unnest}) AS u({names})"
-                f"{self._end()}")
 
 
 class Pending:
