@@ -115,8 +115,8 @@ class Claimed(Conflict):
 
 @dataclass
 class Payment:
-    """A payment row as the batch has left it so far (``id`` 0: reserved, not inserted
-    yet)."""
+    """A payment row as the batch has left it so far (a negative ``id``: reserved, not
+    inserted yet)."""
 
     id: int
     channel: str
@@ -269,14 +269,15 @@ class Batch:
             return self.apply(p, now)
         bill, _ = self.check(p)
         params = _claim_params(self.raw, p, bill, now)
-        pay = Payment(0, p.channel, p.txn_id, bill.bill_no, p.amount, None, None,
-                      params[10], params[12], params[11], None, None)
+        pay = Payment(-1 - len(self.by_id), p.channel, p.txn_id, bill.bill_no, p.amount,
+                      None, None, params[10], params[12], params[11], None, None)
         self.payments[key] = pay
         self.reserved[key] = (pay, params)
+        self.by_id[pay.id] = pay  # final() finds it by the id its result carries
         try:
             return self.apply(p, now)
         except QrpayError:
-            del self.payments[key], self.reserved[key]
+            del self.payments[key], self.reserved[key], self.by_id[pay.id]
             raise
 
     def _insert_reserved(self) -> None:
@@ -285,7 +286,7 @@ class Batch:
             return
         keys = sorted(self.reserved)
         rows = [_reserved_row(*self.reserved[k]) for k in keys]
-        got = self.raw.all(sql.insert_payments(len(keys)), [v for r in rows for v in r])
+        got = [r for r in _returning(self.raw, sql.insert_payment(), rows) if r is not None]
         if len(got) != len(keys):
             raise Claimed("a transaction of the batch was stored meanwhile",
                           code="txn_claimed", field="txn_id")
@@ -426,11 +427,13 @@ class Batch:
                                   ts=n.ts, balance=n.balance)
 
     def final(self, res: PostingResult) -> PostingResult:
-        """``res`` with the receipt number its payment has after :meth:`take_receipts`."""
+        """``res`` with the receipt number its payment has after :meth:`take_receipts`
+        (and, a reserved payment, the id it was inserted with)."""
         pay = self.by_id.get(res.payment_id)
-        if res.receipt_no is not None or pay is None or pay.receipt_no is None:
+        if pay is None or (res.receipt_no is not None or pay.receipt_no is None) and (
+                res.payment_id == pay.id):
             return res
-        return replace(res, receipt_no=pay.receipt_no)
+        return replace(res, payment_id=pay.id, receipt_no=res.receipt_no or pay.receipt_no)
 
 
 def _bill_of(row: Sequence[Any]) -> Bill:
@@ -444,6 +447,15 @@ def _claim_params(raw: Raw, p: PaymentIn, bill: Bill, now: dt.datetime) -> tuple
     return (p.channel, p.txn_id, bill.biller, bill.bill_no, bill.account_no, p.amount,
             p.currency.upper(), p.status, p.mode, p.reference, raw.ts(p.paid_at),
             p.payer, p.utr, p.staff_id, p.shift_id, ts, ts)
+
+
+def _returning(raw: Raw, statement: str, rows: list[tuple[Any, ...]]
+               ) -> list[tuple[Any, ...] | None]:
+    """``statement`` (``RETURNING``) for each of ``rows``: its row, or None where it
+    returned none (one round trip on PostgreSQL)."""
+    if raw.pg:
+        return list(raw.query_many(statement, rows).rows())
+    return [raw.one(statement, r) for r in rows]
 
 
 def _reserved_row(pay: Payment, claim: tuple[Any, ...]) -> tuple[Any, ...]:
