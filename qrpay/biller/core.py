@@ -61,7 +61,7 @@ from qrpay.payments.ledger import (
 )
 from qrpay.payments.model import PostingResult
 from qrpay.payments.posting import PaymentIn, get_payment, post_payment
-from qrpay.store.raw import Raw
+from qrpay.store.raw import Pending, Raw
 from qrpay.store.schema import channel_credits, refunds_due
 
 
@@ -391,11 +391,13 @@ def pay(conn: Connection, config: Config, req: PayRequest, *,
                      txn_id=req.txn_id, pending=pending)
 
 
-def _stored_and_found(conn: Connection, config: Config, req: PayRequest, now: dt.datetime
-                      ) -> tuple[dict[str, Any] | None, list[BillDue] | None]:
-    """The stored payment of the request's transaction and the bills its identifier
-    names, read in one round trip (a pipeline); the bills are None where the identifier
-    cannot be looked up (the caller asks :func:`inquire`, which raises the reason)."""
+Reads = tuple[Pending, Pending | None]
+
+
+def _send_reads(conn: Connection, config: Config, req: PayRequest) -> Reads:
+    """What :func:`pay` reads first: the stored payment of the request's transaction and
+    the bills its identifier names (None where the identifier cannot be looked up), sent
+    now (in the caller's pipeline, if one is open)."""
     raw = Raw(conn)
     reach = _allowed(config, req.channel, req.allowed)
     try:
@@ -403,9 +405,34 @@ def _stored_and_found(conn: Connection, config: Config, req: PayRequest, now: dt
             if reach else None
     except QrpayError:
         query = None
-    with raw.pipeline():
-        stored_q = raw.query(_STORED_SQL, (req.channel, req.txn_id))
-        bills_q = raw.query(*query) if query is not None else None
+    return (raw.query(_STORED_SQL, (req.channel, req.txn_id)),
+            raw.query(*query) if query is not None else None)
+
+
+def prefetch(conn: Connection, config: Config, req: PayRequest) -> None:
+    """In a batch of shared jobs, after its bills are locked, the writer calls this for
+    each of its payments in one pipeline (:mod:`qrpay.biller.writer`): the reads
+    :func:`pay` starts with are sent for the whole batch in one round trip, and
+    :func:`pay` takes them instead of reading.  (Nothing a payment of the batch decides
+    is written before the batch's end, and what the batch's earlier payments did is in
+    its memory: the reads are what :func:`pay` would have read.)"""
+    state = shared(conn)
+    if state is not None:
+        state.reads[(req.channel, req.txn_id)] = _send_reads(conn, config, req)
+
+
+def _stored_and_found(conn: Connection, config: Config, req: PayRequest, now: dt.datetime
+                      ) -> tuple[dict[str, Any] | None, list[BillDue] | None]:
+    """The stored payment of the request's transaction and the bills its identifier
+    names, prefetched by the batch (:func:`prefetch`) or read now in one round trip (a
+    pipeline); the bills are None where the identifier cannot be looked up (the caller
+    asks :func:`inquire`, which raises the reason)."""
+    state = shared(conn)
+    reads = state.reads.pop((req.channel, req.txn_id), None) if state is not None else None
+    if reads is None:
+        with Raw(conn).pipeline():
+            reads = _send_reads(conn, config, req)
+    stored_q, bills_q = reads
     stored_rows = stored_q.rows()
     stored = _stored(stored_rows[0] if stored_rows else None)
     if stored is not None or bills_q is None:

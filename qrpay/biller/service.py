@@ -86,6 +86,9 @@ class Op:
     # a payment: the bill numbers it will post to (read only), so that a PostgreSQL batch
     # locks them up front; a writing op without it runs alone on PostgreSQL
     bills: Callable[[Connection, Context, Request], Named] | None = None
+    # a payment: sends the reads it starts with (``core.prefetch``), so that a batch sends
+    # those of all its payments in one round trip
+    prefetch: Callable[[Connection, Context, Request], None] | None = None
 
 
 def _dialect(name: str) -> ModuleType:
@@ -167,10 +170,11 @@ def _submitted(store: Store, dialect: ModuleType, ctx: Context, name: str, op: O
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             out.set_exception(exc)
 
-    named = op.bills
+    named, reads = op.bills, op.prefetch
     bills = None if named is None else (lambda conn: named(conn, ctx, req))
-    writer_for(store).submit(_job(ctx, name, op, req), bills,
-                             shared=True).add_done_callback(done)
+    prefetch = None if reads is None else (lambda conn: reads(conn, ctx, req))
+    writer_for(store).submit(_job(ctx, name, op, req), bills, shared=True,
+                             prefetch=prefetch).add_done_callback(done)
     return out
 
 

@@ -81,6 +81,9 @@ class Shared:
     posting: Batch | None = None
     extra: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     wrote: int = 0
+    # what the jobs' ``prefetch`` sent (after the batch's locks, one round trip), by the
+    # key each job takes its own by
+    reads: dict[Any, Any] = field(default_factory=dict)
 
     def add(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
         self.extra.setdefault(statement, []).extend(rows)
@@ -129,6 +132,7 @@ class _Item:
     job: Job
     bills: Bills | None = None
     shared: bool = False
+    prefetch: Callable[[Connection], None] | None = None
     future: Future[Any] = field(default_factory=Future)
     result: Any = None
     error: BaseException | None = None
@@ -222,8 +226,11 @@ Begin = Callable[[], AbstractContextManager[Connection]]
 
 
 def _run_shared(conn: Connection, items: list[_Item]) -> None:
-    """Every job on the batch's :class:`Shared` state; :class:`Careful` if one cannot."""
+    """Every job on the batch's :class:`Shared` state; :class:`Careful` if one cannot.
+    First the reads the jobs start with, sent for all of them in one round trip (each
+    job's ``prefetch``, into ``Shared.reads``)."""
     state = conn.info[SHARED] = Shared(conn)
+    _prefetch(conn, [item.prefetch for item in items if item.prefetch is not None])
     for item in items:
         wrote = state.wrote
         try:
@@ -241,6 +248,15 @@ def _run_shared(conn: Connection, items: list[_Item]) -> None:
         if isinstance(item.result, Later):
             item.result = item.result.finish()
     state.write()
+
+
+def _prefetch(conn: Connection, sends: list[Callable[[Connection], None]]) -> None:
+    if not sends:
+        return
+    with Raw(conn).pipeline():
+        for send in sends:
+            with contextlib.suppress(QrpayError):  # its job refuses on its own
+                send(conn)
 
 
 def _run_careful(conn: Connection, items: list[_Item]) -> None:
@@ -289,11 +305,12 @@ class PaymentWriter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def submit(self, job: Job, bills: Bills | None = None, *, shared: bool = False
-               ) -> Future[Any]:
+    def submit(self, job: Job, bills: Bills | None = None, *, shared: bool = False,
+               prefetch: Callable[[Connection], None] | None = None) -> Future[Any]:
         """Queue ``job``; ``bills(conn)``: the bill numbers it will lock (PostgreSQL);
-        ``shared``: it keeps the rules of a shared job (module docstring)."""
-        item = _Item(job, bills, shared)
+        ``shared``: it keeps the rules of a shared job (module docstring);
+        ``prefetch(conn)``: sends the reads it starts with (:func:`_run_shared`)."""
+        item = _Item(job, bills, shared, prefetch)
         self._queue.put(item)
         with self._lock:
             if self._thread is None or not self._thread.is_alive():

@@ -127,18 +127,26 @@ def query_bill(conn: Connection, ctx: Context, req: Request) -> Answer:
                   AmountBreakdown=_breakdown(due))
 
 
-def pay_bill(conn: Connection, ctx: Context, req: Request) -> Answer | Later:
+def _pay_request(ctx: Context, req: Request) -> core.PayRequest:
     f = req.fields
     txn_id = wire.required(f, "TrxId")
     amount = wire.amount(wire.required(f, "Amount"), "Amount")
     ident = identifier(f)
     biller = ctx.config.default_biller
     paid_at = wire.parse_time(biller, wire.text(f, "PayTime"), "PayTime")
-    result = core.pay(conn, ctx.config, core.PayRequest(
+    return core.PayRequest(
         channel=ctx.channel, txn_id=txn_id, ident=ident, amount=amount, period=_period(f),
-        payer=wire.text(f, "UserMobileNumber"), paid_at=paid_at, allowed=ctx.allowed),
-        now=ctx.now)
+        payer=wire.text(f, "UserMobileNumber"), paid_at=paid_at, allowed=ctx.allowed)
+
+
+def pay_bill(conn: Connection, ctx: Context, req: Request) -> Answer | Later:
+    result = core.pay(conn, ctx.config, _pay_request(ctx, req), now=ctx.now)
     return core.answered(result, lambda r: _paid(ctx, r))
+
+
+def pay_bill_prefetch(conn: Connection, ctx: Context, req: Request) -> None:
+    """The reads a ``payBill`` starts with, sent with its batch's (``core.prefetch``)."""
+    core.prefetch(conn, ctx.config, _pay_request(ctx, req))
 
 
 def _paid(ctx: Context, result: core.PayResult) -> Answer:
@@ -173,5 +181,6 @@ def search_transaction(conn: Connection, ctx: Context, req: Request) -> Answer:
                   MiddlewarePayTime=biller.local(when).strftime(STAMP))
 
 
-OPS = {"queryBill": Op(query_bill), "payBill": Op(pay_bill, writes=True, bills=pay_bill_bills),
+OPS = {"queryBill": Op(query_bill), "payBill": Op(pay_bill, writes=True, bills=pay_bill_bills,
+                                                 prefetch=pay_bill_prefetch),
        "searchTransaction": Op(search_transaction)}
