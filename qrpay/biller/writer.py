@@ -210,27 +210,24 @@ def _named(conn: Connection, items: list[_Item]) -> list[str]:
     return sorted(out)
 
 
-def _lock_bills(conn: Connection, items: list[_Item]) -> None:
-    """PostgreSQL: every bill of the batch locked up front, in bill-number order."""
-    if conn.dialect.name != "postgresql":
+def _lock_bills(conn: Connection, named: list[str] | None) -> None:
+    """PostgreSQL (``named`` not None): every bill of the batch locked up front, in
+    bill-number order; sent (in the caller's pipeline, if one is open)."""
+    if named is None:
         return
-    named = _named(conn, items)
     conn.info[LOCKED] = frozenset(named)
     if named:
-        marks = ", ".join("?" * len(named))
-        Raw(conn).all(f"SELECT 1 FROM bills WHERE bill_no IN ({marks}) "
-                      "ORDER BY bill_no FOR UPDATE", named)
+        Raw(conn).query("SELECT 1 FROM bills WHERE bill_no = ANY(?) ORDER BY bill_no "
+                        "FOR UPDATE", [named])
 
 
 Begin = Callable[[], AbstractContextManager[Connection]]
 
 
 def _run_shared(conn: Connection, items: list[_Item]) -> None:
-    """Every job on the batch's :class:`Shared` state; :class:`Careful` if one cannot.
-    First the reads the jobs start with, sent for all of them in one round trip (each
-    job's ``prefetch``, into ``Shared.reads``)."""
-    state = conn.info[SHARED] = Shared(conn)
-    _prefetch(conn, [item.prefetch for item in items if item.prefetch is not None])
+    """Every job on the batch's :class:`Shared` state (``conn.info[SHARED]``, with the
+    reads :func:`_transaction` prefetched); :class:`Careful` if one cannot."""
+    state = conn.info[SHARED]
     for item in items:
         wrote = state.wrote
         try:
@@ -250,13 +247,12 @@ def _run_shared(conn: Connection, items: list[_Item]) -> None:
     state.write()
 
 
-def _prefetch(conn: Connection, sends: list[Callable[[Connection], None]]) -> None:
-    if not sends:
-        return
-    with Raw(conn).pipeline():
-        for send in sends:
+def _prefetch(conn: Connection, items: list[_Item]) -> None:
+    """Each shared job's ``prefetch``: the reads it starts with, into ``Shared.reads``."""
+    for item in items:
+        if item.prefetch is not None:
             with contextlib.suppress(QrpayError):  # its job refuses on its own
-                send(conn)
+                item.prefetch(conn)
 
 
 def _run_careful(conn: Connection, items: list[_Item]) -> None:
@@ -268,7 +264,13 @@ def _run_careful(conn: Connection, items: list[_Item]) -> None:
 def _transaction(begin: Begin, store: Store, items: list[_Item], careful: bool) -> None:
     with gate(store), begin() as conn:
         try:
-            _lock_bills(conn, items)
+            named = _named(conn, items) if conn.dialect.name == "postgresql" else None
+            if not careful:
+                conn.info[SHARED] = Shared(conn)
+            with Raw(conn).pipeline():  # one round trip: the locks, then the first reads
+                _lock_bills(conn, named)
+                if not careful:
+                    _prefetch(conn, items)
             (_run_careful if careful else _run_shared)(conn, items)
         finally:
             conn.info.pop(LOCKED, None)
