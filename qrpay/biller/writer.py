@@ -2,26 +2,30 @@
 one transaction, every payment request that queued up while the previous one committed.
 
 On PostgreSQL a job comes with the bill numbers it will post to (``bills``, found by a
-read before the transaction's first lock): the batch locks all of them first, in
-bill-number order, in one statement, like the QR callbacks' batches
-(:mod:`qrpay.payments.batch`), so two processes' batches (or a batch and a desk
-posting) wait for each other instead of deadlocking; each posting then takes its receipt
-number from its biller's counter (held from the batch's first posting to its commit: one
-biller's batches commit one after another).  Should a job lock a bill it did not name (a
-bill imported meanwhile), a deadlock is still possible: PostgreSQL breaks it and the
-batch runs again, each job on its own.
+read before the transaction's first lock; the reads of all the batch's jobs in one
+round trip): the batch locks all of them first, in bill-number order, in one statement,
+like the QR callbacks' batches (:mod:`qrpay.payments.batch`), so two processes' batches
+(or a batch and a desk posting) wait for each other instead of deadlocking.  In the
+same round trip, after the lock, go the reads each shared job starts with (its
+``prefetch``: for a payment its stored transaction and its bills with their ledger
+sums, :func:`qrpay.biller.core.prefetch`), so a batch makes no round trip per payment.
+Should a job lock a bill it did not name (a bill imported meanwhile), a deadlock is
+still possible: PostgreSQL breaks it and the batch runs again, each job on its own.
 
 Payments share one posting batch (:class:`qrpay.payments.batch.Batch`, the one the QR
 callbacks' group commit uses): each job decides its payment on the state the jobs before
-it left (in memory), nothing is written between a job's claim of its payment row and the
-batch's end, and the receipt numbers of the whole batch are taken with one counter
-update, after every payment is decided; then the jobs' answers are built
-(:class:`Later`), and the ledger, payment, SMS and journal rows are written in one round
-trip.  A job refuses (any :class:`~qrpay.errors.QrpayError`) before it writes anything,
-so no savepoint is needed.  Should one refuse after writing (``Shared.wrote``), or meet
-its own transaction claimed earlier in the batch (a channel's retry that arrived while
-its first request waited), the batch is rolled back and run again the careful way:
-each job in a SAVEPOINT of the transaction, posting on its own
+it left (in memory) and nothing is written before the batch's end: a new payment's row
+is reserved (:meth:`~qrpay.payments.batch.Batch.reserve`), not inserted.  At the end the
+receipt numbers of the whole batch are taken with one counter update per biller (held
+from there to the commit: one biller's batches commit one after another), the new
+payment rows are inserted in their final state, receipt numbers included; then the
+jobs' answers are built (:class:`Later`), and the ledger, SMS and journal rows are
+written in one round trip.  A job refuses (any :class:`~qrpay.errors.QrpayError`)
+before it writes anything, so no savepoint is needed.  Should one refuse after writing
+(``Shared.wrote``), meet its own transaction reserved earlier in the batch (a channel's
+retry that arrived while its first request waited), or find one of the batch's new
+transactions stored meanwhile by another process, the batch is rolled back and run
+again the careful way: each job in a SAVEPOINT of the transaction, posting on its own
 (:func:`qrpay.payments.posting.post_payment`), where a refusal rolls back only its own
 writes and a retry sees its first request as stored.  Jobs submitted without
 ``shared=True`` (tests, anything that writes directly) always run that way.

@@ -15,7 +15,7 @@ The caller runs the steps in this order, inside its write transaction::
 A caller that has read, in this transaction, that a report's transaction is not stored
 (the biller API) may :meth:`~Batch.reserve` it instead of claiming it: its payment row is
 then kept in memory and inserted once, by :meth:`~Batch.take_receipts`, in the state the
-batch left it (receipt number included), in one statement for the whole batch: one
+batch left it (receipt number included), in one round trip for the whole batch: one
 statement per payment instead of an insert and an update.  Should one of them have been
 stored meanwhile by another transaction, :class:`Claimed` is raised and nothing of the
 batch may be committed (the caller runs it again, claiming).
