@@ -160,7 +160,7 @@ def fetch_receipt_bills(conn: Connection, ctx: Context, req: Request) -> Named:
                             allowed=ctx.allowed)
 
 
-def fetch_receipt(conn: Connection, ctx: Context, req: Request) -> Answer | Later:
+def _pay_request(ctx: Context, req: Request) -> core.PayRequest:
     f = req.fields
     details = f.get("paymentDetails")
     if not isinstance(details, dict):
@@ -174,14 +174,25 @@ def fetch_receipt(conn: Connection, ctx: Context, req: Request) -> Answer | Late
     bill_id = wire.required(f, "billerBillID")
     paid_at = wire.parse_time(ctx.config.default_biller,
                               wire.text(details, "transactionTimestamp"), "transactionTimestamp")
+    return core.PayRequest(
+        channel=ctx.channel, txn_id=ref, ident=Identifier("bill", bill_id),
+        amount=_paise(details, "amountPaid"), paid_at=paid_at,
+        payer=wire.text(details, "instrument"), allowed=ctx.allowed)
+
+
+def fetch_receipt(conn: Connection, ctx: Context, req: Request) -> Answer | Later:
+    pay = _pay_request(ctx, req)
     try:
-        result = core.pay(conn, ctx.config, core.PayRequest(
-            channel=ctx.channel, txn_id=ref, ident=Identifier("bill", bill_id),
-            amount=_paise(details, "amountPaid"), paid_at=paid_at,
-            payer=wire.text(details, "instrument"), allowed=ctx.allowed), now=ctx.now)
+        result = core.pay(conn, ctx.config, pay, now=ctx.now)
     except NotFound as exc:  # a receipt names a bill: an unknown one is bill-not-found
         raise NotFound(exc.message, code="bill_not_found", field="billerBillID") from None
     return core.answered(result, lambda r: _receipt(ctx, r))
+
+
+def fetch_receipt_prefetch(conn: Connection, ctx: Context, req: Request) -> None:
+    """The reads a receipt request starts with, sent with its batch's
+    (``core.prefetch``)."""
+    core.prefetch(conn, ctx.config, _pay_request(ctx, req))
 
 
 def _receipt(ctx: Context, result: core.PayResult) -> Answer:
@@ -192,4 +203,5 @@ def _receipt(ctx: Context, result: core.PayResult) -> Answer:
 
 
 OPS = {"bills/fetch": Op(fetch),
-       "bills/fetchReceipt": Op(fetch_receipt, writes=True, bills=fetch_receipt_bills)}
+       "bills/fetchReceipt": Op(fetch_receipt, writes=True, bills=fetch_receipt_bills,
+                                prefetch=fetch_receipt_prefetch)}

@@ -92,16 +92,25 @@ def confirmation_bills(conn: Connection, ctx: Context, req: Request) -> Named:
                             _period(req.fields), ctx.allowed)
 
 
-def confirmation(conn: Connection, ctx: Context, req: Request) -> Answer | Later:
+def _pay_request(ctx: Context, req: Request) -> core.PayRequest:
     f = req.fields
     txn_id = wire.required(f, "txnId")
     biller = ctx.config.default_biller
-    result = core.pay(conn, ctx.config, core.PayRequest(
+    return core.PayRequest(
         channel=ctx.channel, txn_id=txn_id, ident=identifier(f), period=_period(f),
         amount=wire.amount(wire.required(f, "amount"), "amount"),
         paid_at=wire.parse_time(biller, wire.text(f, "txnDate"), "txnDate"),
-        allowed=ctx.allowed), now=ctx.now)
+        allowed=ctx.allowed)
+
+
+def confirmation(conn: Connection, ctx: Context, req: Request) -> Answer | Later:
+    result = core.pay(conn, ctx.config, _pay_request(ctx, req), now=ctx.now)
     return core.answered(result, lambda r: _confirmed(ctx, r))
+
+
+def confirmation_prefetch(conn: Connection, ctx: Context, req: Request) -> None:
+    """The reads a confirmation starts with, sent with its batch's (``core.prefetch``)."""
+    core.prefetch(conn, ctx.config, _pay_request(ctx, req))
 
 
 def _confirmed(ctx: Context, result: core.PayResult) -> Answer:
@@ -127,5 +136,6 @@ def inquiry(conn: Connection, ctx: Context, req: Request) -> Answer:
 
 
 OPS = {"validation": Op(validation),
-       "confirmation": Op(confirmation, writes=True, bills=confirmation_bills),
+       "confirmation": Op(confirmation, writes=True, bills=confirmation_bills,
+                          prefetch=confirmation_prefetch),
        "inquiry": Op(inquiry)}
