@@ -508,6 +508,9 @@ class _Chunk:
     errors: list[ImportError_]
     rows: int
     bill_of: Callable[[int], Bill]
+    #: the bills and ledger rows of every stored row, encoded for the database ahead of
+    #: time (:meth:`_Writer.prepare`); used when none of them turns out to be known
+    ready: tuple[_Encoded, _Encoded] | None = None
 
 
 class _Writer:
@@ -525,8 +528,10 @@ class _Writer:
         self.now = utcnow()
         self.import_id: int | None = None
         self.pg = conn.dialect.name == "postgresql"
+        self.dialect = conn.dialect
         self.raw = conn.connection.driver_connection
         self._seen_ready = False
+        self._deferred: list[str] = []  # CREATE INDEX statements to run at the end
 
     def write(self, chunk: _Chunk) -> list[ImportError_]:
         """Write the chunk's new bills; the errors of its duplicates and conflicts."""
@@ -545,10 +550,24 @@ class _Writer:
             known = frame.filter(pl.col("bill_no").is_in(list(old)))
             frame = frame.filter(~pl.col("bill_no").is_in(list(old)))
             errors += self._known(known, old, chunk.bill_of)
-        insert_frame(self.conn, bills_t, _bill_columns(frame, self.import_id, self.now))
-        insert_frame(self.conn, ledger_t, _charge_columns(frame, self.now))
+        ready = chunk.ready if frame.height == chunk.stored.height else None
+        for encoded in ready or self._encode(frame):
+            encoded.send(self.raw)
         self.report.created += frame.height
         return errors
+
+    def prepare(self, chunks: Iterator[_Chunk]) -> Iterator[_Chunk]:
+        """``chunks``, each with its rows encoded for the database (``chunk.ready``): the
+        reading thread does this while the writer sends the last chunk.  It touches no
+        connection, only the import's id and time."""
+        for chunk in chunks:
+            if chunk.stored.height:
+                chunk.ready = self._encode(chunk.stored)
+            yield chunk
+
+    def _encode(self, frame: Any) -> tuple[_Encoded, _Encoded]:
+        return (_encode(self.dialect, bills_t, _bill_columns(frame, self.import_id, self.now)),
+                _encode(self.dialect, ledger_t, _charge_columns(frame, self.now)))
 
     def _known(self, frame: Any, old: dict[str, Any], bill_of: Callable[[int], Bill]
                ) -> list[ImportError_]:
@@ -617,9 +636,38 @@ class _Writer:
         cur.executemany(f"INSERT INTO import_seen (bill_no) VALUES ({mark})",
                         [(no,) for no in bill_nos])
 
-    def close(self) -> None:
+    def defer_indexes(self, rows: int) -> None:
+        """SQLite, an import of ``rows`` rows into tables holding fewer: build the plain
+        (non-unique) indexes of ``bills`` (and, when nothing is replaced, of ``ledger``)
+        once after the rows, from sorted keys, instead of row by row.  They are dropped
+        here and created again by :meth:`close` in the same transaction (a rollback, or
+        a crash, brings them back; the import holds SQLite's one write lock, and readers
+        see the last commit, indexes and all).  The import itself reads ``bills`` by
+        ``bill_no`` (unique, kept) and ``ledger`` only to replace."""
+        if self.pg:
+            return
+        cur = self.raw.cursor()  # type: ignore[union-attr]
+        for table in ("bills",) if self.replace else ("bills", "ledger"):
+            (held,) = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()
+            if held >= rows:  # (at least as many rows as the highest id, ever)
+                continue
+            plain = {r[1] for r in cur.execute(f"PRAGMA index_list({table})")
+                     if r[2] == 0 and r[3] == "c" and r[4] == 0}  # not unique or partial
+            for name, sql in cur.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                    "AND tbl_name = ? ORDER BY name", (table,)).fetchall():
+                if name in plain and sql:
+                    cur.execute(f'DROP INDEX "{name}"')
+                    self._deferred.append(sql)
+
+    def close(self, commit: bool) -> None:
+        """The end of the import: the deferred indexes built (when it will commit), the
+        connection's settings back."""
         if not self.pg:
             cur = self.raw.cursor()  # type: ignore[union-attr]
+            if commit:
+                for sql in self._deferred:
+                    cur.execute(sql)
             if self._seen_ready:
                 cur.execute("DROP TABLE IF EXISTS temp.import_seen")
             cur.execute("PRAGMA cache_size=-2000")  # the pooled connection's default again
@@ -628,66 +676,102 @@ class _Writer:
         return ImportError_(msg, code=code, file=str(self.path), row=line, column=column)
 
 
-def _bill_columns(frame: Any, import_id: int | None, now: dt.datetime) -> Any:
-    import polars as pl
-
+def _bill_columns(frame: Any, import_id: int | None, now: dt.datetime
+                  ) -> tuple[Any, dict[str, Any]]:
+    """The ``bills`` rows of a frame: the columns that vary, and those every row of the
+    import shares."""
     from qrpay.importer_columns import STORED
 
-    return frame.select(*STORED, pl.lit(import_id, dtype=pl.Int64).alias("import_id"),
-                        pl.lit(now).alias("created_at"), pl.lit(now).alias("updated_at"))
+    return frame.select(*STORED), {"import_id": import_id, "created_at": now,
+                                   "updated_at": now}
 
 
-def _charge_columns(frame: Any, now: dt.datetime) -> Any:
+def _charge_columns(frame: Any, now: dt.datetime) -> tuple[Any, dict[str, Any]]:
     """The ledger entries that charge new bills, in bill order: what
     :func:`qrpay.payments.ledger.charge_rows` gives each (its charge and, with arrears,
-    the carry), for the whole frame at once."""
+    the carry), for the whole frame at once (``payment_id`` and ``receipt_no`` left
+    null); and the column every row shares."""
     import polars as pl
 
     base = [pl.col("biller"), pl.col("account_no"), pl.col("bill_no")]
-    tail = [pl.lit(None, dtype=pl.Int64).alias("payment_id"),
-            pl.lit(None, dtype=pl.String).alias("receipt_no")]
     charge = frame.select(
-        *base, pl.lit("charge").alias("kind"), pl.col("amount"), *tail,
+        *base, pl.lit("charge").alias("kind"), pl.col("amount"),
         (pl.lit("bill ") + pl.col("period")).alias("note"), pl.col("line"),
         pl.lit(0).alias("_k"))
     carry = frame.filter(pl.col("arrears") != 0).select(
-        *base, pl.lit("carry").alias("kind"), (-pl.col("arrears")).alias("amount"), *tail,
+        *base, pl.lit("carry").alias("kind"), (-pl.col("arrears")).alias("amount"),
         pl.lit("arrears carried into this bill").alias("note"), pl.col("line"),
         pl.lit(1).alias("_k"))
     both = pl.concat([charge, carry]).sort("line", "_k")
-    return both.select(*(c for c in both.columns if c not in ("line", "_k")),
-                       pl.lit(now).alias("created_at"))
+    return both.drop("line", "_k"), {"created_at": now}
 
 
-def insert_frame(conn: Connection, table: Table, frame: Any) -> None:
-    """Insert a polars frame of rows whose columns are ``table``'s: PostgreSQL ``COPY``
-    (CSV, written by polars), one DB-API ``executemany`` on SQLite (values as the
-    column types bind them)."""
-    if frame.height == 0:
-        return
-    names = frame.columns
-    raw = conn.connection.driver_connection
-    if conn.dialect.name == "postgresql":
-        import polars as pl
+@dataclass(frozen=True)
+class _Encoded:
+    """Rows of one table as the database takes them in: PostgreSQL ``COPY`` text (CSV,
+    written by polars, the shared columns included), or SQLite parameter tuples for one
+    DB-API ``executemany`` (the shared columns as literals of the statement)."""
 
-        text = frame.with_columns(pl.col(pl.Datetime).dt.to_string("%Y-%m-%d %H:%M:%S%.f%:z")
-                                  ).write_csv(include_header=False, null_value="")
-        with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
-                f"COPY {table.name} ({', '.join(names)}) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(text)
-        return
+    table: str
+    columns: tuple[str, ...]
+    rows: bytes | list[tuple[Any, ...]]
+    literals: tuple[str, ...] = ()
+
+    def send(self, raw: Any) -> None:
+        if not self.rows:
+            return
+        names = ", ".join(self.columns)
+        if isinstance(self.rows, bytes):
+            with raw.cursor() as cur, cur.copy(
+                    f"COPY {self.table} ({names}) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(self.rows)
+            return
+        marks = ", ".join(("?",) * (len(self.columns) - len(self.literals)) + self.literals)
+        raw.cursor().executemany(f"INSERT INTO {self.table} ({names}) VALUES ({marks})",
+                                 self.rows)
+
+
+def _encode(dialect: Any, table: Table, rows: tuple[Any, dict[str, Any]]) -> _Encoded:
+    """A frame of ``table``'s rows (and the values all of them share) as
+    :class:`_Encoded` for ``dialect``.  Touches no connection: the reading thread runs it."""
     import polars as pl
 
-    for n in names:
-        s = frame.get_column(n)
-        if s.dtype.is_temporal():  # the import's timestamp: bound once as SQLAlchemy and
-            proc = table.c[n].type.bind_processor(conn.dialect)  # sqlite3 bind it
-            value = proc(s[0]) if proc else s[0]
-            text = value if isinstance(value, str) else value.isoformat(" ")
-            frame = frame.with_columns(pl.lit(text, dtype=pl.String).alias(n))
-    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
-           f"VALUES ({', '.join('?' * len(names))})")
-    raw.cursor().executemany(sql, frame.iter_rows())  # type: ignore[union-attr]
+    frame, shared = rows
+    if dialect.name == "postgresql":
+        frame = frame.with_columns(pl.lit(_pg_text(v), dtype=pl.String).alias(k)
+                                   for k, v in shared.items())
+        out = io.BytesIO()
+        frame.write_csv(out, include_header=False, null_value="")
+        return _Encoded(table.name, tuple(frame.columns), out.getvalue() if frame.height
+                        else b"")
+    literals = tuple(_sqlite_literal(table.c[k].type, dialect, v) for k, v in shared.items())
+    names = frame.columns
+    values = list(zip(*(frame.get_column(n).to_list() for n in names), strict=True))
+    return _Encoded(table.name, (*names, *shared), values, literals)
+
+
+def _pg_text(value: Any) -> str | None:
+    """A shared value as COPY text (the import's time with its offset, as the column's
+    type reads it)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.isoformat(" ")
+    return str(int(value))
+
+
+def _sqlite_literal(type_: Any, dialect: Any, value: Any) -> str:
+    """A shared value as an SQL literal, bound the way SQLAlchemy binds the column (the
+    import's time as the text UtcDateTime stores)."""
+    proc = type_.bind_processor(dialect)
+    value = proc(value) if proc else value
+    if value is None:
+        return "NULL"
+    if isinstance(value, dt.datetime):
+        value = value.isoformat(" ")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _count_lines(path: Path) -> int:
@@ -729,9 +813,10 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
         writer.import_id = int(pk[0]) if pk else None
         if store.is_sqlite:  # the indexes of a big import stay in memory (bounded)
             conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+            writer.defer_indexes(count_rows(path))
         reader = _Reader(config, path, raw, batch_size, columnar)
         try:
-            for chunk in _ahead(reader.chunks()):
+            for chunk in _ahead(writer.prepare(reader.chunks())):
                 report.rows += chunk.rows
                 errors = chunk.errors + writer.write(chunk)
                 errors.sort(key=lambda e: e.row or 0)  # stable: a row's errors keep their order
@@ -743,7 +828,7 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
             _add_error(report, max_errors, exc)
         except UnicodeDecodeError:
             _add_error(report, max_errors, _encoding_error(path))
-        writer.close()
+        writer.close(commit=not (report.errors or dry_run))
         if progress:
             progress(report.rows)
         if report.errors or dry_run:

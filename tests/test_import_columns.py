@@ -302,6 +302,8 @@ def test_an_import_killed_midway_writes_nothing_and_runs_again(tmp_path: Path) -
     proc.wait()
     assert _table(db, "SELECT count(*) FROM bills") == [(0,)]
     assert _table(db, "SELECT count(*) FROM ledger") == [(0,)]
+    indexes = "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name"
+    assert ("ix_bills_mobile",) in _table(db, indexes)  # built after the rows: not lost
     done = subprocess.run(cmd + ["--no-progress"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "60000 new" in done.stdout

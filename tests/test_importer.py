@@ -291,3 +291,44 @@ def test_duplicates_are_reported_beside_bad_values(store, best_config, tmp_path)
     assert [(e.row, e.code) for e in report.errors] == [
         (2, "too_many_decimals"), (4, "invalid_date"), (5, "duplicate_bill")]
     assert _count(store) == 0 and _count(store, ledger) == 0
+
+
+def _indexes(store):
+    from sqlalchemy import inspect
+
+    with store.connect() as conn:
+        found = inspect(conn)
+        return {t: sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                          for i in found.get_indexes(t)) for t in ("bills", "ledger")}
+
+
+def test_a_big_import_into_a_small_table_keeps_every_index(store, best_config, tmp_path):
+    """On SQLite such an import builds the plain indexes after the rows: whatever the
+    outcome (written, refused, dry run, a second import into a fuller table) the tables
+    end with the indexes they began with, and the queries that use them find the rows."""
+    before = _indexes(store)
+    assert before["bills"] and before["ledger"]
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8") as fh:
+        write_csv(fh, "best", 300)
+    text = path.read_text(encoding="utf-8")
+    blank = [""] * (text.splitlines()[0].count(",") - 4)
+    bad = _write(tmp_path, text + ",".join(["bad", "A", "2026-11", "1.00", "2026-12-05",
+                                            *blank]) + "\n", name="bad.csv")
+    assert not import_bills(store, best_config, bad).ok
+    assert _indexes(store) == before and _count(store) == 0
+    assert import_bills(store, best_config, path, dry_run=True).ok
+    assert _indexes(store) == before and _count(store) == 0
+    assert import_bills(store, best_config, path).created == 300
+    assert _indexes(store) == before
+    assert import_bills(store, best_config, SAMPLES / "bills-best.csv").ok  # fuller now
+    assert _indexes(store) == before
+    with store.connect() as conn:
+        first = conn.execute(select(bills.c.biller, bills.c.account_no, bills.c.mobile)
+                             .limit(1)).one()
+        assert conn.execute(select(func.count()).select_from(bills).where(
+            bills.c.biller == first.biller, bills.c.account_no == first.account_no)
+        ).scalar_one() >= 1
+        assert conn.execute(select(func.count()).select_from(ledger).where(
+            ledger.c.biller == first.biller, ledger.c.account_no == first.account_no)
+        ).scalar_one() >= 1
