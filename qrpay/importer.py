@@ -782,9 +782,10 @@ def _count_lines(path: Path) -> int:
     return n
 
 
-#: rows per chunk the per-row path collects, and bytes per chunk the columnar path reads
+#: rows per chunk; the columnar path reads at most CHUNK_BYTES at once, after the first
+#: block a little less than what held CHUNK_ROWS lines (one chunk per block)
 CHUNK_ROWS = 10_000
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 16 << 20
 #: SQLite page cache while importing, KiB (the connection's default is 2 MiB)
 SQLITE_CACHE_KIB = 128 << 10
 
@@ -936,9 +937,10 @@ class _Reader:
         checks = ColumnChecks(self.config)
         line = 2  # the first row's line
         leftover = b""
+        size = CHUNK_BYTES // 4  # then what holds about chunk_rows lines, as far as seen
         self.raw.seek(offset)
         while True:
-            block = self.raw.read(CHUNK_BYTES)
+            block = self.raw.read(size)
             data = leftover + block
             if not block:
                 data = data.rstrip(b"\r\n") + b"\n" if data.strip(b"\r\n") else b""
@@ -951,8 +953,7 @@ class _Reader:
                 leftover = data
                 continue
             piece, leftover = data[:cut], data[cut:]
-            piece.decode("utf-8")  # not UTF-8: import_bills names the line
-            df = read_chunk(piece, header)
+            df = read_chunk(piece, header)  # not UTF-8: import_bills names the line
             if df is None:  # not plain: the csv module reads on from here
                 with self._text(offset, "utf-8") as text:
                     yield from self._row_chunks(_csv_rows(self.path, text, header, line - 1))
@@ -962,6 +963,7 @@ class _Reader:
                 yield self._columnar_chunk(checks, part, header, line)
                 line += part.height
             offset += cut
+            size = max(1 << 16, min(CHUNK_BYTES, cut * self.chunk_rows * 63 // 64 // df.height))
             if not block:
                 return
 

@@ -86,23 +86,24 @@ def plain_line(line: str) -> bool:
 def read_chunk(data: bytes, header: Sequence[str]) -> pl.DataFrame | None:
     """The chunk's records as text columns, or None when a line is not a plain one-line
     record of the header's width (or a row is blank): the caller then reads on with the
-    csv module, which words what is wrong."""
-    text = data.decode("utf-8")  # the caller checked the file is UTF-8
-    rows = text.split("\n")
-    if rows and rows[-1] == "":
-        rows.pop()
-    if not rows:
+    csv module, which words what is wrong.  ``data`` is whole lines; not UTF-8, it raises
+    UnicodeDecodeError (the caller names the line)."""
+    text = data.decode("utf-8")
+    if not text.strip("\n"):
         return None
-    series = pl.Series("line", rows, dtype=pl.String)
-    if not series.str.contains(plain_lines(len(header))).all():
+    lines = pl.Series("line", [text.removesuffix("\n")], dtype=pl.String) \
+        .str.split("\n").explode()
+    if not lines.str.contains(plain_lines(len(header))).all():
         return None
     df = pl.read_csv(io.BytesIO(data), has_header=False, new_columns=list(header),
                      infer_schema=False, empty_string_is_null=False, quote_char='"')
-    if df.height != len(rows):
+    if df.height != lines.len():
         return None
-    blank = pl.all_horizontal(pl.col(h).str.contains(r"^[\s\p{Cc}\p{Z}]*$") for h in header)
-    if df.select(blank.any()).item():
-        return None  # the csv module skips blank rows; let it
+    if lines.str.contains(r'^[\s\p{Cc}\p{Z},"]*$').any():  # perhaps a blank row: look
+        blank = pl.all_horizontal(pl.col(h).str.contains(r"^[\s\p{Cc}\p{Z}]*$")
+                                  for h in header)
+        if df.select(blank.any()).item():
+            return None  # the csv module skips blank rows; let it
     return df
 
 
