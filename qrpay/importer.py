@@ -708,9 +708,9 @@ def _charge_columns(frame: Any, now: dt.datetime) -> tuple[Any, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class _Encoded:
-    """Rows of one table as the database takes them in: PostgreSQL ``COPY`` text (CSV,
-    written by polars, the shared columns included), or SQLite parameter tuples for one
-    DB-API ``executemany`` (the shared columns as literals of the statement)."""
+    """Rows of one table as the database takes them in: PostgreSQL ``COPY`` data (text
+    format, written by polars, the shared columns included), or SQLite parameter tuples
+    for one DB-API ``executemany`` (the shared columns as literals of the statement)."""
 
     table: str
     columns: tuple[str, ...]
@@ -723,7 +723,7 @@ class _Encoded:
         names = ", ".join(self.columns)
         if isinstance(self.rows, bytes):
             with raw.cursor() as cur, cur.copy(
-                    f"COPY {self.table} ({names}) FROM STDIN (FORMAT csv)") as copy:
+                    f"COPY {self.table} ({names}) FROM STDIN") as copy:
                 copy.write(self.rows)
             return
         marks = ", ".join(("?",) * (len(self.columns) - len(self.literals)) + self.literals)
@@ -740,14 +740,37 @@ def _encode(dialect: Any, table: Table, rows: tuple[Any, dict[str, Any]]) -> _En
     if dialect.name == "postgresql":
         frame = frame.with_columns(pl.lit(_pg_text(v), dtype=pl.String).alias(k)
                                    for k, v in shared.items())
-        out = io.BytesIO()
-        frame.write_csv(out, include_header=False, null_value="")
-        return _Encoded(table.name, tuple(frame.columns), out.getvalue() if frame.height
-                        else b"")
+        return _Encoded(table.name, tuple(frame.columns), _copy_text(frame))
     literals = tuple(_sqlite_literal(table.c[k].type, dialect, v) for k, v in shared.items())
     names = frame.columns
     values = list(zip(*(frame.get_column(n).to_list() for n in names), strict=True))
     return _Encoded(table.name, (*names, *shared), values, literals)
+
+
+#: what COPY's text format writes with a backslash (the backslash itself first)
+_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+
+
+def _copy_text(frame: Any) -> bytes:
+    """``frame`` in COPY's text format (tab-separated, ``\\N`` for null, backslash
+    escapes): PostgreSQL reads it with less work than CSV, whose quotes every JSON
+    column is full of.  Only a column holding a character to escape is rewritten."""
+    import polars as pl
+
+    if frame.height == 0:
+        return b""
+    text = [n for n, t in frame.schema.items() if t == pl.String]
+    if text:
+        found = frame.select(pl.col(text).str.contains(r"[\\\t\n\r]").any()).row(0)
+        for name in (n for n, hit in zip(text, found, strict=True) if hit):
+            column = pl.col(name)
+            for char, escaped in _COPY_ESCAPES:
+                column = column.str.replace_all(char, escaped, literal=True)
+            frame = frame.with_columns(column)
+    out = io.BytesIO()
+    frame.write_csv(out, include_header=False, separator="\t", quote_style="never",
+                    null_value="\\N")
+    return out.getvalue()
 
 
 def _pg_text(value: Any) -> str | None:

@@ -332,3 +332,17 @@ def test_a_big_import_into_a_small_table_keeps_every_index(store, best_config, t
         assert conn.execute(select(func.count()).select_from(ledger).where(
             ledger.c.biller == first.biller, ledger.c.account_no == first.account_no)
         ).scalar_one() >= 1
+
+
+def test_backslashes_and_a_literal_backslash_n_are_stored_as_written(store, best_config,
+                                                                   tmp_path):
+    """PostgreSQL takes the rows in COPY's text format, where a backslash escapes: the
+    stored text is still the file's."""
+    rows = ['100000007,Ram \\ Shyam,2026-11,10.00,2026-12-05,"\\N"',
+            '100000008,\\N,2026-11,10.00,2026-12-05,"C:\\\\bills\\n, \\t"']
+    path = _write(tmp_path, f"{HEADER},address\n" + "\n".join(rows) + "\n")
+    assert import_bills(store, best_config, path).ok
+    with store.connect() as conn:
+        first, second = (get_bill(conn, f"B261110000000{n}") for n in (7, 8))
+    assert (first.name, first.address) == ("Ram \\ Shyam", "\\N")
+    assert (second.name, second.address) == ("\\N", "C:\\\\bills\\n, \\t")
