@@ -737,14 +737,34 @@ def _encode(dialect: Any, table: Table, rows: tuple[Any, dict[str, Any]]) -> _En
     import polars as pl
 
     frame, shared = rows
+    if frame.height == 0:
+        return _Encoded(table.name, (), b"")
     if dialect.name == "postgresql":
         frame = frame.with_columns(pl.lit(_pg_text(v), dtype=pl.String).alias(k)
                                    for k, v in shared.items())
         return _Encoded(table.name, tuple(frame.columns), _copy_text(frame))
-    literals = tuple(_sqlite_literal(table.c[k].type, dialect, v) for k, v in shared.items())
-    names = frame.columns
-    values = list(zip(*(frame.get_column(n).to_list() for n in names), strict=True))
-    return _Encoded(table.name, (*names, *shared), values, literals)
+    literals = {k: _sqlite_literal(table.c[k].type, dialect, v) for k, v in shared.items()}
+    for name in frame.columns:  # a value every row of the chunk has: a literal too
+        literal = _same_literal(frame.get_column(name))
+        if literal is not None:
+            literals[name] = literal
+    names = [n for n in frame.columns if n not in literals]
+    values = list(zip(*(frame.get_column(n).to_list() for n in names), strict=True)) \
+        if names else [()] * frame.height
+    return _Encoded(table.name, (*names, *literals), values, tuple(literals.values()))
+
+
+def _same_literal(column: Any) -> str | None:
+    """The SQL literal of the one value every row of ``column`` holds (as DB-API binds
+    it: text, integer or null), or None."""
+    first = column[0]
+    if first is None:
+        return "NULL" if column.null_count() == column.len() else None
+    if isinstance(first, str) and "\x00" in first:
+        return None
+    if column.null_count() or not (column == first).all():
+        return None
+    return _literal(first)
 
 
 #: what COPY's text format writes with a backslash (the backslash itself first)
@@ -788,10 +808,12 @@ def _sqlite_literal(type_: Any, dialect: Any, value: Any) -> str:
     import's time as the text UtcDateTime stores)."""
     proc = type_.bind_processor(dialect)
     value = proc(value) if proc else value
+    return _literal(value.isoformat(" ") if isinstance(value, dt.datetime) else value)
+
+
+def _literal(value: str | int | None) -> str:
     if value is None:
         return "NULL"
-    if isinstance(value, dt.datetime):
-        value = value.isoformat(" ")
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return "'" + str(value).replace("'", "''") + "'"

@@ -346,3 +346,18 @@ def test_backslashes_and_a_literal_backslash_n_are_stored_as_written(store, best
         first, second = (get_bill(conn, f"B261110000000{n}") for n in (7, 8))
     assert (first.name, first.address) == ("Ram \\ Shyam", "\\N")
     assert (second.name, second.address) == ("\\N", "C:\\\\bills\\n, \\t")
+
+
+def test_a_chunk_whose_rows_share_every_value_but_the_bill_is_stored_whole(store, best_config,
+                                                                         tmp_path):
+    """On SQLite a value every row of a chunk shares goes into the statement once: with
+    one row, every value does."""
+    path = _write(tmp_path, f"{HEADER},mobile\n100000009,Asha Rao,2026-11,10.00,2026-12-05,"
+                  "9812345678\n")
+    assert import_bills(store, best_config, path).created == 1
+    with store.connect() as conn:
+        bill = get_bill(conn, "B2611100000009")
+        entries = conn.execute(select(ledger.c.kind, ledger.c.amount, ledger.c.note)
+                               .where(ledger.c.bill_no == bill.bill_no)).all()
+    assert (bill.name, bill.amount, bill.mobile) == ("Asha Rao", 1000, "+919812345678")
+    assert [tuple(e) for e in entries] == [("charge", 1000, "bill 2026-11")]
