@@ -5,9 +5,12 @@ in the database, where this import's own rows carry its ``import_id`` and the ot
 sit in a temporary table).  A CSV file is checked as columns (:mod:`qrpay.importer_columns`)
 while its lines are plain one-line records; rows in any unusual form, and every row of a
 JSON Lines file, go through the per-row checks here, which alone word the errors.  Valid
-rows are written per chunk inside one transaction; the whole file is checked (so duplicates
-and conflicts are reported beside bad values, in file order, up to ``max_errors`` errors),
-and on any error the transaction is rolled back: one bad row means nothing is written.
+rows are written per chunk inside one transaction (PostgreSQL ``COPY``, SQLite one
+``executemany``; a thread reads, checks and encodes the next chunk meanwhile, and on SQLite
+a big import into a smaller table builds its plain indexes at the end); the whole file is
+checked (so duplicates and conflicts are reported beside bad values, in file order, up to
+``max_errors`` errors), and on any error the transaction is rolled back: one bad row means
+nothing is written.
 Re-importing the same file changes nothing; the same bill number with different content is
 a conflict unless ``replace``.
 """
@@ -670,7 +673,8 @@ class _Writer:
                     cur.execute(sql)
             if self._seen_ready:
                 cur.execute("DROP TABLE IF EXISTS temp.import_seen")
-            cur.execute("PRAGMA cache_size=-2000")  # the pooled connection's default again
+            cur.execute("PRAGMA cache_size=-2000")  # the pooled connection's defaults again
+            cur.execute("PRAGMA threads=0")
 
     def _error(self, line: int, column: str | None, code: str, msg: str) -> ImportError_:
         return ImportError_(msg, code=code, file=str(self.path), row=line, column=column)
@@ -859,6 +863,7 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
         writer.import_id = int(pk[0]) if pk else None
         if store.is_sqlite:  # the indexes of a big import stay in memory (bounded)
             conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+            conn.exec_driver_sql("PRAGMA threads=2")  # CREATE INDEX sorts on both cores
             writer.defer_indexes(count_rows(path))
         reader = _Reader(config, path, raw, batch_size, columnar)
         try:
