@@ -9,10 +9,13 @@ page geometry may go to ``s``.
 
 Coordinates are A4 points measured from the top (``top``); A5 pages are the same design
 scaled by 1/sqrt(2), except the QR, which keeps (nearly) its size on paper: each paper
-size has a :class:`Geometry` whose QR panel is wide enough for it (64 mm with the quiet
-zone on A4, 61 mm on A5: modules of 1.1 mm, which a phone camera reads from a blurred or
-tilted photo at 100 dpi; ``bench/qr_camera.py``).  On A5 the charges column is narrower,
-the QR panel wider and taller, and the usage row and the footer tighter.
+size has a :class:`Geometry` whose QR panel is wide enough for it (up to 64 mm with the
+quiet zone on A4, 61 mm on A5) and a module size on paper (1.12 mm on A4, 1.10 mm on A5;
+a version 7 symbol is then 59 mm, a version 6 one 55 mm).  The module is pinned, not as
+large as the panel allows: in ``bench/qr_camera.py`` zbar needs about 4.3 px per module
+to read a 1.5 px blur at 100 dpi (1.10 mm), and misses finder patterns under JPEG q=20
+at 7 px per module and more (1.2 mm at 150 dpi); see docs/benchmarks.md.  On A5 the charges column
+is narrower, the QR panel wider and taller, and the usage row and the footer tighter.
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ ROW_CONSUMER = (112.0, 166.0)
 class Geometry:
     """Where the rows below the consumer row go on one paper size (A4 design points)."""
 
-    qr_paper: float  # the symbol with its quiet zone, on paper (points), when it fits
+    qr_paper: float  # the largest symbol with its quiet zone, on paper (points)
+    qr_module: float  # the module on paper (points), when the symbol then fits qr_paper
     charges_w: float  # the charges column; the QR panel takes the rest of the row
     charges: tuple[float, float]  # (top, height) of the charges / QR row
     usage: tuple[float, float]
@@ -64,10 +68,12 @@ class Geometry:
 
 
 GEOMETRY = {
-    "A4": Geometry(qr_paper=64 * MM, charges_w=LEFT_W, charges=(290.0, 262.0),
-                   usage=(564.0, 160.0), footer_top=738.0, footer_steps=(18, 36, 56, 66)),
-    "A5": Geometry(qr_paper=61 * MM, charges_w=CW - 12 - 257.0, charges=(290.0, 318.0),
-                   usage=(620.0, 150.0), footer_top=780.0, footer_steps=(15, 29, 42, 50),
+    "A4": Geometry(qr_paper=64 * MM, qr_module=1.12 * MM, charges_w=LEFT_W,
+                   charges=(290.0, 262.0), usage=(564.0, 160.0), footer_top=738.0,
+                   footer_steps=(18, 36, 56, 66)),
+    "A5": Geometry(qr_paper=61 * MM, qr_module=1.10 * MM, charges_w=CW - 12 - 257.0,
+                   charges=(290.0, 318.0), usage=(620.0, 150.0), footer_top=780.0,
+                   footer_steps=(15, 29, 42, 50),
                    qr_text_below=40.0, readings_top=80.0),
 }
 HOWTO_SIZE = 7.5
@@ -343,11 +349,16 @@ def charges_table(out: Out, lab: Labels, view: BillView) -> None:
            align="right")
 
 
-def qr_side(side_modules: int, scale: float, room: float, paper: float) -> float:
-    """The module size in design points: ``paper`` (points on paper) with the quiet zone,
-    but no more than ``room`` (design points) and never under 0.4 mm on paper."""
+def qr_side(side_modules: int, scale: float, room: float, paper: float,
+            module: float | None = None) -> float:
+    """The module size in design points: ``module`` (points on paper) when the symbol
+    with its quiet zone then fits ``paper`` (points on paper) and ``room`` (design
+    points), else as large as they allow; never under 0.4 mm on paper."""
     total = side_modules + 2 * QR_QUIET
-    return max(min(paper / scale, room) / total, QR_MIN_MODULE / scale)
+    largest = min(paper / scale, room) / total
+    if module is not None:
+        largest = min(largest, module / scale)
+    return max(largest, QR_MIN_MODULE / scale)
 
 
 def _nothing_due(d: Layer, cx: float, top: float, lab: Labels, view: BillView,
@@ -389,7 +400,7 @@ def qr_panel(out: Out, biller: Biller, lab: Labels, view: BillView,
         qtop = top + 34
     n = len(matrix)
     room = min(panel_w - 4, top + height - geo.qr_text_below - qtop)
-    module = qr_side(n, out.scale, room, geo.qr_paper)
+    module = qr_side(n, out.scale, room, geo.qr_paper, geo.qr_module)
     side = module * (n + 2 * QR_QUIET)
     qx = cx - side / 2
     d.fill(INK)

@@ -3,17 +3,26 @@
 Payload apart from pixels: this package builds and reads strings only (``qrpay.qr`` turns
 them into symbols).
 
-* :func:`bill_payload` is the text of a bill's QR in the biller's ``qr_format``.
+* :func:`bill_payload` is the text of a bill's QR in the biller's ``qr_format``.  It
+  carries the bill's token (:func:`qr_token`, the 80-bit QR spelling
+  ``K1.{16 base32}``) in a field of its own and no bill URL: UPI ``tn`` (the
+  transaction note, e.g. ``...&tr=B2611100000000&tn=K1.MFRGGZDFMZTWQ2LK&am=1909.00
+  &cu=INR``) and Bangla QR 62/05 (the reference label, beside the bill number in
+  62/01).  The URL cost 40-60 characters that ``tr`` / 62/01 and the printed link
+  already give; without it the symbol is version 7 (UPI) or 6 (Bangla QR) instead of 8
+  at level M, which zbar reads from a tilted photo (issue 10 item 21,
+  docs/benchmarks.md).  Bharat QR keeps the bill URL in template 80.
 * :func:`bill_url` is the bill page ``{base}/b/{bill_no}?t={token}`` (the link sent in
-  SMS and chat); the token (:mod:`qrpay.payload.token`) is an HMAC over biller, bill
-  number, amount and payee.
-* :func:`qr_url` is the same page as a bill's QR carries it, spelt for a small symbol:
-  ``HTTPS://PAY.EXAMPLE/B/{bill_no}/{TOKEN}``, scheme and host in upper case (they are
-  case-insensitive), the 80-bit token in base32: every character is in the QR
-  alphanumeric set, so the URL costs 5.5 bits a character in the symbol instead of 8
-  (``qrpay.qr.segment``), and the symbol stays a low version with big modules.
+  SMS and chat and printed under the QR); the token (:mod:`qrpay.payload.token`) is an
+  HMAC over biller, bill number, amount and payee.
+* :func:`qr_url` is the same page spelt for a small symbol,
+  ``HTTPS://PAY.EXAMPLE/B/{bill_no}/{TOKEN}`` (scheme and host in upper case, all in the
+  QR alphanumeric set): what Bharat QR carries, and what UPI and Bangla QR bills printed
+  until December 2026 carry.
 * :func:`resolve` tells ``genuine`` / ``altered`` / ``foreign`` / ``invalid`` without a
-  database.
+  database.  It finds the token in the bill URL (bills printed before: the link form
+  with ``?t=``, then the QR form) or in ``tn`` / 62/05, and the biller by the URL's
+  base or, for a token field, by the payee.  Every form ever printed stays genuine.
 
 **Genuine means exactly what qrpay prints.**  The token covers biller, bill number, amount
 and payee only, so a verified token is not enough: :func:`resolve` then rebuilds, from the
@@ -54,7 +63,7 @@ from qrpay.payload.fields import FieldInfo
 from qrpay.payload.token import check_token, known_kid, make_token, split_token
 
 __all__ = ["FieldInfo", "Resolution", "amount_payload", "bill_payload", "bill_url", "payee_id",
-           "qr_amount", "qr_url", "resolve", "resolve_format"]
+           "qr_amount", "qr_token", "qr_url", "resolve", "resolve_format"]
 
 PART_PAYMENT_MINIMUM = 100  # minor units: the least a part payment may be
 _BILL_URL = re.compile(r"(?P<base>https?://[^?#]+?)/b/(?P<bill_no>[^/?#]+)"
@@ -124,38 +133,57 @@ def qr_amount(bill: Bill, on: dt.date | None = None, grace_days: int = 0) -> int
     return amount if amount > 0 else None
 
 
-def upi_params(bill: Bill, biller: Biller, url: str, amount: int) -> dict[str, str]:
-    """The parameters of a bill's UPI URI, in the order of the NPCI specification."""
-    return _upi_params(bill.bill_no, biller, url, amount)
+def upi_params(bill: Bill, biller: Biller, token: str, amount: int) -> dict[str, str]:
+    """The parameters of a bill's UPI URI, in the order of the NPCI specification:
+    ``token`` (the QR spelling, :func:`qr_token`) in ``tn``, no ``url``."""
+    return _upi_params(bill.bill_no, biller, amount, token=token)
 
 
-def _upi_params(bill_no: str, biller: Biller, url: str, amount: int) -> dict[str, str]:
+def _upi_params(bill_no: str, biller: Biller, amount: int, *, token: str | None = None,
+                url: str | None = None) -> dict[str, str]:
+    """``token``: the token in ``tn`` (what qrpay prints); ``url``: the bill URL in
+    ``url`` and no ``tn`` (the bills printed before, see the module notes)."""
     payee = biller.payee
-    # No ``tn`` note: it repeated the bill number that ``tr`` carries, and its 39 bytes
-    # took the symbol from version 9 to 11 (smaller modules, a harder read for a camera).
     params = {"pa": payee.vpa, "pn": emv.ascii_text(payee.name, 99) or payee.name,
-              "mc": biller.mcc, "tr": bill_no, "am": upi.minor_to_amount(amount)}
+              "mc": biller.mcc, "tr": bill_no}
+    if token is not None:
+        params["tn"] = token
+    params["am"] = upi.minor_to_amount(amount)
     if payee.allow_part_payment:
         params["mam"] = upi.minor_to_amount(min(amount, PART_PAYMENT_MINIMUM))
     params["cu"] = "INR"
-    params["url"] = url
+    if url is not None:
+        params["url"] = url
     for key, value in payee.extra_params.items():
         params.setdefault(key, value)
     return params
 
 
-def _payload(bill: Bill, biller: Biller, fmt: str, url: str, amount: int) -> str:
+def qr_token(bill: Bill, biller: Biller, config: Config, amount: int,
+             *, qr_format: str | None = None) -> str:
+    """The token a bill's QR carries for ``amount``: the 80-bit QR spelling."""
+    return make_token(config, biller.code, bill.bill_no, amount,
+                      payee_id(biller, qr_format), compact=True)
+
+
+def _payload(bill: Bill, biller: Biller, config: Config, fmt: str, amount: int) -> str:
+    token = qr_token(bill, biller, config, amount, qr_format=fmt)
     if fmt == "upi":
-        return upi.build(upi_params(bill, biller, url, amount))
-    return emv.build(_emv_objects(bill.bill_no, biller, fmt, url, amount))
+        return upi.build(upi_params(bill, biller, token, amount))
+    if fmt == "bharatqr":
+        url = _qr_url(_base(biller, config), bill.bill_no, token)
+        return emv.build(_emv_objects(bill.bill_no, biller, fmt, amount, url=url))
+    return emv.build(_emv_objects(bill.bill_no, biller, fmt, amount, token=token))
 
 
-def _emv_objects(bill_no: str, biller: Biller, fmt: str, url: str, amount: int, *,
+def _emv_objects(bill_no: str, biller: Biller, fmt: str, amount: int, *,
+                 url: str | None = None, token: str | None = None,
                  legacy: bool = False) -> emv.Built:
-    """The EMV data objects (no CRC) of a bill's Bharat QR or Bangla QR.  Bangla QR
-    carries no template 64 (optional in EMVCo MPM): the Bengali name's 31 UTF-8 bytes
-    and the ECI they need took the symbol up two versions.  ``legacy``: the objects of a
-    bill printed before (its URL in the link form), which had it."""
+    """The EMV data objects (no CRC) of a bill's Bharat QR (``url`` in template 80) or
+    Bangla QR (``token`` in 62/05, or for a bill printed before ``url`` in template 80).
+    Bangla QR carries no template 64 (optional in EMVCo MPM): the Bengali name's 31 UTF-8
+    bytes and the ECI they need took the symbol up two versions.  ``legacy``: the objects
+    of a bill printed before with its URL in the link form, which had it."""
     payee = biller.payee
     if fmt == "bharatqr":
         minimum = min(amount, PART_PAYMENT_MINIMUM) if payee.allow_part_payment else None
@@ -167,6 +195,7 @@ def _emv_objects(bill_no: str, biller: Biller, fmt: str, url: str, amount: int, 
         return emv.bangla_qr_objects(gui=payee.emv_gui, account=payee.emv_account,
                                      name=payee.name or biller.name, city=payee.city,
                                      amount=amount, bill_no=bill_no, url=url, mcc=biller.mcc,
+                                     reference=token,
                                      name_local=(payee.name_local or biller.name_local)
                                      if legacy else "")
     raise PayloadError(f"unknown QR format {fmt!r}", code="bad_format", field="qr_format")
@@ -197,9 +226,7 @@ def bill_payload(bill: Bill, biller: Biller, config: Config, *, on: dt.date | No
     if amount is None:
         raise PayloadError(f"bill {bill.bill_no} has nothing to pay", code="nothing_due",
                            field="amount")
-    fmt = resolve_format(biller, qr_format)
-    url = qr_url(bill, biller, config, amount, qr_format=fmt)
-    return _payload(bill, biller, fmt, url, amount)
+    return _payload(bill, biller, config, resolve_format(biller, qr_format), amount)
 
 
 def amount_payload(bill: Bill, biller: Biller, config: Config, amount: int, *,
@@ -209,9 +236,7 @@ def amount_payload(bill: Bill, biller: Biller, config: Config, amount: int, *,
     if amount <= 0:
         raise PayloadError(f"bill {bill.bill_no}: amount must be positive", code="nothing_due",
                            field="amount")
-    fmt = resolve_format(biller, qr_format)
-    return _payload(bill, biller, fmt, qr_url(bill, biller, config, amount, qr_format=fmt),
-                    amount)
+    return _payload(bill, biller, config, resolve_format(biller, qr_format), amount)
 
 
 # ---------------------------------------------------------------------------- resolve
@@ -252,12 +277,13 @@ class _Scan:
     currency_ok: dict[str, bool] = field(default_factory=dict)  # by country
     fields: tuple[FieldInfo, ...] = ()
     parsed: upi.UpiPayload | emv.EmvPayload | None = None
+    token: str | None = None  # where qrpay prints it now: UPI tn, EMV 62/05
 
 
 def _scan_upi(p: upi.UpiPayload) -> _Scan:
     refs = (p.reference,) if p.reference else ()
     return _Scan("upi", p.vpa.lower(), p.vpa, p.amount, refs, p.url,
-                 {"IN": True, "BD": False}, p.fields, p)
+                 {"IN": True, "BD": False}, p.fields, p, p.get("tn"))
 
 
 def _scan_emv(p: emv.EmvPayload) -> _Scan:
@@ -276,7 +302,8 @@ def _scan_emv(p: emv.EmvPayload) -> _Scan:
         if 80 <= int(obj.tag) <= 99 and obj.sub("00") == emv.QRPAY_GUID:
             url = obj.sub("01")
     currency = {"IN": p.get("53") == "356", "BD": p.get("53") == "050"}
-    return _Scan("emv", payee, display, p.amount, refs, url, currency, p.fields, p)
+    return _Scan("emv", payee, display, p.amount, refs, url, currency, p.fields, p,
+                 p.get("62", "05"))
 
 
 def _rupay(p: emv.EmvPayload, tag: str) -> bool:
@@ -311,6 +338,8 @@ def _expected_payees(biller: Biller, fmt: str) -> set[str]:
 def _why_altered(s: _Scan, biller: Biller, bill_no: str, token: str,
                  config: Config) -> list[str]:
     reasons = []
+    if not bill_no:
+        reasons.append("bill reference removed")
     if s.payee not in _expected_payees(biller, s.format):
         reasons.append(f"payee changed: pays {s.payee_display!r}, not {biller.code}'s payee")
     if any(r != bill_no for r in s.references):
@@ -319,7 +348,7 @@ def _why_altered(s: _Scan, biller: Biller, bill_no: str, token: str,
         reasons.append("currency does not match the biller's")
     parts = split_token(token)
     if parts is None:
-        reasons.append("the bill URL has no valid token")
+        reasons.append("no valid qrpay token")
     elif not known_kid(config, parts[0]):
         reasons.append(f"token key {parts[0]!r} is not one of ours")
     elif s.amount is None:
@@ -406,23 +435,26 @@ def _without_legacy_note(got: dict[str, str], expected: dict[str, str],
     return got
 
 
-def _as_printed(s: _Scan, biller: Biller, bill_no: str, token: str,
-                config: Config) -> list[str]:
+def _as_printed(s: _Scan, biller: Biller, bill_no: str, token: str, config: Config,
+                form: str) -> list[str]:
     """Why the scan (its token verified) is not exactly what qrpay prints for this
-    bill, amount, format and token; empty when it is."""
+    bill, amount, format and token in ``form``; empty when it is."""
     assert s.amount is not None and s.parsed is not None
-    legacy = not _QR_URL.fullmatch(s.url or "")  # printed before the QR URL was shortened
-    base = _base(biller, config)
-    url = _url(base, bill_no, token) if legacy else _qr_url(base, bill_no, token)
+    url = None
+    if form != "token":
+        base = _base(biller, config)
+        url = _url(base, bill_no, token) if form == "link" else _qr_url(base, bill_no, token)
     extra: dict[str, str] = {}
     try:
         if isinstance(s.parsed, upi.UpiPayload):
-            expected = _upi_params(bill_no, biller, url, s.amount)
+            expected = _upi_params(bill_no, biller, s.amount, url=url,
+                                   token=token if form == "token" else None)
             got = _without_legacy_note(dict(s.parsed.params), expected, bill_no)
         else:
             fmt = _emv_format(biller)
-            expected = _expected_emv(_emv_objects(bill_no, biller, fmt, url, s.amount,
-                                                  legacy=legacy))
+            expected = _expected_emv(_emv_objects(
+                bill_no, biller, fmt, s.amount, url=url,
+                token=token if form == "token" else None, legacy=form == "link"))
             got = _scanned_emv(s.parsed)
             if expected != got:
                 extra = _extra_accounts(s.parsed, fmt)
@@ -441,19 +473,42 @@ def _result(verdict: str, s: _Scan, *, biller: str | None = None, bill_no: str |
                       payee=s.payee_display)
 
 
-def _verdict(s: _Scan, config: Config) -> Resolution:
+def _where(s: _Scan, config: Config) -> tuple[str, str, str, list[Biller]] | str:
+    """Where the scan keeps qrpay's token: (form, bill number, token, candidate billers),
+    form ``qr_url``/``link`` (the bill URL of the bills printed before) or ``token``
+    (UPI ``tn`` or EMV 62/05, what qrpay prints); or why the scan is not ours."""
     m = _QR_URL.fullmatch(s.url or "") or _BILL_URL.fullmatch(s.url or "")
-    candidates = _bases(config).get(_same_base(m.group("base")), []) if m else []
-    if not m or not candidates:
-        why = "no qrpay bill URL" if not s.url else f"bill URL {s.url} is not ours"
-        return _result("foreign", s, reasons=(why,),
+    if m:
+        candidates = _bases(config).get(_same_base(m.group("base")), [])
+        if not candidates:
+            return f"bill URL {s.url} is not ours"
+        form = "qr_url" if _QR_URL.fullmatch(s.url or "") else "link"
+        return form, m.group("bill_no"), m.group("token") or "", candidates
+    if s.url:
+        return f"bill URL {s.url} is not ours"
+    parts = split_token(s.token or "")
+    if parts is None:
+        return "no qrpay bill URL or token"
+    kind = ("IN",) if s.format == "upi" else ("IN", "BD")
+    ours = [b for b in config.billers.values() if b.country in kind]
+    candidates = [b for b in ours if s.payee in _expected_payees(b, s.format)]
+    if not candidates and (not ours or not known_kid(config, parts[0])):
+        return f"a token, but it pays {s.payee_display!r}, none of our billers"
+    bill_no = s.references[0] if s.references else ""
+    return "token", bill_no, s.token or "", candidates or ours
+
+
+def _verdict(s: _Scan, config: Config) -> Resolution:
+    where = _where(s, config)
+    if isinstance(where, str):
+        return _result("foreign", s, reasons=(where,),
                        bill_no=s.references[0] if s.references else None)
-    bill_no, token = m.group("bill_no"), m.group("token") or ""
+    form, bill_no, token, candidates = where
     refs_ok = all(r == bill_no for r in s.references)
     for biller in candidates:
         if (refs_ok and s.amount is not None and s.currency_ok.get(biller.country, False)
                 and check_token(config, token, biller.code, bill_no, s.amount, s.payee)):
-            diffs = _as_printed(s, biller, bill_no, token, config)
+            diffs = _as_printed(s, biller, bill_no, token, config, form)
             verdict = "altered" if diffs else "genuine"
             return _result(verdict, s, biller=biller.code, bill_no=bill_no,
                            reasons=tuple(diffs))

@@ -196,6 +196,13 @@ def _url_template(url: str) -> tuple[str, list[tuple[str, str]]]:
     return URL_TAG, [("00", QRPAY_GUID), ("01", url)]
 
 
+def _label(text: str) -> str:
+    if len(text) > 25:
+        raise PayloadError(f"reference label is {len(text)} characters; 62/05 holds 25",
+                           code="label_too_long", field="62.05")
+    return text
+
+
 def _name(name: str, field: str) -> str:
     latin = ascii_text(name, 25)
     if not latin:
@@ -230,11 +237,11 @@ def bharat_qr_objects(*, vpa: str, name: str, city: str, amount: int, reference:
 
 def bangla_qr_objects(*, gui: str, account: Mapping[str, str], name: str, city: str,
                       amount: int, bill_no: str, url: str | None = None, mcc: str = "4900",
-                      name_local: str = "", city_local: str = "",
-                      language: str = "bn") -> Built:
+                      reference: str | None = None, name_local: str = "",
+                      city_local: str = "", language: str = "bn") -> Built:
     """The data objects of a dynamic Bangla QR (tag 26 as the acquirer gives it, 62/01 the
-    bill number, template 64 the Bengali name), without the CRC: :func:`build` makes the
-    payload."""
+    bill number, 62/05 the ``reference`` label, template 64 the Bengali name), without the
+    CRC: :func:`build` makes the payload."""
     if not gui:
         raise PayloadError("Bangla QR needs the acquirer's GUID (payee.emv_gui)",
                            code="missing_gui", field="26.00")
@@ -242,7 +249,7 @@ def bangla_qr_objects(*, gui: str, account: Mapping[str, str], name: str, city: 
         ("00", "01"), ("01", "12"), ("26", merchant_account(gui, account)),
         ("52", mcc), ("53", "050"), ("54", _amount(amount)), ("58", "BD"),
         ("59", _name(name, "payee.name")), ("60", ascii_text(city, 15) or "NA"),
-        ("62", [("01", bill_no)]),
+        ("62", [("01", bill_no)] + ([("05", _label(reference))] if reference else [])),
     ]
     if name_local:
         local = [("00", language), ("01", name_local)]

@@ -9,9 +9,11 @@ already printed), and ``mac`` is HMAC-SHA256 under that key over::
 in one of two spellings:
 
 * **QR** (``compact=True``, what a bill's QR carries since the payload was shortened for
-  phone cameras): the first 10 bytes (80 bits) as 16 base32 characters (``A-Z2-7``) and
-  the kid in upper case, e.g. ``K1.MFRGGZDFMZTWQ2LK``: every character is in the QR
-  alphanumeric set, so the token costs 5.5 bits a character in the symbol, not 8;
+  phone cameras, in UPI ``tn`` / Bangla QR 62/05, or in the QR URL of Bharat QR and of
+  the bills printed until December 2026): the first 10 bytes (80 bits) as 16 base32
+  characters (``A-Z2-7``) and the kid in upper case, e.g. ``K1.MFRGGZDFMZTWQ2LK``: every
+  character is in the QR alphanumeric set, so the token costs 5.5 bits a character in
+  the symbol, not 8;
 * **link** (the bill-page links in SMS and chat, and the QRs printed before): the first
   9 bytes (72 bits) as 12 unpadded base64url characters, e.g. ``k1.BNM3DJwE3S17``.
 

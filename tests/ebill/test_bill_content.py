@@ -117,6 +117,25 @@ def test_qr_is_as_large_as_the_panel_allows(best_bills: list[Bill], breb_bills: 
         assert side_mm >= (48 if paper == "A4" else 38), side_mm
 
 
+@pytest.mark.parametrize("paper, module_mm", [("A4", 1.12), ("A5", 1.10)])
+def test_qr_modules_are_pinned_where_zbar_reads_blur_and_jpeg(
+        best_bills: list[Bill], breb_bills: list[Bill], best_config: Config,
+        breb_config: Config, paper: str, module_mm: float) -> None:
+    """Not as large as the panel allows (issue 10 item 21): 1.12 / 1.10 mm modules are
+    4.3-4.4 px at 100 dpi (a 1.5 px blur reads) and 6.5-6.6 px at 150 dpi (JPEG q=20
+    reads; zbar misses finder patterns from about 7 px), for UPI's version 7 and Bangla
+    QR's version 6 alike."""
+    from qrpay.qr import make_symbol
+
+    for bill, config, version in ((by_language(best_bills, "hi"), best_config, 7),
+                                  (by_language(breb_bills, "bn"), breb_config, 6)):
+        r = render_bill(bill, config.biller(bill.biller), config, size=paper)
+        assert r.qr_box is not None and r.payload is not None
+        n = len(make_symbol(r.payload).matrix)
+        assert n == 17 + 4 * version
+        assert r.qr_box[2] / MM / (n + 8) == pytest.approx(module_mm, abs=1e-6)
+
+
 def _photo(pdf: bytes, box: tuple[float, float, float], dpi: int) -> object:
     """The QR with 12 mm of page around it, rasterised at ``dpi`` and blurred by 1.5 px."""
     import pypdfium2 as pdfium
