@@ -399,9 +399,11 @@ def qr_panel(out: Out, biller: Biller, lab: Labels, view: BillView,
                7.5, bold=True, colour=INK, align="center")
         qtop = top + 34
     n = len(matrix)
-    room = min(panel_w - 4, top + height - geo.qr_text_below - qtop)
+    tall = top + height - geo.qr_text_below - qtop  # room for the symbol, in height
+    room = min(panel_w - 4, tall)
     module = qr_side(n, out.scale, room, geo.qr_paper, geo.qr_module)
     side = module * (n + 2 * QR_QUIET)
+    qtop += max(0.0, tall - side) / 2  # a pinned module leaves room: centre the block
     qx = cx - side / 2
     d.fill(INK)
     d.modules(matrix, qx + QR_QUIET * module, Y(qtop + side) + QR_QUIET * module, module)
