@@ -352,12 +352,14 @@ def test_a_chunk_whose_rows_share_every_value_but_the_bill_is_stored_whole(store
                                                                          tmp_path):
     """On SQLite a value every row of a chunk shares goes into the statement once: with
     one row, every value does."""
-    path = _write(tmp_path, f"{HEADER},mobile\n100000009,Asha Rao,2026-11,10.00,2026-12-05,"
-                  "9812345678\n")
+    address = "'); DROP TABLE bills; --"
+    path = _write(tmp_path, f"{HEADER},mobile,address\n100000009,Asha D'Souza,2026-11,10.00,"
+                  f"2026-12-05,9812345678,{address}\n")
     assert import_bills(store, best_config, path).created == 1
     with store.connect() as conn:
         bill = get_bill(conn, "B2611100000009")
         entries = conn.execute(select(ledger.c.kind, ledger.c.amount, ledger.c.note)
                                .where(ledger.c.bill_no == bill.bill_no)).all()
-    assert (bill.name, bill.amount, bill.mobile) == ("Asha Rao", 1000, "+919812345678")
+    assert (bill.name, bill.amount, bill.mobile) == ("Asha D'Souza", 1000, "+919812345678")
+    assert bill.address == address
     assert [tuple(e) for e in entries] == [("charge", 1000, "bill 2026-11")]
