@@ -69,11 +69,12 @@ def _closed_by_peer(conn: http.client.HTTPConnection) -> bool:
     sock = conn.sock
     if sock is None:
         return True
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
+    try:  # poll, not select: a server process's sockets can be numbered past 1024
+        poller = select.poll()
+        poller.register(sock, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
     except (OSError, ValueError):
         return True
-    return bool(readable)
 
 
 class Client:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import http.server
+import os
+import resource
 import threading
 import time
 from collections.abc import Iterator
@@ -148,16 +150,18 @@ def test_writer_futures_settle_after_the_commit_each_step_alone(store: Store) ->
 # ----------------------------------------------------------------- the HTTP client
 
 @contextmanager
-def _server(close_after: bool) -> Iterator[tuple[str, list[str]]]:
+def _server(close_after: bool) -> Iterator[tuple[str, list[str], list[int]]]:
     """HTTP/1.1 keep-alive; with ``close_after`` the server drops each connection after
     answering, without saying so (an idle timeout on the far side)."""
     seen: list[str] = []
+    ports: list[int] = []  # the client's port of each request: one per connection
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             seen.append(self.rfile.read(int(self.headers["Content-Length"])).decode())
+            ports.append(self.client_address[1])
             data = b'{"messages":[{"id":"wamid.X"}]}'
             self.send_response(200)
             self.send_header("Content-Length", str(len(data)))
@@ -172,7 +176,7 @@ def _server(close_after: bool) -> Iterator[tuple[str, list[str]]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v21.0/1/messages", seen
+        yield f"http://127.0.0.1:{server.server_address[1]}/v21.0/1/messages", seen, ports
     finally:
         server.shutdown()
         server.server_close()
@@ -182,19 +186,41 @@ def _server(close_after: bool) -> Iterator[tuple[str, list[str]]]:
 def test_client_keeps_the_connection_or_opens_a_new_one(close_after: bool) -> None:
     client = Client(timeout=5)
     try:
-        with _server(close_after) as (url, seen):
+        with _server(close_after) as (url, seen, ports):
             for i in range(3):
                 resp = client.post(url, {"n": i, "text": "२"})
                 assert resp.status_code == 200 and resp.json()["messages"][0]["id"]
                 time.sleep(0.05)  # lets a closing server's FIN arrive
             assert seen == ['{"n":0,"text":"२"}', '{"n":1,"text":"२"}', '{"n":2,"text":"२"}']
+            assert len(set(ports)) == (3 if close_after else 1)
     finally:
         client.close()
 
 
+def test_client_reuses_a_connection_numbered_past_1024() -> None:
+    """The idle check polls (``select()`` refuses file descriptors from 1024 on, which
+    would have opened a new connection for every message in a busy server)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip("cannot open 1,100 files here")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    client = Client(timeout=5)
+    try:
+        with _server(False) as (url, _, ports):
+            for i in range(3):
+                assert client.post(url, {"n": i}).status_code == 200
+            assert len(set(ports)) == 1
+    finally:
+        client.close()
+        for fd in filler:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 def test_client_without_an_answer_raises_no_answer() -> None:
     client = Client(timeout=2)
-    with _server(False) as (url, _):
+    with _server(False) as (url, _, _):
         pass  # the server is gone: its port refuses
     with pytest.raises(NoAnswer):
         client.post(url, {})
