@@ -34,6 +34,7 @@ import hmac
 import json
 import os
 import resource
+import socket
 import subprocess
 import sys
 import tempfile
@@ -312,23 +313,37 @@ def run_backend(args: argparse.Namespace, work: Path, url: str, dbname: str | No
                QRPAY_SESSION_KEY="bench-session-key-0123456789abcdef",
                QRPAY_SECRET_UPI="x", QRPAY_SECRET_RAZORPAY="x", QRPAY_SECRET_PHONEPE="x")
     env.pop("QRPAY_SECRETS_FILE", None)
+    for taken in (port, graph_port):  # else the readiness probe would find another server
+        require_free(taken)
     (work / "graph.py").write_text(FAKE_GRAPH)
     graph = start([sys.executable, str(work / "graph.py"), str(graph_port)], env,
                   work / "graph.log", graph_port, 1)
-    server = start([sys.executable, "-m", "qrpay", "--config", str(profile(work, graph_port)),
-                    "serve", "--host", "127.0.0.1", "--port", str(port), "--workers",
-                    str(args.workers), "--log-level", "warning"], env, work / "serve.log",
-                   port, args.workers)
-    meter = Meter(server.pid, dbname)
     try:
-        print(f"[{'PostgreSQL' if dbname else 'SQLite'}] load average before: {loadavg()}")
-        if "whatsapp" in args.phases:
-            whatsapp_phase(args, work, accounts, port, graph_port, meter, graph)
-        if "ussd" in args.phases:
-            ussd_phase(args, work, accounts, port, meter)
+        server = start([sys.executable, "-m", "qrpay", "--config",
+                        str(profile(work, graph_port)), "serve", "--host", "127.0.0.1",
+                        "--port", str(port), "--workers", str(args.workers), "--log-level",
+                        "warning"], env, work / "serve.log", port, args.workers)
+        try:
+            print(f"[{'PostgreSQL' if dbname else 'SQLite'}] load average before: "
+                  f"{loadavg()}")
+            meter = Meter(server.pid, dbname)
+            if "whatsapp" in args.phases:
+                whatsapp_phase(args, work, accounts, port, graph_port, meter, graph)
+            if "ussd" in args.phases:
+                ussd_phase(args, work, accounts, port, meter)
+        finally:
+            stop_server(server)
     finally:
-        stop_server(server)
         stop_server(graph)
+
+
+def require_free(port: int) -> None:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            raise SystemExit(f"port {port} is in use (a server left from an earlier run?)"
+                             ) from None
 
 
 class Meter:
