@@ -260,14 +260,22 @@ def _lua_str(data: str | bytes) -> str:
     return f"[{level}[{text_}]{level}]"
 
 
+LUA_BLOCK = 4000
+
+
 def wrk_script(reqs: list[Request], path: Path, *, sequential: bool) -> None:
     """A Lua file for wrk: random (or, for callbacks, each-once) requests from the list."""
-    lines = ["local reqs = {"]
-    for r in reqs:
-        hdrs = ", ".join(f"[ {_lua_str(k)} ] = {_lua_str(v)}" for k, v in r.headers)
-        lines.append(f"  wrk.format({_lua_str(r.method)}, {_lua_str(r.path)}, {{{hdrs}}}, "
-                     f"{_lua_str(r.body) if r.body else 'nil'}),")
-    lines.append("}")
+    # A Lua function holds at most 2^16 constants: past some 30,000 requests one table
+    # literal does not load, and wrk then silently sends its default "GET /" instead.
+    # Each block of requests is built by a function of its own.
+    lines = ["local reqs = {}"]
+    for start in range(0, len(reqs), LUA_BLOCK):
+        lines.append("do local function block() return {")
+        for r in reqs[start:start + LUA_BLOCK]:
+            hdrs = ", ".join(f"[ {_lua_str(k)} ] = {_lua_str(v)}" for k, v in r.headers)
+            lines.append(f"  wrk.format({_lua_str(r.method)}, {_lua_str(r.path)}, {{{hdrs}}}, "
+                         f"{_lua_str(r.body) if r.body else 'nil'}),")
+        lines.append("} end for _, r in ipairs(block()) do reqs[#reqs + 1] = r end end")
     lines.append("local n = 0")
     if sequential:
         lines.append("request = function() n = n + 1; return reqs[((n - 1) % #reqs) + 1] end")
@@ -288,10 +296,11 @@ end""")
 def run_wrk(port: int, script: Path, duration: float, connections: int) -> Result:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout",
            "5s", "-s", str(script), f"http://127.0.0.1:{port}"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    out = done.stdout
     m = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", out)
-    if not m:
-        raise SystemExit(f"wrk gave no result:\n{out}")
+    if not m:  # the script did not load (wrk then sends "GET /"): say why
+        raise SystemExit(f"wrk gave no result:\n{out}{done.stderr}")
     n, dur_us, p50, p99, non2xx, errs = map(int, m.groups())
     return Result(n, dur_us / 1e6, p50 / 1000, p99 / 1000, non2xx, errs)
 
