@@ -23,8 +23,8 @@ import hmac
 import json
 import logging
 import os
+import random
 import re
-import secrets as pysecrets
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -213,7 +213,9 @@ def request_id_of(scope: Scope) -> str:
             if REQUEST_ID.fullmatch(text):
                 return text
             break
-    return pysecrets.token_hex(8)
+    # A log correlation id, not a secret: the process's own generator (reseeded in every
+    # forked worker) instead of an os.urandom system call per request.
+    return f"{random.getrandbits(64):016x}"
 
 
 def route_of(scope: Scope) -> str:
