@@ -85,7 +85,7 @@ demo-data: install $(DEMO_SECRETS)
 demo: demo-data
 	@export QRPAY_SECRETS_FILE=$(DEMO_SECRETS); \
 	echo "the WhatsApp/USSD bot in a terminal (second terminal): QRPAY_SECRETS_FILE=$(DEMO_SECRETS) $(VENV)/bin/qrpay --config samples/best.toml chat --channel whatsapp --from 919177777868  (or --channel ussd; breb.toml --from 8801717784483)"; \
-	echo "a bill page, as its QR opens it:"; \
+	echo "a bill page, as the link printed under its QR (and sent by SMS and chat) opens it:"; \
 	$(VENV)/bin/qrpay --config samples/best.toml bills link B2611100000000 --base http://$(HOST):$(PORT); \
 	grep -q '^QRPAY_CHANNEL_PASSWORD_BKASH=' $(DEMO_SECRETS) || echo "QRPAY_CHANNEL_PASSWORD_BKASH=$$($(PYTHON) -c 'import secrets;print(secrets.token_hex(16))')" >> $(DEMO_SECRETS); \
 	echo "a wallet paying a Palli Bidyut bill through the biller API (bKash Pay Bill), in a second terminal:"; \
