@@ -28,7 +28,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from qrpay.biller import guard, journal
+from qrpay.biller import core, guard, journal
+from qrpay.biller.core import PayRequest
 from qrpay.biller.policy import ChannelApi, api_profile
 from qrpay.biller.readconn import reading
 from qrpay.biller.writer import Later, Named, Shared, shared, writer_for
@@ -86,9 +87,9 @@ class Op:
     # a payment: the bill numbers it will post to (read only), so that a PostgreSQL batch
     # locks them up front; a writing op without it runs alone on PostgreSQL
     bills: Callable[[Connection, Context, Request], Named] | None = None
-    # a payment: sends the reads it starts with (``core.prefetch``), so that a batch sends
-    # those of all its payments in one round trip
-    prefetch: Callable[[Connection, Context, Request], None] | None = None
+    # a payment: the request it will post, so that a batch sends the reads every payment
+    # starts with (``core.prefetch``) for all its payments in one round trip
+    prefetch: Callable[[Context, Request], PayRequest] | None = None
 
 
 def _dialect(name: str) -> ModuleType:
@@ -172,7 +173,8 @@ def _submitted(store: Store, dialect: ModuleType, ctx: Context, name: str, op: O
 
     named, reads = op.bills, op.prefetch
     bills = None if named is None else (lambda conn: named(conn, ctx, req))
-    prefetch = None if reads is None else (lambda conn: reads(conn, ctx, req))
+    prefetch = None if reads is None else (
+        lambda conn: core.prefetch(conn, ctx.config, reads(ctx, req)))
     writer_for(store).submit(_job(ctx, name, op, req), bills, shared=True,
                              prefetch=prefetch).add_done_callback(done)
     return out

@@ -189,12 +189,6 @@ def fetch_receipt(conn: Connection, ctx: Context, req: Request) -> Answer | Late
     return core.answered(result, lambda r: _receipt(ctx, r))
 
 
-def fetch_receipt_prefetch(conn: Connection, ctx: Context, req: Request) -> None:
-    """The reads a receipt request starts with, sent with its batch's
-    (``core.prefetch``)."""
-    core.prefetch(conn, ctx.config, _pay_request(ctx, req))
-
-
 def _receipt(ctx: Context, result: core.PayResult) -> Answer:
     receipt = {"id": result.receipt_no, "date": _iso(result.posted_at or ctx.now)}
     a = _ok({"receipt": receipt})
@@ -204,4 +198,4 @@ def _receipt(ctx: Context, result: core.PayResult) -> Answer:
 
 OPS = {"bills/fetch": Op(fetch),
        "bills/fetchReceipt": Op(fetch_receipt, writes=True, bills=fetch_receipt_bills,
-                                prefetch=fetch_receipt_prefetch)}
+                                prefetch=_pay_request)}

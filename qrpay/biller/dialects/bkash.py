@@ -144,11 +144,6 @@ def pay_bill(conn: Connection, ctx: Context, req: Request) -> Answer | Later:
     return core.answered(result, lambda r: _paid(ctx, r))
 
 
-def pay_bill_prefetch(conn: Connection, ctx: Context, req: Request) -> None:
-    """The reads a ``payBill`` starts with, sent with its batch's (``core.prefetch``)."""
-    core.prefetch(conn, ctx.config, _pay_request(ctx, req))
-
-
 def _paid(ctx: Context, result: core.PayResult) -> Answer:
     assert result.receipt_no is not None
     biller = ctx.config.biller(result.bill.biller)
@@ -182,5 +177,5 @@ def search_transaction(conn: Connection, ctx: Context, req: Request) -> Answer:
 
 
 OPS = {"queryBill": Op(query_bill), "payBill": Op(pay_bill, writes=True, bills=pay_bill_bills,
-                                                 prefetch=pay_bill_prefetch),
+                                                 prefetch=_pay_request),
        "searchTransaction": Op(search_transaction)}

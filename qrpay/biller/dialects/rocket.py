@@ -108,11 +108,6 @@ def confirmation(conn: Connection, ctx: Context, req: Request) -> Answer | Later
     return core.answered(result, lambda r: _confirmed(ctx, r))
 
 
-def confirmation_prefetch(conn: Connection, ctx: Context, req: Request) -> None:
-    """The reads a confirmation starts with, sent with its batch's (``core.prefetch``)."""
-    core.prefetch(conn, ctx.config, _pay_request(ctx, req))
-
-
 def _confirmed(ctx: Context, result: core.PayResult) -> Answer:
     assert result.receipt_no is not None
     biller = ctx.config.biller(result.bill.biller)
@@ -137,5 +132,5 @@ def inquiry(conn: Connection, ctx: Context, req: Request) -> Answer:
 
 OPS = {"validation": Op(validation),
        "confirmation": Op(confirmation, writes=True, bills=confirmation_bills,
-                          prefetch=confirmation_prefetch),
+                          prefetch=_pay_request),
        "inquiry": Op(inquiry)}
