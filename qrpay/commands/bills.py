@@ -36,7 +36,8 @@ def register(sub: Any) -> None:
     which.add_argument("--meter", help="meter number")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=list_cmd)
-    link = bsub.add_parser("link", help="print the bill-page URL (with token) printed under the QR and sent by SMS")
+    link = bsub.add_parser("link", help="print the bill-page URL (with token) of the SMS and "
+                                        "the link under the QR")
     link.add_argument("bill_no")
     link.add_argument("--base", help="another base URL, e.g. http://127.0.0.1:8000")
     link.set_defaults(func=link_cmd)
