@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from qrpay.biller.feed import Feed
 from qrpay.biller.writer import gate
 from qrpay.store import Store
 from qrpay.store.raw import Raw
@@ -87,21 +88,14 @@ class Journal:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._feed: Feed[dict[str, Any]] = Feed("qrpay-journal", self._run)
         self._idle = threading.Condition()
         self._pending = 0
 
     def add(self, entry: dict[str, Any]) -> None:
         with self._idle:
             self._pending += 1
-        self._queue.put(entry)
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="qrpay-journal",
-                                                daemon=True)
-                self._thread.start()
+        self._feed.put(entry)
 
     def flush(self, timeout: float = 10.0) -> None:
         with self._idle:
@@ -111,7 +105,8 @@ class Journal:
         """What arrives within :data:`GATHER_SECONDS` of the first entry (at most
         :data:`BATCH`): a few commits a second, so that the journal does not compete
         with payments for the database's write lock (and its disk flush)."""
-        first = self._queue.get(timeout=IDLE_SECONDS)
+        waiting = self._feed.queue
+        first = waiting.get(timeout=IDLE_SECONDS)
         batch = [first]
         until = time.monotonic() + GATHER_SECONDS
         while len(batch) < BATCH:
@@ -119,21 +114,13 @@ class Journal:
             if left <= 0:
                 break
             try:
-                batch.append(self._queue.get(timeout=left))
+                batch.append(waiting.get(timeout=left))
             except queue.Empty:
                 break
         return batch
 
     def _run(self) -> None:
-        while True:
-            try:
-                batch = self._take()
-            except queue.Empty:
-                with self._lock:
-                    if self._queue.empty():
-                        self._thread = None
-                        return
-                continue
+        for batch in self._feed.batches(self._take):
             try:
                 with gate(self.store), self.store.begin() as conn:
                     write(conn, batch)

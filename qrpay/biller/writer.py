@@ -52,6 +52,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from qrpay.biller.feed import Feed
 from qrpay.errors import QrpayError
 from qrpay.payments.batch import Batch, Claimed
 from qrpay.payments.groupcommit import HeldConnection
@@ -307,9 +308,7 @@ class PaymentWriter:
     def __init__(self, store: Store, max_batch: int = MAX_BATCH) -> None:
         self.store = store
         self.max_batch = max_batch
-        self._queue: queue.Queue[_Item] = queue.Queue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._feed: Feed[_Item] = Feed("qrpay-biller-writer", self._loop)
 
     def submit(self, job: Job, bills: Bills | None = None, *, shared: bool = False,
                prefetch: Callable[[Connection], None] | None = None) -> Future[Any]:
@@ -317,12 +316,7 @@ class PaymentWriter:
         ``shared``: it keeps the rules of a shared job (module docstring);
         ``prefetch(conn)``: sends the reads it starts with (:func:`_run_shared`)."""
         item = _Item(job, bills, shared, prefetch)
-        self._queue.put(item)
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, daemon=True,
-                                                name="qrpay-biller-writer")
-                self._thread.start()
+        self._feed.put(item)
         return item.future
 
     def run(self, job: Job) -> Any:
@@ -331,10 +325,11 @@ class PaymentWriter:
         return self.submit(job).result()
 
     def _take(self) -> list[_Item]:
-        batch = [self._queue.get(timeout=IDLE_SECONDS)]
+        waiting = self._feed.queue
+        batch = [waiting.get(timeout=IDLE_SECONDS)]
         while len(batch) < self.max_batch:
             try:
-                batch.append(self._queue.get_nowait())
+                batch.append(waiting.get_nowait())
             except queue.Empty:
                 break
         return batch
@@ -342,15 +337,7 @@ class PaymentWriter:
     def _loop(self) -> None:
         held = HeldConnection(self.store)  # no pool checkout (and pre-ping) per batch
         try:
-            while True:
-                try:
-                    batch = self._take()
-                except queue.Empty:
-                    with self._lock:
-                        if self._queue.empty():
-                            self._thread = None
-                            return
-                    continue
+            for batch in self._feed.batches(self._take):
                 run_batch(self.store, batch, held.begin)
         finally:
             held.close()
