@@ -72,7 +72,18 @@ $(DEMO_SECRETS):
 
 # The main job on the embedded default: import the sample bills, render the cycle's
 # e-bills (PDF, print books, PNG previews), then serve the scan-to-pay site.
+# Secrets added since a demo.env was first written (the biller API's bKash password, the
+# WhatsApp app secret, verify token and Graph token, the bdapps USSD password): appended,
+# random, where missing, so that `qrpay serve` finds every secret its routes need.
+DEMO_LATER_SECRETS := QRPAY_CHANNEL_PASSWORD_BKASH QRPAY_WHATSAPP_APP_SECRET \
+  QRPAY_WHATSAPP_VERIFY_TOKEN QRPAY_WHATSAPP_TOKEN QRPAY_BDAPPS_PASSWORD
+define demo_later_secrets
+	@for v in $(DEMO_LATER_SECRETS); do grep -q "^$$v=" $(DEMO_SECRETS) || \
+	  echo "$$v=$$($(PYTHON) -c 'import secrets;print(secrets.token_hex(16))')" >> $(DEMO_SECRETS); done
+endef
+
 demo-data: install $(DEMO_SECRETS)
+	$(call demo_later_secrets)
 	@export QRPAY_SECRETS_FILE=$(DEMO_SECRETS); set -e; \
 	for p in best breb; do \
 	  $(VENV)/bin/qrpay --config samples/$$p.toml bills import samples/bills-$$p.csv; \
@@ -87,7 +98,6 @@ demo: demo-data
 	echo "the WhatsApp/USSD bot in a terminal (second terminal): QRPAY_SECRETS_FILE=$(DEMO_SECRETS) $(VENV)/bin/qrpay --config samples/best.toml chat --channel whatsapp --from 919177777868  (or --channel ussd; breb.toml --from 8801717784483)"; \
 	echo "a bill page, as the link printed under its QR (and sent by SMS and chat) opens it:"; \
 	$(VENV)/bin/qrpay --config samples/best.toml bills link B2611100000000 --base http://$(HOST):$(PORT); \
-	grep -q '^QRPAY_CHANNEL_PASSWORD_BKASH=' $(DEMO_SECRETS) || echo "QRPAY_CHANNEL_PASSWORD_BKASH=$$($(PYTHON) -c 'import secrets;print(secrets.token_hex(16))')" >> $(DEMO_SECRETS); \
 	echo "a wallet paying a Palli Bidyut bill through the biller API (bKash Pay Bill), in a second terminal:"; \
 	echo "  export QRPAY_SECRETS_FILE=$(DEMO_SECRETS)"; \
 	echo "  $(VENV)/bin/qrpay --config samples/breb.toml serve --port $$(($(PORT)+1)) &"; \
@@ -96,6 +106,7 @@ demo: demo-data
 	exec $(VENV)/bin/qrpay --config samples/best.toml serve --host $(HOST) --port $(PORT)
 
 serve: install $(DEMO_SECRETS)
+	$(call demo_later_secrets)
 	QRPAY_SECRETS_FILE=$(DEMO_SECRETS) $(VENV)/bin/qrpay --config samples/best.toml serve --host $(HOST) --port $(PORT)
 
 # The whole suite on SQLite, and on PostgreSQL too when QRPAY_TEST_DATABASE_URL is set

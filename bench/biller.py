@@ -64,7 +64,10 @@ PASSWORD = secrets.token_hex(12)
 SECRETS = {"QRPAY_TOKEN_KEY_K1": secrets.token_hex(32), "QRPAY_SECRET_BKASH": "x",
            "QRPAY_SESSION_KEY": secrets.token_hex(32),
            "QRPAY_SECRET_ROCKET": "x", "QRPAY_SECRET_NAGAD": "x",
-           "QRPAY_CHANNEL_PASSWORD_BKASH": PASSWORD}
+           "QRPAY_CHANNEL_PASSWORD_BKASH": PASSWORD,
+           # the profile's chat channels (qrpay serve refuses to start without them)
+           "QRPAY_WHATSAPP_APP_SECRET": "bench", "QRPAY_WHATSAPP_VERIFY_TOKEN": "bench",
+           "QRPAY_BDAPPS_PASSWORD": "bench"}
 AMOUNT = 9_000_000  # poisha per synthetic bill: room for 900 part payments of 100.00
 
 

@@ -309,7 +309,8 @@ def run_backend(args: argparse.Namespace, work: Path, url: str, dbname: str | No
     port, graph_port = ((args.port, args.port + 1) if args.port
                         else (free_port(), free_port()))
     env = dict(os.environ, QRPAY_DATABASE_URL=url, QRPAY_WHATSAPP_APP_SECRET=APP_SECRET,
-               QRPAY_WHATSAPP_TOKEN="bench", QRPAY_TOKEN_KEY_K1="bench-token-key-0123456789",
+               QRPAY_WHATSAPP_TOKEN="bench", QRPAY_WHATSAPP_VERIFY_TOKEN="bench",
+               QRPAY_BDAPPS_PASSWORD="bench", QRPAY_TOKEN_KEY_K1="bench-token-key-0123456789",
                QRPAY_SESSION_KEY="bench-session-key-0123456789abcdef",
                QRPAY_SECRET_UPI="x", QRPAY_SECRET_RAZORPAY="x", QRPAY_SECRET_PHONEPE="x")
     env.pop("QRPAY_SECRETS_FILE", None)

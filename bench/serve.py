@@ -67,7 +67,10 @@ SECRETS = {"QRPAY_TOKEN_KEY_K1": secrets.token_hex(32),
            "QRPAY_SECRET_UPI": secrets.token_hex(24),
            "QRPAY_SECRET_RAZORPAY": secrets.token_hex(24),
            "QRPAY_SECRET_PHONEPE": secrets.token_hex(24),
-           "QRPAY_SESSION_KEY": secrets.token_hex(32)}
+           "QRPAY_SESSION_KEY": secrets.token_hex(32),
+           # the profile's chat channels (qrpay serve refuses to start without them)
+           "QRPAY_WHATSAPP_APP_SECRET": "bench", "QRPAY_WHATSAPP_VERIFY_TOKEN": "bench",
+           "QRPAY_WHATSAPP_TOKEN": "bench"}
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,10 @@ TEST_SECRETS = {
     "QRPAY_SECRET_ROCKET": "test-secret-rocket",
     "QRPAY_SECRET_NAGAD": "test-secret-nagad",
     "QRPAY_SESSION_KEY": "test-session-key-0123456789abcdef",
+    "QRPAY_WHATSAPP_APP_SECRET": "test_app_secret",
+    "QRPAY_WHATSAPP_VERIFY_TOKEN": "test-verify-token",
+    "QRPAY_WHATSAPP_TOKEN": "test-graph-token",
+    "QRPAY_BDAPPS_PASSWORD": "test-bdapps-password",
 }
 
 

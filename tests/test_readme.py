@@ -50,6 +50,10 @@ def _secrets_file(home: Path) -> Path:
              f"QRPAY_SESSION_KEY={secrets.token_hex(32)}"]
     lines += [f"QRPAY_SECRET_{ch}={secrets.token_hex(24)}"
               for ch in ("UPI", "RAZORPAY", "PHONEPE", "BKASH", "ROCKET", "NAGAD")]
+    lines += [f"{name}={secrets.token_hex(16)}"  # what make demo adds (DEMO_LATER_SECRETS)
+              for name in ("QRPAY_CHANNEL_PASSWORD_BKASH", "QRPAY_WHATSAPP_APP_SECRET",
+                           "QRPAY_WHATSAPP_VERIFY_TOKEN", "QRPAY_WHATSAPP_TOKEN",
+                           "QRPAY_BDAPPS_PASSWORD")]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.chmod(0o600)
     return path

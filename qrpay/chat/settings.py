@@ -147,6 +147,19 @@ def chat_settings(config: Config) -> ChatSettings:
         billers=billers)
 
 
+def needed_secrets(settings: ChatSettings, *, sender: bool) -> list[str]:
+    """The secrets the chat routes need (``qrpay serve`` refuses to start without them):
+    the WhatsApp app secret and verify token where a biller has a WhatsApp number, and
+    the Graph API token when this process sends the replies; the bdapps password where
+    the bdapps USSD gateway is configured."""
+    names = []
+    if any(b.phone_number_id for b in settings.billers.values()):
+        names += [APP_SECRET_ENV, VERIFY_TOKEN_ENV] + ([ACCESS_TOKEN_ENV] if sender else [])
+    if settings.bdapps_url:
+        names.append(BDAPPS_PASSWORD_ENV)
+    return names
+
+
 def app_secret() -> str | None:
     return secret(APP_SECRET_ENV, required=False)
 

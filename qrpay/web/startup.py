@@ -22,13 +22,16 @@ def token_key_names(config: Config) -> list[str]:
 
 
 def needed_secrets(config: Config, *, desk: bool, sender: bool) -> list[str]:
-    """Secret names the routes (bill pages, callbacks, biller API, desk) and the in-process SMS
-    sender need, in a stable order."""
+    """Secret names the routes (bill pages, callbacks, biller API, chat, desk) and the
+    in-process SMS sender need, in a stable order."""
     from qrpay.biller.policy import password_variables
+    from qrpay.chat.settings import chat_settings
+    from qrpay.chat.settings import needed_secrets as chat_secrets
 
     names = token_key_names(config)
     names += [ch.secret_var for ch in config.channels.values()]
     names += password_variables(config)  # the biller API's per-channel credentials
+    names += chat_secrets(chat_settings(config), sender=sender)  # WhatsApp, bdapps USSD
     if desk:
         names.append("QRPAY_SESSION_KEY")
     if sender:

@@ -85,7 +85,8 @@ def no_uvicorn(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("unset", ["QRPAY_SECRET_UPI", "QRPAY_TOKEN_KEY_K1",
-                                   "QRPAY_SESSION_KEY"])
+                                   "QRPAY_SESSION_KEY", "QRPAY_WHATSAPP_APP_SECRET",
+                                   "QRPAY_WHATSAPP_VERIFY_TOKEN"])
 def test_serve_refuses_to_start_without_a_secret_an_enabled_route_needs(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         no_uvicorn: None, unset: str) -> None:
@@ -116,3 +117,24 @@ def test_serve_needs_the_sms_providers_key_only_when_it_runs_the_sender() -> Non
     config = dataclasses.replace(load_config(SAMPLES / "best.toml"), sms_provider="msg91")
     assert missing_secrets(config, desk=True, sender=True) == ["QRPAY_MSG91_AUTHKEY"]
     assert missing_secrets(config, desk=True, sender=False) == []
+
+
+def test_the_chat_secrets_are_needed_where_the_profile_enables_the_channel() -> None:
+    """A WhatsApp number in the profile needs the app secret (every webhook is verified
+    with it) and the verify token, and the Graph token where this process sends the
+    replies; the bdapps USSD gateway its password.  Without them the webhook answered
+    401 ``no_app_secret`` to every message while /readyz said ready."""
+    import dataclasses
+
+    from qrpay.chat.settings import chat_settings, needed_secrets
+    from qrpay.config import load_config
+
+    best = load_config(SAMPLES / "best.toml")
+    assert needed_secrets(chat_settings(best), sender=True) == [
+        "QRPAY_WHATSAPP_APP_SECRET", "QRPAY_WHATSAPP_VERIFY_TOKEN", "QRPAY_WHATSAPP_TOKEN"]
+    assert needed_secrets(chat_settings(best), sender=False) == [
+        "QRPAY_WHATSAPP_APP_SECRET", "QRPAY_WHATSAPP_VERIFY_TOKEN"]
+    breb = load_config(SAMPLES / "breb.toml")
+    assert "QRPAY_BDAPPS_PASSWORD" in needed_secrets(chat_settings(breb), sender=False)
+    no_chat = dataclasses.replace(best, raw={k: v for k, v in best.raw.items() if k != "chat"})
+    assert needed_secrets(chat_settings(no_chat), sender=True) == []
