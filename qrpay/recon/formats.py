@@ -194,6 +194,9 @@ def _money(value: Any, unit: str, column: str) -> int:
     return abs(int(number))
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _text(value: Any, column: str, limit: int = 100) -> str | None:
     if value is None:
         return None
@@ -206,6 +209,8 @@ def _text(value: Any, column: str, limit: int = 100) -> str | None:
     text = str(value).strip()
     if len(text) > limit:
         raise _bad(column, f"longer than {limit} characters", "too_long")
+    if _CONTROL.search(text):  # (PostgreSQL refuses NUL in text: a 500, not an error)
+        raise _bad(column, "contains a control character", "invalid_value")
     return text or None
 
 

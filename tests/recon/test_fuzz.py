@@ -101,6 +101,23 @@ def test_generic_jsonl_with_any_values(store: Store, recon_config: Config,
     _check(store, recon_config, path, "upi")
 
 
+@pytest.mark.parametrize("column", ["utr", "txn_id", "settlement_id", "mode"])
+def test_a_control_character_in_a_text_cell_is_a_row_error(store: Store, recon_config: Config,
+                                                            tmp_path: Path, column: str) -> None:
+    """Found by the fuzz case above on PostgreSQL: a NUL in a JSON Lines cell reached the
+    database (DataError, a traceback) instead of an error naming the row and column."""
+    line = {"txn_id": "pay_1", "bill_no": "B2611100000001", "amount": "1234.50",
+            "settlement_id": "setl_1", "settled_on": "2026-11-20", "status": "success",
+            "utr": "UTR1", "mode": "upi"}
+    line[column] = "A\x00B"
+    path = tmp_path / "settlement.jsonl"
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    before = _counts(store)
+    report = import_settlement(store, recon_config, path, "upi", now=NOW)
+    assert [(e.code, e.column, e.row) for e in report.errors] == [("invalid_value", column, 1)]
+    assert _counts(store) == before
+
+
 @FUZZ
 @given(raw=st.binary(max_size=300), suffix=st.sampled_from([".csv", ".jsonl", ".xlsx"]))
 def test_bytes_that_are_not_a_settlement_file(store: Store, recon_config: Config,
