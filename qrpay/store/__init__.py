@@ -74,6 +74,13 @@ def _v9_recon_polls(conn: Connection) -> None:
     schema.recon_polls.create(conn, checkfirst=True)
 
 
+def _v10_payments_posted_partial(conn: Connection) -> None:
+    # rebuilt partial (see schema.ix_payments_channel_posted); on PostgreSQL this holds a
+    # lock on payments while the index is built (docs/operations.md)
+    conn.execute(text("DROP INDEX IF EXISTS ix_payments_channel_posted"))
+    schema.ix_payments_channel_posted.create(conn)
+
+
 # (version, description, function).  Append; never edit a released step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial schema: bills, payments, ledger, outbox, audit, staff", _v1_initial),
@@ -89,6 +96,8 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
      _v8_scopes_rate_limits),
     (9, "recon_polls: status-poll backoff and node leases per pending payment",
      _v9_recon_polls),
+    (10, "ix_payments_channel_posted partial (posted payments only): payment look-ups "
+     "by (channel, txn_id) keep the unique index", _v10_payments_posted_partial),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -442,8 +442,15 @@ rollup_state = Table(
 )
 
 # posted payments of a channel by posting time: the "callback but never settled" sweep
+# (its range on posted_at implies the predicate).  Partial, so that it is never a
+# candidate for a payment's look-up by (channel, txn_id): on a young table (no
+# statistics, or statistics of an empty one) PostgreSQL's generic plan of that look-up
+# took this index (channel only, txn_id as a filter, every row of the channel read) or a
+# sequential scan instead of the unique index: 0.5 ms a payment, growing with the table.
 ix_payments_channel_posted = Index("ix_payments_channel_posted", payments.c.channel,
-                                   payments.c.posted_at)
+                                   payments.c.posted_at,
+                                   postgresql_where=payments.c.posted_at.isnot(None),
+                                   sqlite_where=payments.c.posted_at.isnot(None))
 
 # status polling (qrpay.recon.poll): one row per pending payment asked about, with its
 # backoff (asks, next_at) and the lease of the node asking now (holder, lease_until): a
