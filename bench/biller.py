@@ -139,6 +139,7 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+APP = "qrpay_bench_biller"
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -172,7 +173,7 @@ def _backend_pids(url: str) -> list[int]:
     with engine.connect() as conn:
         pids = [int(r[0]) for r in conn.execute(text(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()"))]
+            "AND application_name = :app AND pid <> pg_backend_pid()"), {"app": APP})]
     engine.dispose()
     return pids
 
@@ -186,8 +187,22 @@ def cpu_seconds(proc: subprocess.Popen[bytes], url: str) -> dict[int, float]:
     return {pid: _proc_cpu(pid) for pid in pids}
 
 
-def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
-    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+def cpu_split(proc: subprocess.Popen[bytes], before: dict[int, float],
+              after: dict[int, float]) -> tuple[float, float]:
+    """CPU seconds between two :func:`cpu_seconds` of the server's processes and of
+    the PostgreSQL backends serving it."""
+    app = set(_group_pids(proc.pid))
+    used = {pid: t - before.get(pid, 0.0) for pid, t in after.items()}
+    return (sum(t for pid, t in used.items() if pid in app),
+            sum(t for pid, t in used.items() if pid not in app))
+
+
+def _cost(proc: subprocess.Popen[bytes], before: dict[int, float],
+          after: dict[int, float], n: float, unit: str) -> str:
+    app, pg = cpu_split(proc, before, after)
+    n = max(1.0, n)
+    out = f"  CPU {1000 * (app + pg) / n:.2f} ms/{unit}"
+    return out + (f" (app {1000 * app / n:.2f} + PG {1000 * pg / n:.2f})" if pg else "")
 
 
 def bench_backend(args: argparse.Namespace, label: str, url: str, work: Path) -> list[str]:
@@ -205,9 +220,8 @@ def bench_backend(args: argparse.Namespace, label: str, url: str, work: Path) ->
         drive(args, port, reqs, work, "warm", warm)
         cpu0 = cpu_seconds(proc, url)
         r = drive(args, port, reqs, work, "inquiry", args.duration)
-        cpu = cpu_used(cpu0, cpu_seconds(proc, url))
         rows.append(_row(label, "inquiry", r)
-                    + f"  CPU {1000 * cpu / max(1, r.rps * r.seconds):.2f} ms/req")
+                    + _cost(proc, cpu0, cpu_seconds(proc, url), r.rps * r.seconds, "req"))
         print(rows[-1], flush=True)
         drive(args, port, payment_requests(accts, 3000, "W"), work, "paywarm", warm,
               sequential=True)
@@ -216,10 +230,10 @@ def bench_backend(args: argparse.Namespace, label: str, url: str, work: Path) ->
         cpu0 = cpu_seconds(proc, url)
         r = drive(args, port, payment_requests(accts, want, "P"), work, "payment",
                   args.duration, sequential=True)
-        cpu = cpu_used(cpu0, cpu_seconds(proc, url))
+        cpu1 = cpu_seconds(proc, url)
         posted = count_payments(url) - before
         rows.append(_row(label, "payment", r, posted=posted)
-                    + f"  CPU {1000 * cpu / max(1, posted):.2f} ms/posted")
+                    + _cost(proc, cpu0, cpu1, posted, "posted"))
         print(rows[-1], flush=True)
     finally:
         stop_server(proc)
@@ -254,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_pg:
             schema = "bench_" + uuid.uuid4().hex[:10]
             url = pg_url(schema)
-            if url:
+            if url:  # its backends told apart from any other client's by name
+                url += f"&application_name={APP}"
                 try:
                     rows += bench_backend(args, "PostgreSQL", url, work)
                 finally:

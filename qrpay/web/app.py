@@ -14,6 +14,7 @@ unless the route set its own.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import threading
@@ -42,6 +43,7 @@ from qrpay.web.limits import EdgeLimits
 from qrpay.web.openapi import openapi
 from qrpay.web.ops import RequestLog, metrics, metrics_registry, readyz
 from qrpay.web.proxies import ForwardedFor, TrustedProxies
+from qrpay.web.server import FREEZE_GC_ENV
 
 log = logging.getLogger("qrpay.web")
 
@@ -154,6 +156,7 @@ def _start_sender(store: Store, config: Config, stop: threading.Event,
     return thread
 
 
+
 def create_app(config: Config, store: Store | None = None, *,
                start_sender: bool | None = None, sender_interval: float = 1.0) -> Starlette:
     """The qrpay web app over ``config``; opens ``config.database_url`` if no store.
@@ -173,6 +176,12 @@ def create_app(config: Config, store: Store | None = None, *,
         if sender_wanted(start_sender):
             thread = _start_sender(app.state.store, config, stop, sender_interval)
             app.state.chat.start_sender()
+        if os.environ.get(FREEZE_GC_ENV) == "1":
+            # serving: the app, its routes, templates and profile are loaded by now; out
+            # of the garbage collector's sight, a full collection no longer walks them
+            # (its pauses of the event loop and the writers set the p99, as for the
+            # callbacks in qrpay.web.gate).  Not in tests, which make many apps.
+            gc.freeze()
         try:
             yield
         finally:

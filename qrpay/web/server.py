@@ -28,6 +28,9 @@ from qrpay.web.proxies import ENV as PROXIES_ENV
 from qrpay.web.proxies import parse_networks
 
 APP_FACTORY = "qrpay.web.app:app_from_env"
+# "1": the app's lifespan freezes what it loaded out of the garbage collector's sight
+# (set for the processes `qrpay serve` serves from; tests make many apps and do not)
+FREEZE_GC_ENV = "QRPAY_FREEZE_GC"
 PR_SET_PDEATHSIG = 1
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -76,6 +79,7 @@ def serve(config: Config, store: Store, options: ServeOptions, out: IO[str]) -> 
     os.environ[LIMITS_ENV] = options.limits.to_env()  # read by every worker's protocol
     if not options.sender:
         os.environ["QRPAY_SERVE_SENDER"] = "0"
+    os.environ.setdefault(FREEZE_GC_ENV, "1")  # the app's lifespan freezes what it loaded
     if options.trusted_proxies is not None:  # read by every worker's app
         os.environ[PROXIES_ENV] = ",".join(options.trusted_proxies)
     common = options.uvicorn_options()

@@ -138,3 +138,26 @@ def test_the_chat_secrets_are_needed_where_the_profile_enables_the_channel() -> 
     assert "QRPAY_BDAPPS_PASSWORD" in needed_secrets(chat_settings(breb), sender=False)
     no_chat = dataclasses.replace(best, raw={k: v for k, v in best.raw.items() if k != "chat"})
     assert needed_secrets(chat_settings(no_chat), sender=True) == []
+
+
+def test_a_served_app_freezes_what_it_loaded_and_a_test_app_does_not(best_config, store,
+                                                                     monkeypatch):
+    """`qrpay serve` sets QRPAY_FREEZE_GC: the lifespan moves the loaded app out of the
+    garbage collector's sight (full collections set the p99 of payments otherwise)."""
+    import gc
+
+    from starlette.testclient import TestClient
+
+    from qrpay.web.app import create_app
+    from qrpay.web.server import FREEZE_GC_ENV
+
+    gc.unfreeze()
+    monkeypatch.delenv(FREEZE_GC_ENV, raising=False)
+    with TestClient(create_app(best_config, store, start_sender=False)):
+        assert gc.get_freeze_count() == 0
+    monkeypatch.setenv(FREEZE_GC_ENV, "1")
+    try:
+        with TestClient(create_app(best_config, store, start_sender=False)):
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
