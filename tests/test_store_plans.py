@@ -92,3 +92,33 @@ def test_migration_10_makes_the_posted_index_of_an_older_database_partial(fresh_
             assert _unique(_plan(conn))
     finally:
         store.dispose()
+
+
+def test_migration_10_keeps_a_partial_index_built_beforehand(fresh_db_url):
+    """An operator who built the partial index CONCURRENTLY (docs/operations.md) gets
+    no second build: migration 10 finds it and only records the version."""
+    store = open_store(fresh_db_url, upgrade=False)
+    try:
+        with store.begin() as conn:
+            for _version, _what, step in MIGRATIONS[:9]:
+                step(conn)
+            conn.execute(text("DROP INDEX ix_payments_channel_posted"))
+            conn.execute(text("create index ix_payments_channel_posted on payments "
+                              "(channel, posted_at) where posted_at is not null"))
+            conn.execute(text("INSERT INTO schema_version (version, applied_at) "
+                              "VALUES (9, CURRENT_TIMESTAMP)"))
+            before = _index_oid(conn)
+        assert store.upgrade() == [10]
+        with store.begin() as conn:
+            assert _index_oid(conn) == before
+    finally:
+        store.dispose()
+
+
+def _index_oid(conn) -> object:
+    if conn.dialect.name == "postgresql":
+        return conn.execute(text("SELECT 'ix_payments_channel_posted'::regclass::oid")
+                            ).scalar_one()
+    # SQLite reuses the root page: the statement's own spelling tells the builds apart
+    return conn.execute(text("SELECT sql FROM sqlite_master "
+                             "WHERE name = 'ix_payments_channel_posted'")).scalar_one()

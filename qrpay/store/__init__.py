@@ -74,9 +74,21 @@ def _v9_recon_polls(conn: Connection) -> None:
     schema.recon_polls.create(conn, checkfirst=True)
 
 
+def _index_sql(conn: Connection, name: str) -> str | None:
+    if conn.dialect.name == "postgresql":
+        return conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n "
+                                 "AND schemaname = current_schema()"), {"n": name}).scalar()
+    return conn.execute(text("SELECT sql FROM sqlite_master WHERE type = 'index' "
+                             "AND name = :n"), {"n": name}).scalar()
+
+
 def _v10_payments_posted_partial(conn: Connection) -> None:
-    # rebuilt partial (see schema.ix_payments_channel_posted); on PostgreSQL this holds a
-    # lock on payments while the index is built (docs/operations.md)
+    # rebuilt partial (see schema.ix_payments_channel_posted), unless it is already (a
+    # fresh database; or, on a big PostgreSQL table, built beforehand CONCURRENTLY as
+    # docs/operations.md says: the build here blocks payments' writes while it runs)
+    made = _index_sql(conn, "ix_payments_channel_posted")
+    if made is not None and " WHERE " in made.upper():
+        return
     conn.execute(text("DROP INDEX IF EXISTS ix_payments_channel_posted"))
     schema.ix_payments_channel_posted.create(conn)
 
