@@ -655,7 +655,7 @@ class _Writer:
             if held >= rows:  # (at least as many rows as the highest id, ever)
                 continue
             plain = {r[1] for r in cur.execute(f"PRAGMA index_list({table})")
-                     if r[2] == 0 and r[3] == "c" and r[4] == 0}  # not unique or partial
+                     if r[2] == 0 and r[3] == "c"}  # not unique (partial ones too)
             for name, sql in cur.execute(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
                     "AND tbl_name = ? ORDER BY name", (table,)).fetchall():

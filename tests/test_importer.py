@@ -294,12 +294,17 @@ def test_duplicates_are_reported_beside_bad_values(store, best_config, tmp_path)
 
 
 def _indexes(store):
-    from sqlalchemy import inspect
+    """Each table's indexes as the database defines them (partial ones with their WHERE)."""
+    from sqlalchemy import text
 
+    if store.is_sqlite:
+        sql = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"
+    else:
+        sql = ("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t "
+               "AND schemaname = current_schema()")
     with store.connect() as conn:
-        found = inspect(conn)
-        return {t: sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
-                          for i in found.get_indexes(t)) for t in ("bills", "ledger")}
+        return {t: sorted(tuple(r) for r in conn.execute(text(sql), {"t": t}))
+                for t in ("bills", "ledger")}
 
 
 def test_a_big_import_into_a_small_table_keeps_every_index(store, best_config, tmp_path):
@@ -308,6 +313,7 @@ def test_a_big_import_into_a_small_table_keeps_every_index(store, best_config, t
     end with the indexes they began with, and the queries that use them find the rows."""
     before = _indexes(store)
     assert before["bills"] and before["ledger"]
+    assert any("meter_no IS NOT NULL" in (sql or "") for _, sql in before["bills"])
     path = tmp_path / "big.csv"
     with path.open("w", encoding="utf-8") as fh:
         write_csv(fh, "best", 300)
@@ -363,3 +369,19 @@ def test_a_chunk_whose_rows_share_every_value_but_the_bill_is_stored_whole(store
     assert (bill.name, bill.amount, bill.mobile) == ("Asha D'Souza", 1000, "+919812345678")
     assert bill.address == address
     assert [tuple(e) for e in entries] == [("charge", 1000, "bill 2026-11")]
+
+
+def test_every_bill_names_the_import_that_wrote_it(store, best_config, tmp_path):
+    """bills.import_id has no foreign key (schema.bills): the importer keeps it true, a
+    replace included."""
+    path = tmp_path / "bills.csv"
+    with path.open("w", encoding="utf-8") as fh:
+        write_csv(fh, "best", 30)
+    assert import_bills(store, best_config, path).created == 30
+    changed = path.read_text(encoding="utf-8").replace("2026-12-05", "2026-12-07", 5)
+    assert import_bills(store, best_config, _write(tmp_path, changed, name="changed.csv"),
+                        replace=True).replaced == 5
+    with store.connect() as conn:
+        ids = {r.import_id for r in conn.execute(select(bills.c.import_id))}
+        known = {r.id for r in conn.execute(select(imports.c.id))}
+    assert len(ids) == 2 and ids <= known

@@ -86,7 +86,7 @@ def test_migration_10_makes_the_posted_index_of_an_older_database_partial(fresh_
             conn.execute(text("INSERT INTO schema_version (version, applied_at) "
                               "VALUES (9, CURRENT_TIMESTAMP)"))
             assert "WHERE" not in _index_sql(conn, "ix_payments_channel_posted").upper()
-        assert store.upgrade() == [10]
+        assert 10 in store.upgrade()
         with store.begin() as conn:
             assert "WHERE" in _index_sql(conn, "ix_payments_channel_posted").upper()
             assert _unique(_plan(conn))
@@ -108,9 +108,40 @@ def test_migration_10_keeps_a_partial_index_built_beforehand(fresh_db_url):
             conn.execute(text("INSERT INTO schema_version (version, applied_at) "
                               "VALUES (9, CURRENT_TIMESTAMP)"))
             before = _index_oid(conn)
-        assert store.upgrade() == [10]
+        assert 10 in store.upgrade()
         with store.begin() as conn:
             assert _index_oid(conn) == before
+    finally:
+        store.dispose()
+
+
+def _bills_by(conn, column: str) -> str:
+    """The plan of a read of bills by two forms of a mobile or meter number (on
+    PostgreSQL with sequential scans off: a young table is small enough to read whole)."""
+    sql = f"SELECT bill_no, account_no FROM bills WHERE {column} IN (?, ?)"
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        rows = conn.exec_driver_sql("EXPLAIN " + sql.replace("?", "%s"), ("1", "2"))
+    else:
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, ("1", "2"))
+    return "\n".join(str(r[-1]) for r in rows)
+
+
+def _foreign_keys(conn) -> list[str]:
+    from sqlalchemy import inspect
+
+    return [k["referred_table"] for k in inspect(conn).get_foreign_keys("bills")]
+
+
+def test_bills_by_mobile_and_meter_use_their_partial_indexes(fresh_db_url):
+    store = open_store(fresh_db_url, upgrade=True)
+    try:
+        with store.begin() as conn:
+            for column in ("mobile", "meter_no"):
+                index = {"mobile": "ix_bills_mobile", "meter_no": "ix_bills_meter"}[column]
+                assert f"{column} IS NOT NULL" in _index_sql(conn, index)
+                assert index in _bills_by(conn, column)
+            assert "imports" not in _foreign_keys(conn)
     finally:
         store.dispose()
 
@@ -122,3 +153,66 @@ def _index_oid(conn) -> object:
     # SQLite reuses the root page: the statement's own spelling tells the builds apart
     return conn.execute(text("SELECT sql FROM sqlite_master "
                              "WHERE name = 'ix_payments_channel_posted'")).scalar_one()
+
+
+def test_migration_11_drops_the_import_key_and_makes_the_bill_indexes_partial(fresh_db_url):
+    """A database as migration 10 left it: the foreign key bills.import_id -> imports,
+    the mobile and meter indexes over every row (nulls too)."""
+    store = open_store(fresh_db_url, upgrade=False)
+    pg = fresh_db_url.startswith("postgresql")
+    try:
+        with store.begin() as conn:
+            for _version, _what, step in MIGRATIONS[:10]:
+                step(conn)
+            if pg:
+                conn.execute(text("ALTER TABLE bills ADD CONSTRAINT bills_import_id_fkey "
+                                  "FOREIGN KEY (import_id) REFERENCES imports (id)"))
+            for index, column in (("ix_bills_mobile", "mobile"), ("ix_bills_meter", "meter_no")):
+                conn.execute(text(f"DROP INDEX {index}"))
+                conn.execute(text(f"CREATE INDEX {index} ON bills ({column})"))
+            conn.execute(text("INSERT INTO schema_version (version, applied_at) "
+                              "VALUES (10, CURRENT_TIMESTAMP)"))
+            assert "WHERE" not in _index_sql(conn, "ix_bills_meter").upper()
+        assert store.upgrade() == [11]
+        with store.begin() as conn:
+            assert "imports" not in _foreign_keys(conn) or not pg
+            assert "USING hash" in _index_sql(conn, "ix_bills_mobile") or not pg
+            for index, column in (("ix_bills_mobile", "mobile"), ("ix_bills_meter", "meter_no")):
+                assert f"{column} IS NOT NULL" in _index_sql(conn, index)
+                assert index in _bills_by(conn, column)
+    finally:
+        store.dispose()
+
+
+def test_migration_11_keeps_bill_indexes_built_beforehand(fresh_db_url):
+    """The indexes built the way docs/operations.md says, before the upgrade: migration 11
+    leaves them (and on PostgreSQL drops the foreign key)."""
+    store = open_store(fresh_db_url, upgrade=False)
+    pg = fresh_db_url.startswith("postgresql")
+    using = "USING hash " if pg else ""
+    try:
+        with store.begin() as conn:
+            for _version, _what, step in MIGRATIONS[:10]:
+                step(conn)
+            for index, column, how in (("ix_bills_mobile", "mobile", using),
+                                       ("ix_bills_meter", "meter_no", "")):
+                conn.execute(text(f"DROP INDEX {index}"))
+                conn.execute(text(f"CREATE INDEX {index} ON bills {how}({column}) "
+                                  f"where {column} is not null"))
+            conn.execute(text("INSERT INTO schema_version (version, applied_at) "
+                              "VALUES (10, CURRENT_TIMESTAMP)"))
+            before = _made(conn)
+        assert store.upgrade() == [11]
+        with store.begin() as conn:
+            assert _made(conn) == before
+            assert "imports" not in _foreign_keys(conn) or not pg
+    finally:
+        store.dispose()
+
+
+def _made(conn) -> dict[str, object]:
+    """The bill indexes as built (PostgreSQL's oid, SQLite's statement as spelled)."""
+    if conn.dialect.name == "postgresql":
+        return {i: conn.execute(text(f"SELECT '{i}'::regclass::oid")).scalar_one()
+                for i in ("ix_bills_mobile", "ix_bills_meter")}
+    return {i: _index_sql(conn, i) for i in ("ix_bills_mobile", "ix_bills_meter")}

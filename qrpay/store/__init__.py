@@ -11,7 +11,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Index,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+)
 
 from qrpay.clock import utcnow
 from qrpay.errors import ConfigError
@@ -93,6 +103,38 @@ def _v10_payments_posted_partial(conn: Connection) -> None:
     schema.ix_payments_channel_posted.create(conn)
 
 
+def _as_defined(conn: Connection, index: Index) -> bool:
+    """Whether ``index`` is there as schema.py defines it: partial and, on PostgreSQL, of
+    its method (a fresh database; or one built beforehand, as docs/operations.md says)."""
+    made = (_index_sql(conn, str(index.name)) or "").upper()
+    using = index.dialect_options["postgresql"]["using"] or "btree"
+    return " WHERE " in made and (conn.dialect.name != "postgresql"
+                                  or f" USING {using.upper()} " in made)
+
+
+def _v11_bill_import(conn: Connection) -> None:
+    """The bill import's share of the schema: the foreign key ``bills.import_id ->
+    imports`` dropped on PostgreSQL (schema.bills says why the importer keeps it true),
+    ``ix_bills_mobile`` and ``ix_bills_meter`` partial (the mobile one a hash index on
+    PostgreSQL).  SQLite keeps the key in a database made before (dropping it there means
+    copying the table; its check is one look-up a row in the small ``imports`` table).
+    On PostgreSQL an index is built under another name before the old one is dropped:
+    writes to ``bills`` wait for the build, reads only for the drop (docs/operations.md)."""
+    pg = conn.dialect.name == "postgresql"
+    if pg:
+        for key in inspect(conn).get_foreign_keys("bills"):
+            if key["referred_table"] == "imports":
+                conn.execute(text(f"ALTER TABLE bills DROP CONSTRAINT {key['name']}"))
+    for index in (schema.ix_bills_mobile, schema.ix_bills_meter):
+        if _as_defined(conn, index):
+            continue
+        old = f"{index.name}_v10"
+        conn.execute(text(f"ALTER INDEX IF EXISTS {index.name} RENAME TO {old}" if pg
+                          else f"DROP INDEX IF EXISTS {index.name}"))
+        index.create(conn)
+        conn.execute(text(f"DROP INDEX IF EXISTS {old}"))
+
+
 # (version, description, function).  Append; never edit a released step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial schema: bills, payments, ledger, outbox, audit, staff", _v1_initial),
@@ -110,6 +152,8 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
      _v9_recon_polls),
     (10, "ix_payments_channel_posted partial (posted payments only): payment look-ups "
      "by (channel, txn_id) keep the unique index", _v10_payments_posted_partial),
+    (11, "bill import: no foreign key bills.import_id on PostgreSQL; ix_bills_mobile and "
+     "ix_bills_meter partial (numbers only, no nulls)", _v11_bill_import),
 ]
 LATEST = MIGRATIONS[-1][0]
 
