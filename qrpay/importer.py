@@ -516,6 +516,12 @@ class _Chunk:
     ready: tuple[_Encoded, _Encoded] | None = None
 
 
+#: plain indexes a big SQLite import keeps up to date row by row (see defer_indexes): a
+#: bill file's rows share their biller and period, so each entry goes at the end of the
+#: index, for less than building it again afterwards (which reads the whole table)
+_KEPT_INDEXES = frozenset({"ix_bills_biller_period"})
+
+
 class _Writer:
     """Applies chunks of parsed bills inside the import's transaction.
 
@@ -642,11 +648,12 @@ class _Writer:
     def defer_indexes(self, rows: int) -> None:
         """SQLite, an import of ``rows`` rows into tables holding fewer: build the plain
         (non-unique) indexes of ``bills`` (and, when nothing is replaced, of ``ledger``)
-        once after the rows, from sorted keys, instead of row by row.  They are dropped
-        here and created again by :meth:`close` in the same transaction (a rollback, or
-        a crash, brings them back; the import holds SQLite's one write lock, and readers
-        see the last commit, indexes and all).  The import itself reads ``bills`` by
-        ``bill_no`` (unique, kept) and ``ledger`` only to replace."""
+        once after the rows, from sorted keys, instead of row by row (but those of
+        ``_KEPT_INDEXES``).  They are dropped here and created again by :meth:`close` in
+        the same transaction (a rollback, or a crash, brings them back; the import holds
+        SQLite's one write lock, and readers see the last commit, indexes and all).  The
+        import itself reads ``bills`` by ``bill_no`` (unique, kept) and ``ledger`` only to
+        replace."""
         if self.pg:
             return
         cur = self.raw.cursor()  # type: ignore[union-attr]
@@ -659,7 +666,7 @@ class _Writer:
             for name, sql in cur.execute(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
                     "AND tbl_name = ? ORDER BY name", (table,)).fetchall():
-                if name in plain and sql:
+                if name in plain and name not in _KEPT_INDEXES and sql:
                     cur.execute(f'DROP INDEX "{name}"')
                     self._deferred.append(sql)
 
@@ -854,8 +861,8 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
     if not path.is_file():
         report.errors.append(ImportError_("no such file", code="file_not_found", file=str(path)))
         return report
-    digest = hashlib.sha256()
-    with path.open("rb") as raw, store.begin() as conn:
+    digest = _FileDigest(path)
+    with digest, path.open("rb") as raw, store.begin() as conn:
         writer = _Writer(conn, report, replace, path)
         pk = conn.execute(insert(imports_t).values(
             file_name=path.name, sha256="", rows=0, created=0, replaced=0, unchanged=0,
@@ -885,13 +892,47 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
         if report.errors or dry_run:
             conn.rollback()
             return report
-        raw.seek(0)
-        for block in iter(lambda: raw.read(1 << 20), b""):
-            digest.update(block)
         conn.execute(update(imports_t).where(imports_t.c.id == writer.import_id).values(
             sha256=digest.hexdigest(), rows=report.rows, created=report.created,
             replaced=report.replaced, unchanged=report.unchanged))
     return report
+
+
+class _FileDigest:
+    """The SHA-256 of a file, read by a thread of its own while the import runs (hashlib
+    lets go of the GIL on a block), not after it: a third of a second a million rows
+    less at the end.  A context manager: leaving it stops the thread."""
+
+    def __init__(self, path: Path) -> None:
+        self._sha = hashlib.sha256()
+        self._error: OSError | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(path,), name="import-digest",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        try:
+            with path.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    if self._stop.is_set():
+                        return
+                    self._sha.update(block)
+        except OSError as exc:
+            self._error = exc
+
+    def hexdigest(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._sha.hexdigest()
+
+    def __enter__(self) -> _FileDigest:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _ahead(chunks: Iterator[_Chunk]) -> Iterator[_Chunk]:

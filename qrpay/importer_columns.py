@@ -88,11 +88,9 @@ def read_chunk(data: bytes, header: Sequence[str]) -> pl.DataFrame | None:
     record of the header's width (or a row is blank): the caller then reads on with the
     csv module, which words what is wrong.  ``data`` is whole lines; not UTF-8, it raises
     UnicodeDecodeError (the caller names the line)."""
-    text = data.decode("utf-8")
-    if not text.strip("\n"):
+    lines = _lines(data)
+    if lines is None:
         return None
-    lines = pl.Series("line", [text.removesuffix("\n")], dtype=pl.String) \
-        .str.split("\n").explode()
     if not lines.str.contains(plain_lines(len(header))).all():
         return None
     df = pl.read_csv(io.BytesIO(data), has_header=False, new_columns=list(header),
@@ -105,6 +103,20 @@ def read_chunk(data: bytes, header: Sequence[str]) -> pl.DataFrame | None:
         if df.select(blank.any()).item():
             return None  # the csv module skips blank rows; let it
     return df
+
+
+def _lines(data: bytes) -> pl.Series | None:
+    """The lines of ``data`` as text (None when there are none), checked as UTF-8 by polars
+    (not decoded into a Python string and copied back: a tenth of the reading thread's
+    time); not UTF-8, the UnicodeDecodeError ``bytes.decode`` raises."""
+    if not data.strip(b"\n"):
+        return None
+    try:
+        text = pl.Series("line", [data], dtype=pl.Binary).cast(pl.String)
+    except pl.exceptions.ComputeError:
+        data.decode("utf-8")  # raises, naming the byte
+        raise
+    return text.str.strip_suffix("\n").str.split("\n").explode()
 
 
 # ---------------------------------------------------------------------------- checking

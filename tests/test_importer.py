@@ -385,3 +385,14 @@ def test_every_bill_names_the_import_that_wrote_it(store, best_config, tmp_path)
         ids = {r.import_id for r in conn.execute(select(bills.c.import_id))}
         known = {r.id for r in conn.execute(select(imports.c.id))}
     assert len(ids) == 2 and ids <= known
+
+
+def test_the_import_records_the_files_sha256_and_counts(store, best_config):
+    import hashlib
+
+    path = SAMPLES / "bills-best.csv"
+    report = import_bills(store, best_config, path)
+    with store.connect() as conn:
+        row = conn.execute(select(imports).order_by(imports.c.id.desc())).first()
+    assert row.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (row.file_name, row.rows, row.created) == (path.name, report.rows, report.created)
