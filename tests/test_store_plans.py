@@ -14,15 +14,7 @@ from sqlalchemy import text
 
 from qrpay.biller.core import _STORED_SQL
 from qrpay.clock import utcnow
-from qrpay.store import MIGRATIONS, open_store
-
-
-def _index_sql(conn, name: str) -> str:
-    if conn.dialect.name == "postgresql":
-        return conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n "
-                                 "AND schemaname = current_schema()"), {"n": name}).scalar_one()
-    return conn.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"),
-                        {"n": name}).scalar_one()
+from qrpay.store import MIGRATIONS, _index_sql, open_store
 
 
 def _generic_plan(conn) -> str:
@@ -73,18 +65,23 @@ def test_a_new_database_looks_a_payment_up_by_its_unique_index(fresh_db_url):
         store.dispose()
 
 
+def _at_version_9(conn, posted_index: str) -> None:
+    """A database as migration 9 left it, with ``posted_index`` as its posted index."""
+    for _version, _what, step in MIGRATIONS[:9]:
+        step(conn)
+    conn.execute(text("DROP INDEX ix_payments_channel_posted"))
+    conn.execute(text(posted_index))
+    conn.execute(text("INSERT INTO schema_version (version, applied_at) "
+                      "VALUES (9, CURRENT_TIMESTAMP)"))
+
+
 def test_migration_10_makes_the_posted_index_of_an_older_database_partial(fresh_db_url):
     store = open_store(fresh_db_url, upgrade=False)
     try:
         with store.begin() as conn:
-            for _version, _what, step in MIGRATIONS[:9]:
-                step(conn)
             # what migration 3 made before: the index on every payment
-            conn.execute(text("DROP INDEX ix_payments_channel_posted"))
-            conn.execute(text("CREATE INDEX ix_payments_channel_posted "
-                              "ON payments (channel, posted_at)"))
-            conn.execute(text("INSERT INTO schema_version (version, applied_at) "
-                              "VALUES (9, CURRENT_TIMESTAMP)"))
+            _at_version_9(conn, "CREATE INDEX ix_payments_channel_posted "
+                                "ON payments (channel, posted_at)")
             assert "WHERE" not in _index_sql(conn, "ix_payments_channel_posted").upper()
         assert 10 in store.upgrade()
         with store.begin() as conn:
@@ -100,13 +97,8 @@ def test_migration_10_keeps_a_partial_index_built_beforehand(fresh_db_url):
     store = open_store(fresh_db_url, upgrade=False)
     try:
         with store.begin() as conn:
-            for _version, _what, step in MIGRATIONS[:9]:
-                step(conn)
-            conn.execute(text("DROP INDEX ix_payments_channel_posted"))
-            conn.execute(text("create index ix_payments_channel_posted on payments "
-                              "(channel, posted_at) where posted_at is not null"))
-            conn.execute(text("INSERT INTO schema_version (version, applied_at) "
-                              "VALUES (9, CURRENT_TIMESTAMP)"))
+            _at_version_9(conn, "create index ix_payments_channel_posted on payments "
+                                "(channel, posted_at) where posted_at is not null")
             before = _index_oid(conn)
         assert 10 in store.upgrade()
         with store.begin() as conn:
