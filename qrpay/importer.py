@@ -900,7 +900,7 @@ def import_bills(store: Store, config: Config, path: str | Path, *, dry_run: boo
 
 class _FileDigest:
     """The SHA-256 of a file, read by a thread of its own while the import runs (hashlib
-    lets go of the GIL on a block), not after it: a third of a second a million rows
+    lets go of the GIL on a block), not after it: about half a second a million rows
     less at the end.  A context manager: leaving it stops the thread."""
 
     def __init__(self, path: Path) -> None:

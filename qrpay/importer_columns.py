@@ -113,8 +113,8 @@ def _lines(data: bytes) -> pl.Series | None:
         return None
     try:
         text = pl.Series("line", [data], dtype=pl.Binary).cast(pl.String)
-    except pl.exceptions.ComputeError:
-        data.decode("utf-8")  # raises, naming the byte
+    except pl.exceptions.PolarsError:
+        data.decode("utf-8")  # not UTF-8: raises, naming the byte (else polars' error)
         raise
     return text.str.strip_suffix("\n").str.split("\n").explode()
 

@@ -75,11 +75,12 @@ bills = Table(
     # JSON object of the optional print fields (readings, tariff, load, last payment)
     Column("details", Text, nullable=True),
     Column("content_hash", String(64), nullable=False),
-    # imports.id of the import that wrote the row.  No foreign key (it was one until
-    # migration 11): the importer sets it itself, to the imports row it inserted in the
-    # same transaction, and imports rows are never deleted, so it always refers to one;
-    # the key's check, one query per row on PostgreSQL, was a fifth of the server's
-    # work in a bill import (tests/test_importer.py checks every import_id is an import).
+    # imports.id of the import that wrote the row.  No foreign key (migration 11 drops
+    # it on PostgreSQL; an older SQLite database keeps its own): the importer sets it
+    # itself, to the imports row it inserted in the same transaction, and imports rows
+    # are never deleted, so it always refers to one; the key's check, one query per row
+    # on PostgreSQL, was a fifth of the server's work in a bill import
+    # (tests/test_importer.py checks that every import_id names an import).
     Column("import_id", Integer, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
