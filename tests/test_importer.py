@@ -396,3 +396,46 @@ def test_the_import_records_the_files_sha256_and_counts(store, best_config):
         row = conn.execute(select(imports).order_by(imports.c.id.desc())).first()
     assert row.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert (row.file_name, row.rows, row.created) == (path.name, report.rows, report.created)
+
+
+
+def _ledger(store, after=0):
+    """The ledger entries with an id above ``after``, in id order (and the last id)."""
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(ledger.c.bill_no, ledger.c.kind, ledger.c.amount, ledger.c.note,
+                   ledger.c.created_at, ledger.c.payment_id, ledger.c.receipt_no, ledger.c.id)
+            .where(ledger.c.id > after).order_by(ledger.c.id)).all()
+    return [tuple(r)[:-1] for r in rows], max((r.id for r in rows), default=after)
+
+
+def _charged(store, numbers, import_no):
+    """What charge_rows gives each bill, in this order, at the time of the import."""
+    from qrpay.payments.ledger import charge_rows
+
+    with store.connect() as conn:
+        at = conn.execute(select(imports.c.imported_at).order_by(imports.c.id)
+                          .offset(import_no).limit(1)).scalar_one()
+        return [(no, *row, at, None, None) for no in numbers
+                for row in charge_rows(get_bill(conn, no))]
+
+
+def test_new_bills_are_charged_as_charge_rows_says_in_bill_order(store, best_config, tmp_path):
+    """An import's ledger, written in bulk beside the bills: each new bill's charge and,
+    with arrears, its carry, in file order, at the import's time; in a chunk that also
+    replaces a bill, only the new ones are charged (the replaced one adjusted)."""
+    rows = [f"10000{n:04d},Name {n},2026-11,{100 + n}.50,2026-12-05,{n % 3}.00"
+            for n in range(1, 8)]
+    numbers = [f"B261110000{n:04d}" for n in range(1, 8)]
+    path = _write(tmp_path, f"{HEADER},arrears\n" + "\n".join(rows) + "\n")
+    assert import_bills(store, best_config, path, batch_size=3).created == 7
+    first, last_id = _ledger(store)  # (ids need not start at 1: a reused schema)
+    assert first == _charged(store, numbers, 0)
+    assert {e[1] for e in first} == {"charge", "carry"}
+    again = [rows[0].replace("101.50", "111.50"), "100009999,New,2026-11,5.00,2026-12-05,1.00"]
+    changed = _write(tmp_path, f"{HEADER},arrears\n" + "\n".join(again) + "\n", name="2.csv")
+    report = import_bills(store, best_config, changed, replace=True)
+    assert (report.created, report.replaced) == (1, 1)
+    later, _ = _ledger(store, after=last_id)
+    assert [e[:3] for e in later if e[0] == numbers[0]] == [(numbers[0], "adjustment", 1000)]
+    assert [e for e in later if e[0] != numbers[0]] == _charged(store, ["B2611100009999"], 1)
