@@ -101,13 +101,22 @@ _WHERE = {"bill": "bill_no", "account": "account_no", "meter": "meter_no",
 MAX_ROWS = 2000  # bills joined with their ledger rows: a handful per bill
 
 
+# looked up by a column of their own: the biller only a filter (qrpay.bills.of_biller)
+_OWN_INDEX = frozenset({"mobile", "meter_no"})
+
+
+def _biller_term(column: str, table: str) -> str:
+    return f"({table}biller || '')" if column in _OWN_INDEX else f"{table}biller"
+
+
 @lru_cache(maxsize=256)
 def _sql(column: str, n_values: int, n_billers: int) -> str:
     values = ", ".join("?" * n_values)
     billers = ", ".join("?" * n_billers)
     return (f"SELECT {', '.join('b.' + c for c in COLUMNS)}, l.kind, l.amount "
             f"FROM bills b LEFT JOIN ledger l ON l.bill_no = b.bill_no "
-            f"WHERE b.{column} IN ({values}) AND b.biller IN ({billers}) LIMIT {MAX_ROWS}")
+            f"WHERE b.{column} IN ({values}) AND {_biller_term(column, 'b.')} "
+            f"IN ({billers}) LIMIT {MAX_ROWS}")
 
 
 @lru_cache(maxsize=256)
@@ -115,7 +124,8 @@ def _numbers_sql(column: str, n_values: int, n_billers: int) -> str:
     values = ", ".join("?" * n_values)
     billers = ", ".join("?" * n_billers)
     return (f"SELECT bill_no, biller, account_no, period FROM bills "
-            f"WHERE {column} IN ({values}) AND biller IN ({billers}) LIMIT {MAX_ROWS}")
+            f"WHERE {column} IN ({values}) AND {_biller_term(column, '')} IN ({billers}) "
+            f"LIMIT {MAX_ROWS}")
 
 
 def bill_numbers(conn: Connection, config: Config, ident: Identifier, *,

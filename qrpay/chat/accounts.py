@@ -13,7 +13,7 @@ import datetime as dt
 from sqlalchemy import Connection, select
 
 from qrpay import ids
-from qrpay.bills import Bill, row_to_bill
+from qrpay.bills import Bill, of_biller, row_to_bill
 from qrpay.config import Biller
 from qrpay.digits import to_ascii
 from qrpay.ids import mobile
@@ -61,7 +61,7 @@ def past_bills(conn: Connection, biller: str, account_no: str) -> list[Bill]:
 def accounts_of_mobile(conn: Connection, biller: Biller, msisdn: str) -> list[str]:
     """Accounts whose bills carry this mobile number (the importer stores E.164)."""
     q = (select(bills.c.account_no)
-         .where(bills.c.biller == biller.code, bills.c.mobile.in_(("+" + msisdn, msisdn)))
+         .where(of_biller(biller.code), bills.c.mobile.in_(("+" + msisdn, msisdn)))
          .distinct())
     return sorted({r.account_no for r in conn.execute(q)})
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, select
 
-from qrpay.bills import Bill, find_bill, row_to_bill
+from qrpay.bills import Bill, find_bill, of_biller, row_to_bill
 from qrpay.config import Biller
 from qrpay.digits import to_ascii
 from qrpay.errors import Conflict, NotFound, ValidationError
@@ -107,7 +107,8 @@ def find_bills(conn: Connection, biller: Biller, text: str) -> Found:
             Found("none", elsewhere=True)
     elsewhere = False
     for kind, where in _candidates(number, biller):
-        ours = _matching(conn, where & (bills.c.biller == biller.code))
+        mine = bills.c.biller == biller.code if kind == "account" else of_biller(biller.code)
+        ours = _matching(conn, where & mine)
         if ours:
             return Found(kind, tuple(ours))
         elsewhere = elsewhere or _exists(conn, where)
