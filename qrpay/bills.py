@@ -165,7 +165,7 @@ def of_biller(code: str) -> ColumnElement[bool]:
     look-up by a column of its own (a mobile, a meter).  With no statistics (SQLite is
     never analysed; PostgreSQL until autovacuum gets to a new table) both planners took
     ix_bills_biller_period for two spellings of a mobile and read every bill of the
-    biller (0.45 s a look-up at a million bills on SQLite); an expression has no index.
+    biller (0.25-0.45 s a look-up at a million bills on SQLite); an expression has no index.
     :mod:`qrpay.biller.lookup` writes the same in its SQL."""
     return (bills.c.biller + "") == code
 

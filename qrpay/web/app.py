@@ -156,7 +156,6 @@ def _start_sender(store: Store, config: Config, stop: threading.Event,
     return thread
 
 
-
 def create_app(config: Config, store: Store | None = None, *,
                start_sender: bool | None = None, sender_interval: float = 1.0) -> Starlette:
     """The qrpay web app over ``config``; opens ``config.database_url`` if no store.

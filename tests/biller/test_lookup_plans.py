@@ -2,8 +2,8 @@
 
 Without statistics (SQLite is never analysed; PostgreSQL until autovacuum gets to a new
 table) both planners took ``ix_bills_biller_period`` for ``mobile IN (?, ?) AND biller
-IN (?)``, the two spellings of a mobile, and read every bill of the biller: 0.45 s a
-look-up at a million bills on SQLite.  The biller is now a filter only
+IN (?)``, the two spellings of a mobile, and read every bill of the biller: 0.25-0.45 s
+a look-up at a million bills on SQLite.  The biller is now a filter only
 (:func:`qrpay.bills.of_biller`).
 """
 
