@@ -92,17 +92,6 @@ def _index_sql(conn: Connection, name: str) -> str | None:
                              "AND name = :n"), {"n": name}).scalar()
 
 
-def _v10_payments_posted_partial(conn: Connection) -> None:
-    # rebuilt partial (see schema.ix_payments_channel_posted), unless it is already (a
-    # fresh database; or, on a big PostgreSQL table, built beforehand CONCURRENTLY as
-    # docs/operations.md says: the build here blocks payments' writes while it runs)
-    made = _index_sql(conn, "ix_payments_channel_posted")
-    if made is not None and " WHERE " in made.upper():
-        return
-    conn.execute(text("DROP INDEX IF EXISTS ix_payments_channel_posted"))
-    schema.ix_payments_channel_posted.create(conn)
-
-
 def _as_defined(conn: Connection, index: Index) -> bool:
     """Whether ``index`` is there as schema.py defines it: partial and, on PostgreSQL, of
     its method (a fresh database; or one built beforehand, as docs/operations.md says)."""
@@ -110,6 +99,26 @@ def _as_defined(conn: Connection, index: Index) -> bool:
     using = index.dialect_options["postgresql"]["using"] or "btree"
     return " WHERE " in made and (conn.dialect.name != "postgresql"
                                   or f" USING {using.upper()} " in made)
+
+
+def _rebuild(conn: Connection, index: Index) -> None:
+    """``index`` made again as schema.py defines it, unless it is already.  On PostgreSQL
+    it is built under its name while the old one, renamed, still serves reads; writes to
+    its table wait for the build (docs/operations.md says how to build it beforehand)."""
+    if _as_defined(conn, index):
+        return
+    old = f"{index.name}_old"
+    conn.execute(text(f"ALTER INDEX IF EXISTS {index.name} RENAME TO {old}"
+                      if conn.dialect.name == "postgresql"
+                      else f"DROP INDEX IF EXISTS {index.name}"))
+    index.create(conn)
+    conn.execute(text(f"DROP INDEX IF EXISTS {old}"))
+
+
+def _v10_payments_posted_partial(conn: Connection) -> None:
+    # partial: a payment's look-up by (channel, txn_id) keeps the unique index
+    # (schema.ix_payments_channel_posted says why)
+    _rebuild(conn, schema.ix_payments_channel_posted)
 
 
 def _v11_bill_import(conn: Connection) -> None:
@@ -126,13 +135,7 @@ def _v11_bill_import(conn: Connection) -> None:
             if key["referred_table"] == "imports":
                 conn.execute(text(f"ALTER TABLE bills DROP CONSTRAINT {key['name']}"))
     for index in (schema.ix_bills_mobile, schema.ix_bills_meter):
-        if _as_defined(conn, index):
-            continue
-        old = f"{index.name}_v10"
-        conn.execute(text(f"ALTER INDEX IF EXISTS {index.name} RENAME TO {old}" if pg
-                          else f"DROP INDEX IF EXISTS {index.name}"))
-        index.create(conn)
-        conn.execute(text(f"DROP INDEX IF EXISTS {old}"))
+        _rebuild(conn, index)
 
 
 # (version, description, function).  Append; never edit a released step.
